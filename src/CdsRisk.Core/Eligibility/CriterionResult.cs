@@ -1,0 +1,80 @@
+namespace CdsRisk.Core.Eligibility;
+
+/// <summary>The 17 criteria of NCT07282184, with the ids used on the wire (card extension "cdsrisk".criteria).</summary>
+public static class CriterionIds
+{
+    public const string Age = "age";
+    public const string Consent = "consent";
+    public const string BclcStage = "bclc-stage";
+    public const string ResectionScheduled = "resection-scheduled";
+    public const string PreScore = "pre-score";
+    public const string ChildPugh = "child-pugh";
+    public const string Ecog = "ecog";
+    public const string Mri4Phase = "mri-4-phase";
+    public const string FollowUp = "follow-up";
+    public const string NonHccPathology = "non-hcc-pathology";
+    public const string OtherMalignancy = "other-malignancy";
+    public const string EarlyDeathOrLoss = "early-death-or-loss";
+    public const string RegimenHypersensitivity = "regimen-hypersensitivity";
+    public const string HeartFailure = "heart-failure";
+    public const string SevereRenalDysfunction = "severe-renal-dysfunction";
+    public const string UncontrolledHypertension = "uncontrolled-hypertension";
+    public const string InvestigatorJudgement = "investigator-judgement";
+
+    public static IReadOnlyList<string> All { get; } =
+    [
+        Age, Consent, BclcStage, ResectionScheduled, PreScore, ChildPugh, Ecog, Mri4Phase, FollowUp,
+        NonHccPathology, OtherMalignancy, EarlyDeathOrLoss, RegimenHypersensitivity, HeartFailure,
+        SevereRenalDysfunction, UncontrolledHypertension, InvestigatorJudgement,
+    ];
+}
+
+/// <summary>pass = requirement satisfied (inclusion met or exclusion absent); fail; unknown = data missing, stale or conflicting; to-be-confirmed = only a person, or the future, can say.</summary>
+public enum CriterionStatus
+{
+    Pass,
+    Fail,
+    Unknown,
+    ToBeConfirmed,
+}
+
+/// <summary>One piece of evidence: what resource, which value (with units), when.</summary>
+public sealed record Evidence(string? Reference, string Description, string? Value = null, DateTimeOffset? Date = null);
+
+public sealed record CriterionResult(string Id, CriterionStatus Status, string Reason, IReadOnlyList<Evidence> Evidence)
+{
+    /// <summary>For needs-data outcomes: exactly what the clinician should record (e.g. "Record ECOG performance status (within 30 days)").</summary>
+    public string? ToRecord { get; init; }
+}
+
+/// <summary>Overall outcome of one evaluation, as on the wire.</summary>
+public enum EligibilityOutcome
+{
+    Eligible,
+    Ineligible,
+    NeedsData,
+    Pending,
+    LowRisk,
+}
+
+public static class WireNames
+{
+    public static string ToWire(this CriterionStatus s) => s switch
+    {
+        CriterionStatus.Pass => "pass",
+        CriterionStatus.Fail => "fail",
+        CriterionStatus.Unknown => "unknown",
+        CriterionStatus.ToBeConfirmed => "to-be-confirmed",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    public static string ToWire(this EligibilityOutcome o) => o switch
+    {
+        EligibilityOutcome.Eligible => "eligible",
+        EligibilityOutcome.Ineligible => "ineligible",
+        EligibilityOutcome.NeedsData => "needs-data",
+        EligibilityOutcome.Pending => "pending",
+        EligibilityOutcome.LowRisk => "low-risk",
+        _ => throw new ArgumentOutOfRangeException(nameof(o)),
+    };
+}

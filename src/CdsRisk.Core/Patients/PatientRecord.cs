@@ -1,0 +1,28 @@
+using Hl7.Fhir.Model;
+
+namespace CdsRisk.Core.Patients;
+
+/// <summary>
+/// Everything the service knows about one patient for one hook call, as FHIR R4 resources,
+/// after prefetch and missing-prefetch fetches. The clinical core reads only this.
+/// </summary>
+public sealed record PatientRecord
+{
+    public required Patient Patient { get; init; }
+    public IReadOnlyList<Condition> Conditions { get; init; } = [];
+    public IReadOnlyList<Observation> Observations { get; init; } = [];
+    public IReadOnlyList<AllergyIntolerance> Allergies { get; init; } = [];
+    public IReadOnlyList<MedicationStatement> MedicationStatements { get; init; } = [];
+    public IReadOnlyList<MedicationRequest> MedicationRequests { get; init; } = [];
+    public IReadOnlyList<Procedure> Procedures { get; init; } = [];
+    public IReadOnlyList<ServiceRequest> ServiceRequests { get; init; } = [];
+    public IReadOnlyList<Appointment> Appointments { get; init; } = [];
+    public IReadOnlyList<ImagingStudy> ImagingStudies { get; init; } = [];
+
+    /// <summary>order-select only: the draft orders of the hook context and which of them are selected (Type/id).</summary>
+    public IReadOnlyList<Resource> DraftOrders { get; init; } = [];
+    public IReadOnlyList<string> SelectedOrders { get; init; } = [];
+
+    /// <summary>Data categories that could not be loaded at all (e.g. "AllergyIntolerance"), so criteria relying on them are unknown rather than passed.</summary>
+    public IReadOnlyList<string> UnavailableData { get; init; } = [];
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, runs unit then integration tests.
+# The integration tests start their own Orthanc / FHIR / PostgreSQL servers on loopback (scripts/testenv).
+set -euo pipefail
+cd "$(dirname "$0")"
+./scripts/setup.sh
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build CdsRisk.sln -c Release 2>&1 | tail -n 3
+results=$(mktemp -d)
+status=0
+for project in tests/CdsRisk.UnitTests tests/CdsRisk.IntegrationTests; do
+  dotnet test "$project" -c Release --no-build --logger "trx;LogFileName=$(basename "$project").trx" \
+    --results-directory "$results" || status=1
+done
+# One closing line in the plain 'N passed, N failed' form, summed over the .trx files.
+python3 - "$results" <<'PY'
+import sys, glob, re
+passed = failed = skipped = 0
+for f in glob.glob(sys.argv[1] + "/*.trx"):
+    text = open(f, encoding="utf-8").read()
+    m = re.search(r'<Counters [^>]*>', text)
+    if not m: continue
+    attrs = dict(re.findall(r'(\w+)="(\d+)"', m.group(0)))
+    passed += int(attrs.get("passed", 0)); failed += int(attrs.get("failed", 0)) + int(attrs.get("error", 0))
+    skipped += int(attrs.get("notExecuted", 0))
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
