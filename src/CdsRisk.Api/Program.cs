@@ -1,7 +1,20 @@
+using CdsRisk.Api.Auth;
+using CdsRisk.Api.Hooks;
+using CdsRisk.Api.OpenApi;
+using CdsRisk.Api.Storage;
+
 var builder = WebApplication.CreateBuilder(args);
 
+builder.Services.AddCdsHooks();
+builder.Services.AddCdsClientAuthentication();
+builder.Services.AddCdsRiskStorage();
+builder.Services.AddCdsRiskCors(builder.Configuration);
+builder.Services.AddCdsRiskOpenApi();
+
 var app = builder.Build();
-app.MapGet("/healthz", () => TypedResults.Ok("ok"));
+app.UseCdsRisk();
+app.UseCdsRiskOpenApi();
+app.MapCdsHooks();
 app.Run();
 
 /// <summary>Entry point; public for WebApplicationFactory.</summary>

@@ -1,0 +1,46 @@
+using CdsRisk.Api.Diagnostics;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+
+namespace CdsRisk.Api.Auth;
+
+public static class AuthServiceCollectionExtensions
+{
+    /// <summary>CDS Client authentication (configuration section <c>Auth</c>).</summary>
+    public static IServiceCollection AddCdsClientAuthentication(this IServiceCollection services)
+    {
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddSingleton<JtiReplayCache>();
+        services.AddSingleton<CdsClientTokenValidator>();
+        services.AddSingleton<JwksCache>();
+        services.AddHttpClient(JwksCache.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
+            .AddStandardResilienceHandler(r =>
+            {
+                r.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(5);
+                r.AttemptTimeout.Timeout = TimeSpan.FromSeconds(2);
+                r.Retry.MaxRetryAttempts = 1;
+                r.Retry.Delay = TimeSpan.FromMilliseconds(100);
+                r.Retry.DisableForUnsafeHttpMethods();
+            });
+        services.AddHostedService<AuthModeAnnouncer>();
+        return services;
+    }
+}
+
+/// <summary>Says loudly, at every start, when authentication is off.</summary>
+internal sealed class AuthModeAnnouncer(IOptions<AuthOptions> options, ILogger<AuthModeAnnouncer> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.Mode == AuthMode.Disabled)
+        {
+            logger.AuthDisabled();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

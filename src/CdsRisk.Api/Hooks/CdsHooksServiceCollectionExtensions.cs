@@ -1,0 +1,99 @@
+using CdsRisk.Api.Auth;
+using CdsRisk.Api.Fhir;
+using CdsRisk.Api.Pipeline;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+
+namespace CdsRisk.Api.Hooks;
+
+public static class CdsHooksServiceCollectionExtensions
+{
+    /// <summary>The CDS Hooks protocol layer: wire JSON, validators, the one exception handler, FHIR loading and the pipeline.</summary>
+    public static IServiceCollection AddCdsHooks(this IServiceCollection services)
+    {
+        services.Configure<JsonOptions>(o => CdsHooksJson.Configure(o.SerializerOptions));
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<CdsRiskExceptionHandler>();
+        services.AddValidatorsFromAssemblyContaining<CdsServiceRequestValidator>(ServiceLifetime.Singleton, includeInternalTypes: false);
+        services.TryAddSingletonTimeProvider();
+
+        services.AddCdsRiskFhir();
+        services.AddScoped<RiskPipeline>();
+        services.AddSingleton<IRiskEvaluator, NotYetWiredRiskEvaluator>();
+        return services;
+    }
+
+    /// <summary>The FHIR side: options (<c>Fhir</c> section), the typed client with one resilience pipeline, the prefetch-first loader.</summary>
+    public static IServiceCollection AddCdsRiskFhir(this IServiceCollection services)
+    {
+        services.AddOptions<FhirOptions>().BindConfiguration(FhirOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FhirOptions>, FhirOptionsValidator>();
+
+        services.AddHttpClient<FhirFetchClient>((sp, http) =>
+            {
+                var o = sp.GetRequiredService<IOptions<FhirOptions>>().Value;
+                http.MaxResponseContentBufferSize = o.MaxResponseBytes;
+                http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.All })
+            .AddStandardResilienceHandler()
+            .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) => ConfigureResilience(r, sp.GetRequiredService<IOptions<FhirOptions>>().Value.TimeoutSeconds));
+
+        services.AddScoped<PatientRecordLoader>();
+        return services;
+    }
+
+    internal static void ConfigureResilience(HttpStandardResilienceOptions r, double totalSeconds)
+    {
+        var total = TimeSpan.FromSeconds(totalSeconds);
+        r.TotalRequestTimeout.Timeout = total;
+        r.AttemptTimeout.Timeout = total / 2;
+        r.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(Math.Max(30, totalSeconds * 2));
+        r.Retry.MaxRetryAttempts = 1;
+        r.Retry.Delay = TimeSpan.FromMilliseconds(100);
+        r.Retry.DisableForUnsafeHttpMethods();
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+
+    /// <summary>CORS on every endpoint (configuration <c>Cors:AllowedOrigins</c>; empty = any origin, without credentials).</summary>
+    public static IServiceCollection AddCdsRiskCors(this IServiceCollection services, IConfiguration configuration)
+    {
+        var origins = configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
+        services.AddCors(o => o.AddDefaultPolicy(policy =>
+        {
+            if (origins.Length == 0)
+            {
+                policy.AllowAnyOrigin();
+            }
+            else
+            {
+                policy.WithOrigins(origins);
+            }
+
+            policy.WithMethods("GET", "POST", "OPTIONS")
+                .WithHeaders("authorization", "content-type", "accept")
+                .WithExposedHeaders("www-authenticate")
+                .SetPreflightMaxAge(TimeSpan.FromHours(1));
+        }));
+        return services;
+    }
+
+    /// <summary>The middleware in order: one exception handler, CORS, client authentication, then the endpoints.</summary>
+    public static WebApplication UseCdsRisk(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseCors();
+        app.UseMiddleware<CdsClientAuthenticationMiddleware>();
+        return app;
+    }
+}

@@ -1,0 +1,86 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using CdsRisk.Core.Eligibility;
+
+namespace CdsRisk.Api.Hooks;
+
+/// <summary>Card-level extensions written by this service.</summary>
+public sealed record CardExtension
+{
+    /// <summary>The machine-readable result for integrators (stable contract, issue #2).</summary>
+    [JsonPropertyName("cdsrisk")]
+    public required CdsRiskCardExtension CdsRisk { get; init; }
+}
+
+/// <summary>The <c>cdsrisk</c> card extension: overall outcome, PRE score, model identity and every criterion.</summary>
+public sealed record CdsRiskCardExtension
+{
+    /// <summary>Overall outcome.</summary>
+    [AllowedValues("eligible", "ineligible", "needs-data", "pending", "low-risk")]
+    public required string Outcome { get; init; }
+
+    /// <summary>PRE score in [0, 1] (probability of aggressive recurrence within 2 years), when computed.</summary>
+    public double? PreScore { get; init; }
+
+    /// <summary>The model that computed <c>preScore</c>, when one ran.</summary>
+    public ModelReference? Model { get; init; }
+
+    /// <summary>Every criterion keyed by id (<c>age</c>, <c>consent</c>, <c>bclc-stage</c>, …, <c>investigator-judgement</c>).</summary>
+    [AlwaysWrite]
+    public required IReadOnlyDictionary<string, CriterionEntry> Criteria { get; init; }
+
+    public static CdsRiskCardExtension From(EligibilityOutcome outcome, double? preScore, ModelReference? model, IEnumerable<CriterionResult> criteria) => new()
+    {
+        Outcome = outcome.ToWire(),
+        PreScore = preScore,
+        Model = model,
+        Criteria = criteria.ToDictionary(c => c.Id, CriterionEntry.From, StringComparer.Ordinal),
+    };
+}
+
+/// <summary>Identity of the PRE model.</summary>
+public sealed record ModelReference
+{
+    public required string Id { get; init; }
+    public required string Version { get; init; }
+
+    /// <summary>SHA-256 of the ONNX file, lowercase hex.</summary>
+    public required string Sha256 { get; init; }
+}
+
+/// <summary>One criterion's result on the wire.</summary>
+public sealed record CriterionEntry
+{
+    /// <summary>pass = requirement satisfied (inclusion met or exclusion absent); fail; unknown = data missing, stale or conflicting; to-be-confirmed = only a person, or the future, can say.</summary>
+    [AllowedValues("pass", "fail", "unknown", "to-be-confirmed")]
+    public required string Status { get; init; }
+
+    public required string Reason { get; init; }
+
+    /// <summary>The data the status rests on (always present; empty when nothing was found).</summary>
+    [AlwaysWrite]
+    public required IReadOnlyList<EvidenceEntry> Evidence { get; init; }
+
+    /// <summary>For needs-data: what the clinician should record.</summary>
+    public string? ToRecord { get; init; }
+
+    public static CriterionEntry From(CriterionResult result) => new()
+    {
+        Status = result.Status.ToWire(),
+        Reason = result.Reason,
+        Evidence = [.. result.Evidence.Select(EvidenceEntry.From)],
+        ToRecord = result.ToRecord,
+    };
+}
+
+/// <summary>One piece of evidence: which resource, what value (with units), when.</summary>
+public sealed record EvidenceEntry
+{
+    /// <summary>FHIR reference, e.g. <c>Observation/afp-1</c>.</summary>
+    public string? Reference { get; init; }
+    public required string Description { get; init; }
+    public string? Value { get; init; }
+    public DateTimeOffset? Date { get; init; }
+
+    public static EvidenceEntry From(Evidence e) => new() { Reference = e.Reference, Description = e.Description, Value = e.Value, Date = e.Date };
+}

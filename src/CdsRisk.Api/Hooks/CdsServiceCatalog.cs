@@ -1,0 +1,73 @@
+namespace CdsRisk.Api.Hooks;
+
+/// <summary>One prefetch key: its FHIR query template, the resource category it feeds and whether the service cannot work without it.</summary>
+public sealed record PrefetchTemplate(string Key, string Query, string Category, bool Required = false);
+
+/// <summary>A service this host offers, with what discovery lists about it.</summary>
+public sealed record CdsServiceDefinition(string Id, string Hook, string Title, string Description, IReadOnlyList<PrefetchTemplate> Prefetch)
+{
+    public CdsService ToDiscovery() => new()
+    {
+        Id = Id,
+        Hook = Hook,
+        Title = Title,
+        Description = Description,
+        Prefetch = Prefetch.ToDictionary(p => p.Key, p => p.Query, StringComparer.Ordinal),
+        UsageRequirements = "Send fhirServer (and fhirAuthorization when the server needs a token) so that missing prefetch keys can be fetched.",
+    };
+}
+
+/// <summary>The CDS Services of trial NCT07282184. Ids are stable: EHR configurations point at them.</summary>
+public static class CdsServiceCatalog
+{
+    public const string PatientViewId = "nct07282184-patient-view";
+    public const string OrderSelectId = "nct07282184-order-select";
+
+    public const string PatientViewHook = "patient-view";
+    public const string OrderSelectHook = "order-select";
+
+    private const string Loinc = "http://loinc.org";
+    private const string LocalObservation = "https://cdsrisk.example.org/fhir/CodeSystem/observation";
+
+    // docs/contracts.md §1. Laboratory values and the clinical observations the criteria read.
+    private static readonly string[] LabCodes =
+    [
+        "1834-1", "1751-7", "1975-2", "14631-6", "6301-6", "2160-0", "14682-9", "62238-1", "98979-8", "33914-3", "777-3",
+    ];
+
+    private static readonly string[] ClinicalLoincCodes = ["89247-1", "85354-9", "88020-3", "33728-7", "21889-1"];
+    private static readonly string[] ClinicalLocalCodes = ["hcc-nodule-count", "bclc-stage", "ascites-grade", "hepatic-encephalopathy-grade"];
+
+    // Only the CDS Hooks 2.0 recommended template subset: instance reads and type searches with
+    // token parameters, _count and _sort (§Prefetch Template). 2.0 has no token for "today", so a
+    // template cannot say "the last 30 days": searches are sorted newest first and capped with
+    // _count, and the eligibility engine applies the date windows in code.
+    public static IReadOnlyList<PrefetchTemplate> Templates { get; } =
+    [
+        new("patient", "Patient/{{context.patientId}}", "Patient", Required: true),
+        new("conditions", "Condition?patient={{context.patientId}}&_count=200", "Condition"),
+        new("labs", $"Observation?patient={{{{context.patientId}}}}&code={Codes(Loinc, LabCodes)}&_sort=-date&_count=200", "Observation"),
+        new("clinical-observations", $"Observation?patient={{{{context.patientId}}}}&code={Codes(Loinc, ClinicalLoincCodes)},{Codes(LocalObservation, ClinicalLocalCodes)}&_sort=-date&_count=200", "Observation"),
+        new("allergies", "AllergyIntolerance?patient={{context.patientId}}&_count=200", "AllergyIntolerance"),
+        new("medication-statements", "MedicationStatement?patient={{context.patientId}}&_count=200", "MedicationStatement"),
+        new("medication-requests", "MedicationRequest?patient={{context.patientId}}&_count=200", "MedicationRequest"),
+        new("procedures", "Procedure?patient={{context.patientId}}&_count=200", "Procedure"),
+        new("service-requests", "ServiceRequest?patient={{context.patientId}}&_count=200", "ServiceRequest"),
+        new("appointments", "Appointment?patient={{context.patientId}}&_count=200", "Appointment"),
+        new("mr-imaging-studies", "ImagingStudy?patient={{context.patientId}}&modality=http://dicom.nema.org/resources/ontology/DCM|MR&_sort=-started&_count=50", "ImagingStudy"),
+    ];
+
+    public static IReadOnlyList<CdsServiceDefinition> Services { get; } =
+    [
+        new(PatientViewId, PatientViewHook, "NCT07282184 eligibility and PRE risk",
+            "For a patient with early hepatocellular carcinoma scheduled for liver resection: checks the NCT07282184 criteria and the pre-operative MRI PRE risk score (high risk of aggressive recurrence when PRE >= 0.5).",
+            Templates),
+        new(OrderSelectId, OrderSelectHook, "NCT07282184 check on liver resection orders",
+            "When a liver resection is ordered: checks the NCT07282184 criteria and the pre-operative MRI PRE risk score, so that eligible high-risk patients can be offered neoadjuvant and adjuvant therapy.",
+            Templates),
+    ];
+
+    public static CdsServiceDefinition? Find(string id) => Services.FirstOrDefault(s => string.Equals(s.Id, id, StringComparison.Ordinal));
+
+    private static string Codes(string system, IEnumerable<string> codes) => string.Join(',', codes.Select(c => $"{system}|{c}"));
+}
