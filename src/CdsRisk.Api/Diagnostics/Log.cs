@@ -42,6 +42,6 @@ internal static partial class Log
     [LoggerMessage(3003, LogLevel.Warning, "Could not load JWKS from {Host}: {Reason}")]
     public static partial void JwksFetchFailed(this ILogger logger, string host, string reason);
 
-    [LoggerMessage(4001, LogLevel.Information, "Storage ready: SQLite schema version {Version}")]
-    public static partial void StorageReady(this ILogger logger, int version);
+    [LoggerMessage(4001, LogLevel.Information, "Storage ready: {Engine} schema version {Version}")]
+    public static partial void StorageReady(this ILogger logger, string engine, int version);
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using CdsRisk.Api.Hooks;
-using Microsoft.Data.Sqlite;
 
 namespace CdsRisk.Api.Storage;
 
@@ -18,32 +17,27 @@ public interface IFeedbackStore
     Task<IReadOnlyList<StoredFeedback>> ListForCardAsync(string cardUuid, CancellationToken cancellationToken);
 }
 
-public sealed class SqliteFeedbackStore(SqliteDatabase database) : IFeedbackStore
+public sealed class FeedbackStore(Database database) : IFeedbackStore
 {
     public async Task<int> SaveAsync(string serviceId, IReadOnlyList<Feedback> feedback, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var stored = 0;
         foreach (var item in feedback)
         {
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
+            stored += await connection.ExecuteAsync(transaction, """
                 INSERT INTO feedback (service_id, card_uuid, outcome, outcome_timestamp, accepted_suggestions, override_reason, received_at)
-                VALUES ($service, $card, $outcome, $timestamp, $accepted, $override, $received)
+                VALUES (@service, @card, @outcome, @timestamp, @accepted, @override, @received)
                 ON CONFLICT DO NOTHING;
-                """;
-            command.Parameters.AddWithValue("$service", serviceId);
-            command.Parameters.AddWithValue("$card", item.Card!);
-            command.Parameters.AddWithValue("$outcome", item.Outcome!);
-            command.Parameters.AddWithValue("$timestamp", Normalise(item.OutcomeTimestamp!));
-            command.Parameters.AddWithValue("$accepted", item.AcceptedSuggestions is { Count: > 0 } s
-                ? JsonSerializer.Serialize(s.Select(a => a.Id).ToArray(), CdsHooksJson.Options) : DBNull.Value);
-            command.Parameters.AddWithValue("$override", item.OverrideReason is { IsEmpty: false } o
-                ? JsonSerializer.Serialize(o, CdsHooksJson.Options) : DBNull.Value);
-            command.Parameters.AddWithValue("$received", receivedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
-            stored += await command.ExecuteNonQueryAsync(cancellationToken);
+                """, cancellationToken,
+                ("service", serviceId),
+                ("card", item.Card!),
+                ("outcome", item.Outcome!),
+                ("timestamp", Normalise(item.OutcomeTimestamp!)),
+                ("accepted", item.AcceptedSuggestions is { Count: > 0 } s ? JsonSerializer.Serialize(s.Select(a => a.Id).ToArray(), CdsHooksJson.Options) : null),
+                ("override", item.OverrideReason is { IsEmpty: false } o ? JsonSerializer.Serialize(o, CdsHooksJson.Options) : null),
+                ("received", receivedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)));
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -53,25 +47,18 @@ public sealed class SqliteFeedbackStore(SqliteDatabase database) : IFeedbackStor
     public async Task<IReadOnlyList<StoredFeedback>> ListForCardAsync(string cardUuid, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
+        return await connection.QueryAsync("""
             SELECT service_id, card_uuid, outcome, outcome_timestamp, accepted_suggestions, override_reason, received_at
-            FROM feedback WHERE card_uuid = $card ORDER BY outcome_timestamp;
-            """;
-        command.Parameters.AddWithValue("$card", cardUuid);
-        var result = new List<StoredFeedback>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var accepted = reader.IsDBNull(4) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(4), CdsHooksJson.Options) ?? [];
-            var overrideReason = reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<OverrideReason>(reader.GetString(5), CdsHooksJson.Options);
-            result.Add(new StoredFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2),
-                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture), accepted,
-                overrideReason?.Reason, overrideReason?.UserComment,
-                DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture)));
-        }
-
-        return result;
+            FROM feedback WHERE card_uuid = @card ORDER BY outcome_timestamp;
+            """, reader =>
+            {
+                var accepted = reader.IsDBNull(4) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(4), CdsHooksJson.Options) ?? [];
+                var overrideReason = reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<OverrideReason>(reader.GetString(5), CdsHooksJson.Options);
+                return new StoredFeedback(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                    DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture), accepted,
+                    overrideReason?.Reason, overrideReason?.UserComment,
+                    DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture));
+            }, cancellationToken, ("card", cardUuid));
     }
 
     // The same instant written two ways is the same feedback.

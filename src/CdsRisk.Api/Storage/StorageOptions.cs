@@ -6,11 +6,15 @@ namespace CdsRisk.Api.Storage;
 public sealed class StorageOptions
 {
     public const string Section = "Storage";
+    public const string SqliteProvider = "Sqlite";
+    public const string PostgresProvider = "PostgreSql";
 
-    /// <summary><c>Sqlite</c> (the embedded default). PostgreSQL can be added behind the same store interfaces.</summary>
-    public string Provider { get; set; } = "Sqlite";
+    /// <summary><c>Sqlite</c> (the embedded default, one process) or <c>PostgreSql</c> (several replicas sharing work).</summary>
+    public string Provider { get; set; } = SqliteProvider;
 
     public SqliteStorageOptions Sqlite { get; set; } = new();
+
+    public PostgreSqlStorageOptions PostgreSql { get; set; } = new();
 }
 
 public sealed class SqliteStorageOptions
@@ -19,13 +23,38 @@ public sealed class SqliteStorageOptions
     public string Path { get; set; } = "data/cdsrisk.db";
 }
 
+public sealed class PostgreSqlStorageOptions
+{
+    /// <summary>An Npgsql connection string (Host=…;Port=…;Database=…;Username=…;Password=…).</summary>
+    public string ConnectionString { get; set; } = "";
+}
+
 internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 {
     public ValidateOptionsResult Validate(string? name, StorageOptions options)
     {
-        if (!string.Equals(options.Provider, "Sqlite", StringComparison.OrdinalIgnoreCase))
+        if (string.Equals(options.Provider, StorageOptions.PostgresProvider, StringComparison.OrdinalIgnoreCase))
         {
-            return ValidateOptionsResult.Fail($"Storage:Provider must be 'Sqlite' (got '{options.Provider}').");
+            if (string.IsNullOrWhiteSpace(options.PostgreSql.ConnectionString))
+            {
+                return ValidateOptionsResult.Fail("Storage:PostgreSql:ConnectionString is required when Storage:Provider is 'PostgreSql'.");
+            }
+
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(options.PostgreSql.ConnectionString);
+            }
+            catch (ArgumentException ex)
+            {
+                return ValidateOptionsResult.Fail($"Storage:PostgreSql:ConnectionString is not a valid connection string: {ex.Message}");
+            }
+
+            return ValidateOptionsResult.Success;
+        }
+
+        if (!string.Equals(options.Provider, StorageOptions.SqliteProvider, StringComparison.OrdinalIgnoreCase))
+        {
+            return ValidateOptionsResult.Fail($"Storage:Provider must be 'Sqlite' or 'PostgreSql' (got '{options.Provider}').");
         }
 
         return string.IsNullOrWhiteSpace(options.Sqlite.Path)

@@ -1,0 +1,72 @@
+using System.Text;
+
+namespace CdsRisk.Api.Storage;
+
+/// <summary>One assessment as the audit API shows it; <see cref="DetailJson"/> holds inputs, cards and model details (no images, no tokens).</summary>
+public sealed record AuditedAssessment(
+    string Id, string PatientRef, string? FhirServer, string Hook, string HookInstance, DateTimeOffset AssessedAt,
+    string? ModelId, string? ModelVersion, string? ModelSha256, string Outcome, string? Risk, double? PreScore, string? StudyUid,
+    string DetailJson, string? OutboxId);
+
+public sealed record AuditQuery(string? Patient, DateTimeOffset? From, DateTimeOffset? To, string? Model, string? Outcome, string? Risk, int Limit, int Offset);
+
+/// <summary>The record of every assessment the service made, for auditors.</summary>
+public sealed class AssessmentAuditStore(Database database)
+{
+    private const string Columns = "id, patient_ref, fhir_server, hook, hook_instance, assessed_ms, model_id, model_version, model_sha256, outcome, risk, pre_score, study_uid, detail_json, outbox_id";
+
+    /// <summary>One row per hook instance and patient: a repeated hook (same hookInstance) replaces nothing and adds nothing.</summary>
+    public async Task RecordAsync(AuditedAssessment a, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null, $"""
+            INSERT INTO risk_assessments ({Columns})
+            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, @detail, @outbox)
+            ON CONFLICT (id) DO NOTHING;
+            """, cancellationToken,
+            ("id", a.Id), ("patient", a.PatientRef), ("server", a.FhirServer), ("hook", a.Hook), ("instance", a.HookInstance),
+            ("at", a.AssessedAt.ToUnixMs()), ("modelId", a.ModelId), ("modelVersion", a.ModelVersion), ("sha", a.ModelSha256),
+            ("outcome", a.Outcome), ("risk", a.Risk), ("pre", a.PreScore), ("study", a.StudyUid), ("detail", a.DetailJson), ("outbox", a.OutboxId));
+    }
+
+    public async Task<AuditedAssessment?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync($"SELECT {Columns} FROM risk_assessments WHERE id = @id;", Map, cancellationToken, ("id", id));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<IReadOnlyList<AuditedAssessment>> QueryAsync(AuditQuery query, CancellationToken cancellationToken)
+    {
+        var where = new StringBuilder("WHERE 1 = 1");
+        var parameters = new List<(string, object?)>();
+        void Add(string clause, string name, object value)
+        {
+            where.Append(" AND ").Append(clause);
+            parameters.Add((name, value));
+        }
+
+        if (query.Patient is { Length: > 0 } patient) Add("patient_ref = @patient", "patient", patient.Contains('/', StringComparison.Ordinal) ? patient : "Patient/" + patient);
+        if (query.From is { } from) Add("assessed_ms >= @from", "from", from.ToUnixMs());
+        if (query.To is { } to) Add("assessed_ms <= @to", "to", to.ToUnixMs());
+        if (query.Model is { Length: > 0 } model)
+        {
+            where.Append(" AND (model_id = @model OR model_sha256 = @model OR (model_id || '|' || model_version) = @model)");
+            parameters.Add(("model", model));
+        }
+
+        if (query.Outcome is { Length: > 0 } outcome) Add("outcome = @outcome", "outcome", outcome);
+        if (query.Risk is { Length: > 0 } risk) Add("risk = @risk", "risk", risk);
+        parameters.Add(("limit", query.Limit));
+        parameters.Add(("offset", query.Offset));
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await connection.QueryAsync($"SELECT {Columns} FROM risk_assessments {where} ORDER BY assessed_ms DESC, id LIMIT @limit OFFSET @offset;",
+            Map, cancellationToken, [.. parameters]);
+    }
+
+    private static AuditedAssessment Map(System.Data.Common.DbDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.StringOrNull(2), r.GetString(3), r.GetString(4), Sql.FromUnixMs(r.Int64(5)),
+        r.StringOrNull(6), r.StringOrNull(7), r.StringOrNull(8), r.GetString(9), r.StringOrNull(10), r.DoubleOrNull(11), r.StringOrNull(12),
+        r.GetString(13), r.StringOrNull(14));
+}

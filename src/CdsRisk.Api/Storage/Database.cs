@@ -1,0 +1,197 @@
+using System.Data.Common;
+using CdsRisk.Api.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace CdsRisk.Api.Storage;
+
+/// <summary>
+/// The service's own database: SQLite by default (one process), PostgreSQL when several replicas share state.
+/// All SQL is written once in the common subset of both (ON CONFLICT, RETURNING, @parameters, BIGINT times in Unix ms, TEXT JSON).
+/// </summary>
+public sealed class Database : IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly NpgsqlDataSource? _postgres;
+
+    public Database(IOptions<StorageOptions> options, IHostEnvironment environment)
+    {
+        var value = options.Value;
+        IsPostgres = string.Equals(value.Provider, StorageOptions.PostgresProvider, StringComparison.OrdinalIgnoreCase);
+        if (IsPostgres)
+        {
+            _postgres = NpgsqlDataSource.Create(value.PostgreSql.ConnectionString);
+            _connectionString = value.PostgreSql.ConnectionString;
+            Description = "PostgreSQL";
+        }
+        else
+        {
+            var path = value.Sqlite.Path;
+            FilePath = Path.IsPathRooted(path) ? path : Path.Combine(environment.ContentRootPath, path);
+            _connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = FilePath,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                DefaultTimeout = 10,
+                Pooling = true,
+            }.ToString();
+            Description = "SQLite";
+        }
+    }
+
+    public bool IsPostgres { get; }
+
+    /// <summary>The SQLite file (null for PostgreSQL).</summary>
+    public string? FilePath { get; }
+
+    public string Description { get; }
+
+    /// <summary>Schema steps in order; never edit a shipped step, add the next one. Types are those both engines read the same way.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE IF NOT EXISTS feedback (
+            service_id            TEXT NOT NULL,
+            card_uuid             TEXT NOT NULL,
+            outcome               TEXT NOT NULL,
+            outcome_timestamp     TEXT NOT NULL,
+            accepted_suggestions  TEXT NULL,
+            override_reason       TEXT NULL,
+            received_at           TEXT NOT NULL,
+            PRIMARY KEY (service_id, card_uuid, outcome, outcome_timestamp)
+        );
+        CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid);
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS score_cache (
+            cache_key      TEXT PRIMARY KEY,
+            study_uid      TEXT NOT NULL,
+            model_sha256   TEXT NOT NULL,
+            features_hash  TEXT NOT NULL,
+            result_json    TEXT NOT NULL,
+            created_ms     BIGINT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS scoring_jobs (
+            id             TEXT PRIMARY KEY,
+            job_key        TEXT NOT NULL UNIQUE,
+            state          TEXT NOT NULL,
+            progress       TEXT NOT NULL,
+            request_json   TEXT NOT NULL,
+            result_json    TEXT NULL,
+            error          TEXT NULL,
+            lease_owner    TEXT NULL,
+            lease_until_ms BIGINT NULL,
+            attempts       INTEGER NOT NULL DEFAULT 0,
+            created_ms     BIGINT NOT NULL,
+            updated_ms     BIGINT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS scoring_jobs_state ON scoring_jobs (state, updated_ms);
+        CREATE TABLE IF NOT EXISTS outbox (
+            id              TEXT PRIMARY KEY,
+            kind            TEXT NOT NULL,
+            fhir_server     TEXT NOT NULL,
+            payload_json    TEXT NOT NULL,
+            state           TEXT NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_ms BIGINT NOT NULL,
+            last_error      TEXT NULL,
+            result_location TEXT NULL,
+            lease_owner     TEXT NULL,
+            lease_until_ms  BIGINT NULL,
+            created_ms      BIGINT NOT NULL,
+            updated_ms      BIGINT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_ms);
+        CREATE TABLE IF NOT EXISTS risk_assessments (
+            id               TEXT PRIMARY KEY,
+            patient_ref      TEXT NOT NULL,
+            fhir_server      TEXT NULL,
+            hook             TEXT NOT NULL,
+            hook_instance    TEXT NOT NULL,
+            assessed_ms      BIGINT NOT NULL,
+            model_id         TEXT NULL,
+            model_version    TEXT NULL,
+            model_sha256     TEXT NULL,
+            outcome          TEXT NOT NULL,
+            risk             TEXT NULL,
+            pre_score        DOUBLE PRECISION NULL,
+            study_uid        TEXT NULL,
+            detail_json      TEXT NOT NULL,
+            outbox_id        TEXT NULL
+        );
+        CREATE INDEX IF NOT EXISTS risk_assessments_patient ON risk_assessments (patient_ref, assessed_ms);
+        CREATE INDEX IF NOT EXISTS risk_assessments_time ON risk_assessments (assessed_ms);
+        CREATE TABLE IF NOT EXISTS leases (
+            name           TEXT PRIMARY KEY,
+            owner          TEXT NOT NULL,
+            until_ms       BIGINT NOT NULL
+        );
+        """,
+    ];
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_postgres is not null)
+        {
+            return await _postgres.OpenConnectionAsync(cancellationToken);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    /// <summary>Applies missing migrations; safe when several processes start at once (PostgreSQL: advisory lock; SQLite: one writer).</summary>
+    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    {
+        if (FilePath is not null && Path.GetDirectoryName(FilePath) is { Length: > 0 } directory)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        if (!IsPostgres)
+        {
+            await connection.ExecuteAsync(null, "PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (IsPostgres)
+        {
+            await connection.ExecuteAsync(transaction, "SELECT pg_advisory_xact_lock(727274741);", cancellationToken);
+        }
+
+        await connection.ExecuteAsync(transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", cancellationToken);
+        var current = await connection.ScalarAsync(transaction, "SELECT MAX(version) FROM schema_version;", cancellationToken);
+        var version = current is null or DBNull ? 0 : Convert.ToInt32(current, System.Globalization.CultureInfo.InvariantCulture);
+        for (var step = version; step < Migrations.Length; step++)
+        {
+            await connection.ExecuteAsync(transaction, Migrations[step], cancellationToken);
+            await connection.ExecuteAsync(transaction, "INSERT INTO schema_version (version) VALUES (@v);", cancellationToken, ("v", step + 1));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return Migrations.Length;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Creates the data folder and tables before the host accepts requests.</summary>
+internal sealed class StorageInitializer(Database database, ILogger<StorageInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var version = await database.MigrateAsync(cancellationToken);
+        logger.StorageReady(database.Description, version);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
