@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using CdsRisk.Api.Diagnostics;
+using CdsRisk.Api.Storage;
+using Microsoft.Extensions.Options;
+
+namespace CdsRisk.Api.Scoring;
+
+/// <summary>What a hook learns about a score within its budget.</summary>
+public abstract record ScoringAttempt
+{
+    private ScoringAttempt() { }
+
+    public sealed record Completed(ScoringOutcome Outcome) : ScoringAttempt;
+
+    /// <summary>Still running (here or in another process), or queued: the hook answers "pending".</summary>
+    public sealed record Pending(string JobId, string Progress, bool Overloaded) : ScoringAttempt;
+}
+
+/// <summary>
+/// Runs each scoring job once at a time across all replicas (a job row per key, claimed under a lease), with bounded
+/// concurrency and a bounded queue in each process, and lets a hook wait for the result no longer than its budget.
+/// </summary>
+public sealed class ScoringCoordinator(
+    ScoringJobStore jobs,
+    ScoreCacheStore cache,
+    IScoringWork work,
+    IOptions<ScoringOptions> options,
+    TimeProvider time,
+    ILogger<ScoringCoordinator> logger) : IDisposable
+{
+    private readonly ScoringOptions _options = options.Value;
+    private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrency, options.Value.MaxConcurrency);
+    private readonly ConcurrentDictionary<string, Task<ScoringOutcome?>> _local = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private int _waiting;
+
+    /// <summary>This process's name in job leases.</summary>
+    public string Owner { get; } = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
+
+    private TimeSpan Lease => TimeSpan.FromSeconds(_options.LeaseSeconds);
+
+    /// <summary>Creates the job when new (idempotent per key) and starts it here when this process may; does not wait.</summary>
+    public async Task<ScoringJobRow> SubmitAsync(ScoringRequest request, CancellationToken cancellationToken)
+    {
+        var (job, _) = await jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.CacheKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
+        await TryStartAsync(job, cancellationToken);
+        return await jobs.GetAsync(job.Id, cancellationToken) ?? job;
+    }
+
+    /// <summary>The score for <paramref name="request"/> if it is known or can be had within <paramref name="wait"/>; otherwise pending.</summary>
+    public async Task<ScoringAttempt> GetOrStartAsync(ScoringRequest request, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + wait;
+        if (await cache.GetAsync(request.CacheKey, cancellationToken) is { } cached)
+        {
+            return new ScoringAttempt.Completed(ScoringJson.ReadOutcome(cached));
+        }
+
+        var (job, _) = await jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.CacheKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
+        var overloaded = !await TryStartAsync(job, cancellationToken);
+
+        while (true)
+        {
+            if (_local.TryGetValue(job.Id, out var running))
+            {
+                var remaining = deadline - time.GetUtcNow();
+                if (remaining > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await running.WaitAsync(remaining, time, cancellationToken);
+                    }
+                    catch (TimeoutException)
+                    {
+                    }
+                }
+            }
+
+            var current = await jobs.GetAsync(job.Id, cancellationToken) ?? job;
+            switch (current.State)
+            {
+                case ScoringJobStates.Succeeded when current.ResultJson is { } result:
+                    return new ScoringAttempt.Completed(ScoringJson.ReadOutcome(result));
+                case ScoringJobStates.Failed:
+                    return new ScoringAttempt.Completed(ScoringOutcome.Failed(current.Error ?? "scoring failed"));
+            }
+
+            if (time.GetUtcNow() >= deadline)
+            {
+                return new ScoringAttempt.Pending(current.Id, current.Progress, overloaded);
+            }
+
+            // Running in another process: look again shortly, within the budget.
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+        }
+    }
+
+    /// <summary>Starts the job in this process when it is claimable and a slot or queue place is free. False when this process is overloaded.</summary>
+    internal async Task<bool> TryStartAsync(ScoringJobRow job, CancellationToken cancellationToken)
+    {
+        if (_local.ContainsKey(job.Id) || job.State == ScoringJobStates.Succeeded)
+        {
+            return true;
+        }
+
+        var retry = job.State == ScoringJobStates.Failed && time.GetUtcNow() - job.Updated >= TimeSpan.FromSeconds(_options.RetryFailedAfterSeconds);
+        if (job.State == ScoringJobStates.Failed && !retry)
+        {
+            return true;
+        }
+
+        if (Interlocked.Increment(ref _waiting) > _options.MaxConcurrency + _options.MaxQueue)
+        {
+            Interlocked.Decrement(ref _waiting);
+            logger.ScoringOverloaded(job.Id);
+            return false;
+        }
+
+        if (!await jobs.TryClaimAsync(job.Id, Owner, Lease, retry, cancellationToken))
+        {
+            Interlocked.Decrement(ref _waiting);
+            return true;
+        }
+
+        var request = JsonSerializer.Deserialize<ScoringRequest>(job.RequestJson, ScoringJson.Options)!;
+        _local[job.Id] = RunAsync(job.Id, request);
+        return true;
+    }
+
+    private async Task<ScoringOutcome?> RunAsync(string jobId, ScoringRequest request)
+    {
+        var token = _stopping.Token;
+        try
+        {
+            await _slots.WaitAsync(token);
+            try
+            {
+                var progress = new Progress(this, jobId, token);
+                var outcome = await work.RunAsync(request, progress, token);
+                var json = JsonSerializer.Serialize(outcome, ScoringJson.Options);
+                if (outcome.IsCacheable)
+                {
+                    await cache.PutAsync(request.CacheKey, request.StudyInstanceUid, request.ModelSha256, request.ClinicalFeatureHash, json, CancellationToken.None);
+                }
+
+                await jobs.CompleteAsync(jobId, Owner, json, CancellationToken.None);
+                return outcome;
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Shutting down: the lease runs out and another process (or this one after restart) takes the job over.
+            return null;
+        }
+        catch (Exception ex)
+        {
+            logger.ScoringJobFailed(jobId, ex.GetType().Name);
+            await jobs.FailAsync(jobId, Owner, $"internal error ({ex.GetType().Name})", CancellationToken.None);
+            return null;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+            _local.TryRemove(jobId, out _);
+        }
+    }
+
+    /// <summary>Runs waiting jobs: those submitted through the API, deferred by overload, or abandoned by a process that stopped.</summary>
+    internal async Task PickUpWaitingJobsAsync(CancellationToken cancellationToken)
+    {
+        var free = _options.MaxConcurrency + _options.MaxQueue - Volatile.Read(ref _waiting);
+        if (free <= 0)
+        {
+            return;
+        }
+
+        foreach (var id in await jobs.ListClaimableAsync(free, cancellationToken))
+        {
+            if (await jobs.GetAsync(id, cancellationToken) is { } job)
+            {
+                await TryStartAsync(job, cancellationToken);
+            }
+        }
+    }
+
+    private Task ReportProgressAsync(string jobId, string stage, CancellationToken cancellationToken) =>
+        jobs.ReportProgressAsync(jobId, Owner, stage, Lease, cancellationToken);
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+        _slots.Dispose();
+    }
+
+    private sealed class Progress(ScoringCoordinator owner, string jobId, CancellationToken token) : IScoringProgress
+    {
+        public Task ReportAsync(string stage) => owner.ReportProgressAsync(jobId, stage, token);
+    }
+}
+
+/// <summary>Polls for jobs this process can take.</summary>
+internal sealed class ScoringWorker(ScoringCoordinator coordinator, IOptions<ScoringOptions> options, ILogger<ScoringWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.PollSeconds));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await coordinator.PickUpWaitingJobsAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Storage briefly unavailable or locked: try again on the next tick.
+                logger.ScoringWorkerError(ex.GetType().Name);
+            }
+        }
+    }
+}
