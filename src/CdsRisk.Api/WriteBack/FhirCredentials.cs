@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CdsRisk.Api.Fhir;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace CdsRisk.Api.WriteBack;
+
+/// <summary>
+/// Bearer tokens for writing to a FHIR server. The hook's own token is held in memory only, until it expires (CDS Hooks 2.0
+/// §fhirAuthorization: never stored); when it cannot write, a configured SMART Backend Services client gets one.
+/// </summary>
+public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpClientFactory httpClients, TimeProvider time)
+{
+    public const string TokenClient = "cdsrisk-token";
+    private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset Expires)> _hookTokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset Expires)> _backendTokens = new(StringComparer.Ordinal);
+
+    /// <summary>Keeps a hook's token for later writes to its server when its scope allows writing our resources.</summary>
+    public void RememberHookToken(string fhirServer, string accessToken, int? expiresInSeconds, string? scope)
+    {
+        if (!CanWrite(scope))
+        {
+            return;
+        }
+
+        var expires = time.GetUtcNow().AddSeconds(Math.Clamp(expiresInSeconds ?? 300, 0, 3600));
+        _hookTokens[Normalise(fhirServer)] = (accessToken, expires);
+    }
+
+    /// <summary>A token for <paramref name="fhirServer"/>, or null when none can be had now (the item waits in the outbox).</summary>
+    public async Task<string?> GetWriteTokenAsync(string fhirServer, CancellationToken cancellationToken)
+    {
+        var key = Normalise(fhirServer);
+        var now = time.GetUtcNow();
+        if (_hookTokens.TryGetValue(key, out var hook) && hook.Expires > now.AddSeconds(5))
+        {
+            return hook.Token;
+        }
+
+        var client = options.Value.BackendClients.FirstOrDefault(c => AllowedBaseUrls.Parse([c.FhirServer]).Admits(new Uri(key)));
+        if (client is null)
+        {
+            return null;
+        }
+
+        if (_backendTokens.TryGetValue(client.ClientId + "|" + key, out var cached) && cached.Expires > now.AddSeconds(30))
+        {
+            return cached.Token;
+        }
+
+        var token = await RequestBackendTokenAsync(client, cancellationToken);
+        if (token is not null)
+        {
+            _backendTokens[client.ClientId + "|" + key] = token.Value;
+        }
+
+        return token?.Token;
+    }
+
+    /// <summary>Forgets a token the server refused (401), so the next attempt asks for another.</summary>
+    public void Forget(string fhirServer, string token)
+    {
+        var key = Normalise(fhirServer);
+        if (_hookTokens.TryGetValue(key, out var hook) && hook.Token == token) _hookTokens.TryRemove(key, out _);
+        foreach (var entry in _backendTokens.Where(e => e.Value.Token == token).ToList()) _backendTokens.TryRemove(entry.Key, out _);
+    }
+
+    /// <summary>SMART scopes that let us create RiskAssessment (v1 <c>.write</c>/<c>.*</c>, v2 <c>.c</c>/<c>.cruds</c>), on user, patient or system level.</summary>
+    public static bool CanWrite(string? scope)
+    {
+        if (string.IsNullOrWhiteSpace(scope))
+        {
+            return false;
+        }
+
+        foreach (var s in scope.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = s.Split('/', 2);
+            if (parts.Length != 2 || parts[0] is not ("user" or "patient" or "system")) continue;
+            var resourceAndAccess = parts[1].Split('.', 2);
+            if (resourceAndAccess.Length != 2 || resourceAndAccess[0] is not ("RiskAssessment" or "*")) continue;
+            var access = resourceAndAccess[1].Split('?', 2)[0];
+            if (access is "write" or "*" || (access.Length > 0 && access.All(c => "cruds".Contains(c, StringComparison.Ordinal)) && access.Contains('c', StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task<(string Token, DateTimeOffset Expires)?> RequestBackendTokenAsync(BackendClientOptions client, CancellationToken cancellationToken)
+    {
+        var pem = client.PrivateKeyPem ?? (client.PrivateKeyFile is { } file ? await File.ReadAllTextAsync(file, cancellationToken) : null);
+        if (pem is null)
+        {
+            return null;
+        }
+
+        // SMART Backend Services: client_credentials with a signed JWT assertion (iss = sub = client_id, aud = token URL, exp ≤ 5 min).
+        SecurityKey key;
+        string algorithm;
+        if (client.Algorithm.StartsWith("ES", StringComparison.Ordinal))
+        {
+            var ec = ECDsa.Create();
+            ec.ImportFromPem(pem);
+            key = new ECDsaSecurityKey(ec) { KeyId = client.KeyId };
+            algorithm = SecurityAlgorithms.EcdsaSha384;
+        }
+        else
+        {
+            var rsa = RSA.Create();
+            rsa.ImportFromPem(pem);
+            key = new RsaSecurityKey(rsa) { KeyId = client.KeyId };
+            algorithm = SecurityAlgorithms.RsaSha384;
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var assertion = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = client.ClientId,
+            Audience = client.TokenUrl,
+            Claims = new Dictionary<string, object> { ["sub"] = client.ClientId, ["jti"] = Guid.NewGuid().ToString("N") },
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now.AddMinutes(4),
+            SigningCredentials = new SigningCredentials(key, algorithm),
+        });
+
+        using var http = httpClients.CreateClient(TokenClient);
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials",
+            ["scope"] = client.Scope,
+            ["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ["client_assertion"] = assertion,
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Post, client.TokenUrl) { Content = form };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        using var json = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+        if (!json.RootElement.TryGetProperty("access_token", out var tokenElement) || tokenElement.GetString() is not { Length: > 0 } token)
+        {
+            return null;
+        }
+
+        var expiresIn = json.RootElement.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var seconds) ? seconds : 300;
+        return (token, time.GetUtcNow().AddSeconds(expiresIn));
+    }
+
+    private static string Normalise(string fhirServer) => fhirServer.TrimEnd('/') + "/";
+}
