@@ -159,7 +159,7 @@ public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueS
             };
             var atc = c.TryGetProperty("atcPrefixes", out _) ? r.StringArray(c, path, "atcPrefixes") : [];
             var set = ParseSet(r, c, path, id);
-            if (!set.Codes.Any() && atc.Count == 0 && set.MatchText(null) is null && !c.TryGetProperty("textPatterns", out _))
+            if (!set.Codes.Any() && atc.Count == 0 && !c.TryGetProperty("textPatterns", out _))
             {
                 throw new EligibilityDataException(file, path, "a drug class needs codes, atcPrefixes or textPatterns");
             }

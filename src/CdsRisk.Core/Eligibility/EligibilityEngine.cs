@@ -294,7 +294,7 @@ public sealed class EligibilityEngine
             return Result(id, CriterionStatus.Unknown, "MR study has no start date", ev, "Record the date of the MR study");
         }
 
-        var days = (int)Math.Floor((s.EvaluatedAt - started).TotalDays);
+        var days = FhirRead.DaysBetween(started, s.EvaluatedAt);
         var day = FhirRead.Day(started);
         if (days > window)
         {

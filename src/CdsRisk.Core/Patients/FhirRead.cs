@@ -53,6 +53,10 @@ internal static class FhirRead
           ?? c.Coding.FirstOrDefault(x => x.Code is not null)?.Code
           ?? "(no code)";
 
+    /// <summary>Calendar days from one date to a later one, each on its own clock: windows such as "within 30 days" count dates, not hours.</summary>
+    public static int DaysBetween(DateTimeOffset earlier, DateTimeOffset later) =>
+        DateOnly.FromDateTime(later.DateTime).DayNumber - DateOnly.FromDateTime(earlier.DateTime).DayNumber;
+
     public static string Day(DateTimeOffset d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     public static string Num(decimal v) => v.ToString("0.###", CultureInfo.InvariantCulture);

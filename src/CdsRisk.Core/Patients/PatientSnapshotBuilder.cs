@@ -279,11 +279,11 @@ public sealed partial class PatientSnapshotBuilder
         var reference = FhirRead.Ref(latest.Observation);
         var day = FhirRead.Day(latest.Date);
         var evidence = new List<Evidence> { new(reference, name, reading.Source, latest.Date) };
-        var age = (at - latest.Date).TotalDays;
+        var age = FhirRead.DaysBetween(latest.Date, at);
         if (age > windowDays)
         {
             return new ClinicalValue(name, ValueState.Stale, null, unit, latest.Date,
-                $"latest {reading.Source} on {day} is {(int)age} days old (window {windowDays} days)", evidence);
+                $"latest {reading.Source} on {day} is {age} days old (window {windowDays} days)", evidence);
         }
 
         if (reading.Value is not { } value)
@@ -622,7 +622,6 @@ public sealed partial class PatientSnapshotBuilder
         all.AddRange(diastolic.Select(d => new BloodPressureReading(null, Own(d.Observation), d.Date, FhirRead.Ref(d.Observation))));
         all.RemoveAll(r => r.Systolic is null && r.Diastolic is null);
         all.Sort((x, y) => y.Date.CompareTo(x.Date));
-        var since = at.AddDays(-windowDays);
-        return ([.. all.Where(r => r.Date >= since)], all.FirstOrDefault(r => r.Date < since));
+        return ([.. all.Where(r => FhirRead.DaysBetween(r.Date, at) <= windowDays)], all.FirstOrDefault(r => FhirRead.DaysBetween(r.Date, at) > windowDays));
     }
 }
