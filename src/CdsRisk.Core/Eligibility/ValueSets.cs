@@ -1,0 +1,192 @@
+using Hl7.Fhir.Model;
+
+namespace CdsRisk.Core.Eligibility;
+
+public sealed record CodeEntry(string System, string Code, string? Display, string? Value);
+
+/// <summary>One site-editable code list: exact codes, code prefixes per system (e.g. ICD-10 "I50") and case-insensitive text patterns.</summary>
+public sealed class ValueSet
+{
+    private readonly Dictionary<(string System, string Code), CodeEntry> _codes;
+    private readonly IReadOnlyList<CodeEntry> _prefixes;
+    private readonly IReadOnlyList<string> _textPatterns;
+
+    public ValueSet(string id, IEnumerable<CodeEntry> codes, IEnumerable<CodeEntry> prefixes, IEnumerable<string> textPatterns)
+    {
+        Id = id;
+        _codes = new Dictionary<(string, string), CodeEntry>();
+        foreach (var c in codes)
+        {
+            _codes[(c.System, c.Code)] = c;
+        }
+
+        _prefixes = [.. prefixes];
+        _textPatterns = [.. textPatterns.Select(p => p.ToLowerInvariant())];
+    }
+
+    public string Id { get; }
+
+    public IEnumerable<CodeEntry> Codes => _codes.Values;
+
+    /// <summary>The entry for a coding, by exact code or by prefix; null when not in the set.</summary>
+    public CodeEntry? Find(Coding? coding)
+    {
+        if (coding?.Code is null || coding.System is null)
+        {
+            return null;
+        }
+
+        if (_codes.TryGetValue((coding.System, coding.Code), out var entry))
+        {
+            return entry;
+        }
+
+        foreach (var p in _prefixes)
+        {
+            if (p.System == coding.System && coding.Code.StartsWith(p.Code, StringComparison.OrdinalIgnoreCase))
+            {
+                return p;
+            }
+        }
+
+        return null;
+    }
+
+    public bool MatchesCode(CodeableConcept? concept) => FindCode(concept) is not null;
+
+    public CodeEntry? FindCode(CodeableConcept? concept)
+    {
+        if (concept is null)
+        {
+            return null;
+        }
+
+        foreach (var coding in concept.Coding)
+        {
+            var e = Find(coding);
+            if (e is not null)
+            {
+                return e;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The first text pattern found in the concept's text or codings' displays.</summary>
+    public string? MatchText(CodeableConcept? concept)
+    {
+        if (concept is null || _textPatterns.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (var text in Texts(concept))
+        {
+            var lower = text.ToLowerInvariant();
+            foreach (var p in _textPatterns)
+            {
+                if (lower.Contains(p, StringComparison.Ordinal))
+                {
+                    return p;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>By code, else by text.</summary>
+    public bool Matches(CodeableConcept? concept) => MatchesCode(concept) || MatchText(concept) is not null;
+
+    internal static IEnumerable<string> Texts(CodeableConcept concept)
+    {
+        if (!string.IsNullOrWhiteSpace(concept.Text))
+        {
+            yield return concept.Text;
+        }
+
+        foreach (var c in concept.Coding)
+        {
+            if (!string.IsNullOrWhiteSpace(c.Display))
+            {
+                yield return c.Display;
+            }
+        }
+    }
+}
+
+public enum DrugMatchAction
+{
+    Fail,
+    ToBeConfirmed,
+}
+
+/// <summary>A drug or drug class an allergy is matched against, tied to one regimen drug of the trial.</summary>
+public sealed record DrugClass(string Id, string Name, string RegimenDrug, DrugMatchAction OnMatch, ValueSet Codes, IReadOnlyList<string> AtcPrefixes)
+{
+    public const string AtcSystem = "http://www.whocc.no/atc";
+
+    /// <summary>How the concept matches this class ("code RxNorm 32592", "ATC class L01FF", "text 'camrelizumab'"), or null.</summary>
+    public string? Match(CodeableConcept? concept)
+    {
+        if (concept is null)
+        {
+            return null;
+        }
+
+        var byCode = Codes.FindCode(concept);
+        if (byCode is not null)
+        {
+            return $"code {byCode.Code}";
+        }
+
+        foreach (var c in concept.Coding)
+        {
+            if (c.System == AtcSystem && c.Code is not null)
+            {
+                foreach (var prefix in AtcPrefixes)
+                {
+                    if (c.Code.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                    {
+                        return $"ATC {c.Code} (class {prefix})";
+                    }
+                }
+            }
+        }
+
+        var text = Codes.MatchText(concept);
+        return text is null ? null : $"text \"{text}\"";
+    }
+}
+
+/// <summary>All code lists, by id. The ids the engine needs are checked at load time.</summary>
+public sealed class ValueSets
+{
+    public static readonly IReadOnlyList<string> RequiredIds =
+    [
+        "hcc", "hcc-basis", "bclc-stage", "obs-bclc-stage", "cholangiocarcinoma", "malignancy",
+        "malignancy-exception-cervix-in-situ", "malignancy-exception-skin-non-melanoma", "malignancy-exception-very-low-risk",
+        "heart-failure", "hypertension", "ckd-severe", "ascites-condition", "encephalopathy-condition", "liver-resection",
+        "obs-bilirubin", "obs-albumin", "obs-inr", "obs-creatinine", "obs-egfr", "obs-afp", "obs-platelets",
+        "obs-tumour-size", "obs-tumour-count", "obs-ecog", "ecog-grade", "obs-bp-panel", "obs-bp-systolic", "obs-bp-diastolic",
+        "obs-nyha", "nyha-class", "obs-ascites", "ascites-grade", "condition-severity", "obs-encephalopathy",
+    ];
+
+    private readonly IReadOnlyDictionary<string, ValueSet> _sets;
+
+    public ValueSets(string version, IReadOnlyDictionary<string, ValueSet> sets, IReadOnlyList<DrugClass> drugClasses)
+    {
+        Version = version;
+        _sets = sets;
+        DrugClasses = drugClasses;
+    }
+
+    public string Version { get; }
+
+    public IReadOnlyList<DrugClass> DrugClasses { get; }
+
+    public ValueSet this[string id] => _sets.TryGetValue(id, out var s) ? s : throw new KeyNotFoundException($"value set '{id}' is not loaded");
+
+    public bool Contains(string id) => _sets.ContainsKey(id);
+}

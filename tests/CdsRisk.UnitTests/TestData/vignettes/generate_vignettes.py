@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Writes the NCT07282184 eligibility vignettes: NN-name.json (a FHIR R4 collection Bundle) and NN-name.expected.json
+(the PRE input, the expected outcome, and for every one of the 17 criteria its status and key words of its reason).
+Each vignette is the base patient with a few changes. Run: /usr/bin/python3 generate_vignettes.py (from this folder)."""
+import copy, json, os
+
+EVAL = "2026-06-15T09:00:00Z"
+SCT, LOINC, ICD = "http://snomed.info/sct", "http://loinc.org", "http://hl7.org/fhir/sid/icd-10-cm"
+RX, ATC, CPT = "http://www.nlm.nih.gov/research/umls/rxnorm", "http://www.whocc.no/atc", "http://www.ama-assn.org/go/cpt"
+OBS = "https://cdsrisk.example.org/fhir/CodeSystem/observation"
+UCUM = "http://unitsofmeasure.org"
+
+def cc(system, code, display=None, text=None):
+    c = {"coding": [{"system": system, "code": code, **({"display": display} if display else {})}]}
+    if text: c["text"] = text
+    return c
+
+def status(system_suffix, code):
+    return {"coding": [{"system": f"http://terminology.hl7.org/CodeSystem/{system_suffix}", "code": code}]}
+
+def qty(rid, code, value, unit, date, system=LOINC):
+    return {"resourceType": "Observation", "id": rid, "status": "final", "code": cc(system, code),
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": date,
+            "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit}}
+
+def coded(rid, system, code, vsystem, vcode, date):
+    return {"resourceType": "Observation", "id": rid, "status": "final", "code": cc(system, code),
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": date, "valueCodeableConcept": cc(vsystem, vcode)}
+
+def integer(rid, system, code, value, date):
+    return {"resourceType": "Observation", "id": rid, "status": "final", "code": cc(system, code),
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": date, "valueInteger": value}
+
+def bp(rid, sys_, dia, date):
+    return {"resourceType": "Observation", "id": rid, "status": "final", "code": cc(LOINC, "85354-9"),
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": date,
+            "component": [
+                {"code": cc(LOINC, "8480-6"), "valueQuantity": {"value": sys_, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}},
+                {"code": cc(LOINC, "8462-4"), "valueQuantity": {"value": dia, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}}]}
+
+def condition(rid, code, clinical="active", verification="confirmed", **extra):
+    r = {"resourceType": "Condition", "id": rid, "code": code, "subject": {"reference": "Patient/p1"},
+         "clinicalStatus": status("condition-clinical", clinical), "verificationStatus": status("condition-ver-status", verification)}
+    r.update(extra)
+    return r
+
+def allergy(rid, code, verification="confirmed"):
+    return {"resourceType": "AllergyIntolerance", "id": rid, "patient": {"reference": "Patient/p1"}, "code": code,
+            "clinicalStatus": status("allergyintolerance-clinical", "active"),
+            "verificationStatus": status("allergyintolerance-verification", verification)}
+
+LAB = "2026-06-05T08:00:00Z"
+
+def base():
+    return {
+        "Patient/p1": {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1966-03-10"},
+        "Condition/hcc": condition("hcc", cc(SCT, "25370001", "Hepatocellular carcinoma"), recordedDate="2026-05-20",
+            evidence=[{"code": [cc("https://cdsrisk.example.org/fhir/CodeSystem/hcc-diagnosis-basis", "histology")]}],
+            stage=[{"summary": cc("https://cdsrisk.example.org/fhir/CodeSystem/bclc", "A", text="BCLC A")}]),
+        "Observation/size": qty("size", "33728-7", 3.2, "cm", "2026-06-01T10:00:00Z"),
+        "Observation/count": integer("count", OBS, "hcc-nodule-count", 1, "2026-06-01T10:00:00Z"),
+        "Observation/bili": qty("bili", "1975-2", 0.8, "mg/dL", LAB),
+        "Observation/alb": qty("alb", "1751-7", 4.1, "g/dL", LAB),
+        "Observation/inr": qty("inr", "6301-6", 1.1, "{INR}", LAB),
+        "Observation/crea": qty("crea", "2160-0", 0.9, "mg/dL", LAB),
+        "Observation/egfr": qty("egfr", "98979-8", 88, "mL/min/{1.73_m2}", LAB),
+        "Observation/afp": qty("afp", "1834-1", 220, "ng/mL", LAB),
+        "Observation/plt": qty("plt", "777-3", 165, "10*3/uL", LAB),
+        "Observation/ascites": coded("ascites", OBS, "ascites-grade", "https://cdsrisk.example.org/fhir/CodeSystem/ascites-grade", "none", LAB),
+        "Observation/he": integer("he", OBS, "hepatic-encephalopathy-grade", 0, LAB),
+        "Observation/ecog": coded("ecog", LOINC, "89247-1", LOINC, "LA9622-7", LAB),
+        "Observation/bp1": bp("bp1", 128, 78, LAB),
+        "Observation/bp2": bp("bp2", 132, 82, "2026-06-10T09:00:00Z"),
+        "ServiceRequest/resect": {"resourceType": "ServiceRequest", "id": "resect", "status": "active", "intent": "order",
+            "code": cc(CPT, "47120", "Hepatectomy, partial lobectomy"), "subject": {"reference": "Patient/p1"},
+            "occurrenceDateTime": "2026-06-25T08:00:00Z"},
+        "ImagingStudy/mri": {"resourceType": "ImagingStudy", "id": "mri", "status": "available",
+            "subject": {"reference": "Patient/p1"}, "started": "2026-06-01T10:00:00Z",
+            "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}],
+            "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2.826.0.1.3680043.8.498.1"}],
+            "series": [{"uid": f"1.2.826.0.1.3680043.8.498.1.{i}", "number": i, "description": d,
+                        "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}, "numberOfInstances": 40}
+                       for i, d in enumerate(["T1 pre", "arterial", "portal venous", "delayed"], 1)]},
+    }
+
+PASS, FAIL, UNK, TBC = "pass", "fail", "unknown", "to-be-confirmed"
+BASE_EXPECT = {
+    "age": (PASS, ["Age 60", "18-75"]),
+    "consent": (TBC, ["consent"]),
+    "bclc-stage": (PASS, ["BCLC A (recorded)", "histology"]),
+    "resection-scheduled": (PASS, ["Liver resection scheduled", "2026-06-25"]),
+    "pre-score": (PASS, ["PRE 0.72", ">= 0.5"]),
+    "child-pugh": (PASS, ["Child-Pugh 5 (A5)", "<= 7"]),
+    "ecog": (PASS, ["ECOG 0", "0-1"]),
+    "mri-4-phase": (PASS, ["4 series", "not inspected"]),
+    "follow-up": (TBC, ["follow-up"]),
+    "non-hcc-pathology": (TBC, ["pathology pending"]),
+    "other-malignancy": (PASS, ["No other malignancy within 5 years"]),
+    "early-death-or-loss": (TBC, ["90 days"]),
+    "regimen-hypersensitivity": (PASS, ["No recorded allergy", "oxaliplatin", "lenvatinib"]),
+    "heart-failure": (PASS, ["No heart failure recorded"]),
+    "severe-renal-dysfunction": (PASS, ["eGFR 88", "not below 30"]),
+    "uncontrolled-hypertension": (PASS, ["132/82"]),
+    "investigator-judgement": (TBC, ["investigator"]),
+}
+
+vignettes = []
+
+def v(name, description, changes=None, expect=None, outcome="eligible", pre=None, to_record=None, remove=()):
+    vignettes.append((name, description, changes or {}, remove, expect or {}, outcome, pre or {"status": "computed", "value": 0.72}, to_record or []))
+
+def set_value(key, value):
+    def f(res): res[key]["valueQuantity"]["value"] = value
+    return f
+
+# --- the reference patient
+v("base-eligible", "All automatic criteria met, PRE 0.72")
+# --- age boundaries (evaluation date 2026-06-15)
+v("age-17", "18th birthday is the day after the evaluation", {"Patient/p1": {"birthDate": "2008-06-16"}},
+  {"age": (FAIL, ["Age 17", "below 18"])}, "ineligible")
+v("age-18", "18th birthday on the evaluation date", {"Patient/p1": {"birthDate": "2008-06-15"}}, {"age": (PASS, ["Age 18"])})
+v("age-75", "76th birthday is the day after the evaluation", {"Patient/p1": {"birthDate": "1950-06-16"}}, {"age": (PASS, ["Age 75"])})
+v("age-76", "76th birthday on the evaluation date", {"Patient/p1": {"birthDate": "1950-06-15"}},
+  {"age": (FAIL, ["Age 76", "above 75"])}, "ineligible")
+v("age-partial-birth-year", "Birth year only: 75 or 76 on the evaluation date", {"Patient/p1": {"birthDate": "1950"}},
+  {"age": (UNK, ["Age 75-76", "partial birth date"])}, "needs-data", to_record=["full date of birth"])
+# --- Child-Pugh boundaries
+v("child-pugh-6", "Albumin 3.2 g/dL scores 2", {"Observation/alb": {"valueQuantity": {"value": 3.2}}},
+  {"child-pugh": (PASS, ["Child-Pugh 6 (A6)"])})
+v("child-pugh-7-b7", "Albumin 3.2 g/dL and INR 1.8: B7, admitted by the protocol's stated number",
+  {"Observation/alb": {"valueQuantity": {"value": 3.2}}, "Observation/inr": {"valueQuantity": {"value": 1.8}}},
+  {"child-pugh": (PASS, ["Child-Pugh 7 (B7)", "class A is 5-6", "<= 7"])})
+v("child-pugh-8", "Albumin 3.2 g/dL, INR 1.8, bilirubin 2.5 mg/dL: B8",
+  {"Observation/alb": {"valueQuantity": {"value": 3.2}}, "Observation/inr": {"valueQuantity": {"value": 1.8}},
+   "Observation/bili": {"valueQuantity": {"value": 2.5}}},
+  {"child-pugh": (FAIL, ["Child-Pugh 8 (B8)", "<= 7"])}, "ineligible")
+v("bilirubin-umol-per-l", "Bilirubin 40 umol/L (LOINC 14631-6) scores 2",
+  {"Observation/bili": {"code": cc(LOINC, "14631-6"), "valueQuantity": {"value": 40, "unit": "umol/L", "code": "umol/L"}}},
+  {"child-pugh": (PASS, ["Child-Pugh 6 (A6)"])})
+v("bilirubin-mg-per-dl-3.1", "Bilirubin 3.1 mg/dL (53 umol/L) scores 3", {"Observation/bili": {"valueQuantity": {"value": 3.1}}},
+  {"child-pugh": (PASS, ["Child-Pugh 7 (B7)"])})
+v("albumin-g-per-l", "Albumin 27 g/L scores 3", {"Observation/alb": {"valueQuantity": {"value": 27, "unit": "g/L", "code": "g/L"}}},
+  {"child-pugh": (PASS, ["Child-Pugh 7 (B7)"])})
+v("bilirubin-conflicting", "Two bilirubin results the same day disagree (0.8 mg/dL vs 35 umol/L)",
+  {"Observation/bili2": qty("bili2", "14631-6", 35, "umol/L", "2026-06-05T14:00:00Z")},
+  {"child-pugh": (UNK, ["Child-Pugh incomplete", "bilirubin conflicting", "disagree"])}, "needs-data", to_record=["Record bilirubin"])
+v("bilirubin-both-units-agree", "Same bilirubin reported in mg/dL and umol/L is not a conflict",
+  {"Observation/bili2": qty("bili2", "14631-6", 13.7, "umol/L", "2026-06-05T08:00:00Z")}, {})
+v("albumin-unknown-unit", "Albumin in an unrecognised unit is not usable",
+  {"Observation/alb": {"valueQuantity": {"value": 41, "unit": "mg", "code": "mg"}}},
+  {"child-pugh": (UNK, ["albumin not usable", "unit 'mg'"])}, "needs-data", to_record=["Record albumin"])
+v("labs-stale", "All labs 75 days old",
+  {k: {"effectiveDateTime": "2026-04-01T08:00:00Z"} for k in ["Observation/bili", "Observation/alb", "Observation/inr", "Observation/crea", "Observation/egfr", "Observation/afp", "Observation/plt"]},
+  {"child-pugh": (UNK, ["bilirubin out of date", "75 days old", "window 30 days"]),
+   "severe-renal-dysfunction": (UNK, ["Renal function unknown", "out of date"])}, "needs-data",
+  to_record=["Record bilirubin, albumin, INR", "Record creatinine or eGFR"])
+v("ascites-condition-without-grade", "Ascites only as a Condition with no severity",
+  {"Condition/asc": condition("asc", cc(SCT, "389026000", "Ascites"))},
+  {"child-pugh": (UNK, ["ascites not usable", "without a grade"])}, "needs-data", remove=["Observation/ascites"])
+v("ascites-moderate-condition", "Ascites Condition graded severe scores 3, Child-Pugh 7",
+  {"Condition/asc": condition("asc", cc(SCT, "389026000", "Ascites"), severity=cc(SCT, "24484000", "Severe"))},
+  {"child-pugh": (PASS, ["Child-Pugh 7 (B7)"])}, remove=["Observation/ascites"])
+# --- ECOG
+v("ecog-1", "ECOG 1 passes; BCLC note about PS 0", {"Observation/ecog": {"valueCodeableConcept": cc(LOINC, "LA9623-5")}},
+  {"ecog": (PASS, ["ECOG 1"]), "bclc-stage": (PASS, ["BCLC A (recorded)", "strict BCLC needs PS 0"])})
+v("ecog-2", "ECOG 2 fails", {"Observation/ecog": {"valueCodeableConcept": cc(SCT, "422894000")}},
+  {"ecog": (FAIL, ["ECOG 2", "0-1"]), "bclc-stage": (PASS, ["BCLC A (recorded)", "strict BCLC needs PS 0"])}, "ineligible")
+v("ecog-missing", "No ECOG on record", {}, {"ecog": (UNK, ["ECOG not recorded"])}, "needs-data",
+  to_record=["Record ECOG performance status (within 30 days)"], remove=["Observation/ecog"])
+v("ecog-stale", "ECOG 56 days old", {"Observation/ecog": {"effectiveDateTime": "2026-04-20T08:00:00Z"}},
+  {"ecog": (UNK, ["ECOG out of date", "56 days old"])}, "needs-data", to_record=["Record ECOG performance status"])
+v("ecog-entered-in-error-ignored", "A later ECOG 2 entered in error is ignored",
+  {"Observation/ecog2": {**coded("ecog2", LOINC, "89247-1", LOINC, "LA9624-3", "2026-06-12T08:00:00Z"), "status": "entered-in-error"}}, {})
+# --- renal
+v("egfr-29", "eGFR 29 fails", {"Observation/egfr": {"valueQuantity": {"value": 29}}},
+  {"severe-renal-dysfunction": (FAIL, ["eGFR 29", "< 30"])}, "ineligible")
+v("egfr-30", "eGFR 30 passes", {"Observation/egfr": {"valueQuantity": {"value": 30}}},
+  {"severe-renal-dysfunction": (PASS, ["eGFR 30", "not below 30"])})
+v("egfr-derived-from-creatinine", "No eGFR: CKD-EPI 2021 from creatinine 0.9 mg/dL, male 60",
+  {}, {"severe-renal-dysfunction": (PASS, ["derived", "CKD-EPI 2021", "eGFR 97"])}, remove=["Observation/egfr"])
+# --- allergies
+v("allergy-by-code", "Oxaliplatin allergy by RxNorm code", {"AllergyIntolerance/a1": allergy("a1", cc(RX, "32592", "oxaliplatin"))},
+  {"regimen-hypersensitivity": (FAIL, ["oxaliplatin", "code 32592"])}, "ineligible")
+v("allergy-by-class", "Cisplatin allergy: platinum compounds, class of oxaliplatin", {"AllergyIntolerance/a1": allergy("a1", cc(RX, "2555", "cisplatin"))},
+  {"regimen-hypersensitivity": (FAIL, ["regimen drug oxaliplatin", "platinum compounds"])}, "ineligible")
+v("allergy-by-atc-class", "Allergy coded only by ATC class L01FF (PD-1/PD-L1 inhibitors)",
+  {"AllergyIntolerance/a1": allergy("a1", cc(ATC, "L01FF", "PD-1/PDL-1 (Programmed cell death protein 1/death ligand 1) inhibitors"))},
+  {"regimen-hypersensitivity": (FAIL, ["PD-1 inhibitors", "ATC L01FF"])}, "ineligible")
+v("allergy-by-text", "Camrelizumab allergy as free text only", {"AllergyIntolerance/a1": allergy("a1", {"text": "Camrelizumab - rash"})},
+  {"regimen-hypersensitivity": (FAIL, ["PD-1 inhibitors", "camrelizumab"])}, "ineligible")
+v("allergy-refuted-ignored", "A refuted oxaliplatin allergy is ignored", {"AllergyIntolerance/a1": allergy("a1", cc(RX, "32592", "oxaliplatin"), "refuted")}, {})
+v("allergy-sorafenib-to-confirm", "Sorafenib allergy: cross-reactivity with lenvatinib to be assessed",
+  {"AllergyIntolerance/a1": allergy("a1", {"text": "Sorafenib"})},
+  {"regimen-hypersensitivity": (TBC, ["Sorafenib", "cross-reactivity with lenvatinib"])})
+# --- pathology and other malignancies
+v("cholangiocarcinoma-recorded", "A recorded cholangiocarcinoma fails non-HCC pathology (and is not an 'other' malignancy)",
+  {"Condition/cca": condition("cca", cc(SCT, "312104005", "Cholangiocarcinoma"))},
+  {"non-hcc-pathology": (FAIL, ["Non-HCC pathology recorded", "Cholangiocarcinoma"])}, "ineligible")
+v("other-malignancy-active", "Active colon cancer", {"Condition/crc": condition("crc", cc(ICD, "C18.9", "Malignant neoplasm of colon"))},
+  {"other-malignancy": (FAIL, ["Other malignancy within 5 years", "colon"])}, "ineligible")
+v("other-malignancy-resolved-7-years", "Colon cancer resolved in 2019", {"Condition/crc": condition("crc", cc(ICD, "C18.9", "Malignant neoplasm of colon"), "resolved", abatementDateTime="2019-01-10")},
+  {"other-malignancy": (PASS, ["No other malignancy", "more than 5 years ago"])})
+v("other-malignancy-resolved-2-years", "Colon cancer resolved in 2024", {"Condition/crc": condition("crc", cc(ICD, "C18.9", "Malignant neoplasm of colon"), "resolved", abatementDateTime="2024-03-01")},
+  {"other-malignancy": (FAIL, ["ended 2024-03-01", "within 5 years"])}, "ineligible")
+v("other-malignancy-skin-exception", "Active basal cell carcinoma of skin is a protocol exception",
+  {"Condition/bcc": condition("bcc", cc(ICD, "C44.91", "Basal cell carcinoma of skin, unspecified"))},
+  {"other-malignancy": (PASS, ["No other malignancy", "non-melanoma skin cancer"])})
+v("other-malignancy-undated", "Breast cancer in remission with no dates", {"Condition/br": condition("br", cc(ICD, "C50.911", "Malignant neoplasm of breast"), "remission")},
+  {"other-malignancy": (UNK, ["breast", "no end date"])}, "needs-data", to_record=["Record when"])
+# --- heart failure, blood pressure
+v("heart-failure-nyha-3", "Heart failure, NYHA III", {"Condition/hf": condition("hf", cc(SCT, "84114007", "Heart failure")),
+  "Observation/nyha": coded("nyha", LOINC, "88020-3", SCT, "420913000", LAB)},
+  {"heart-failure": (FAIL, ["NYHA class III", "III-IV"])}, "ineligible")
+v("heart-failure-nyha-2", "Heart failure, NYHA II", {"Condition/hf": condition("hf", cc(ICD, "I50.9", "Heart failure, unspecified")),
+  "Observation/nyha": coded("nyha", LOINC, "88020-3", SCT, "421704003", LAB)},
+  {"heart-failure": (PASS, ["NYHA class II", "only NYHA III-IV"])})
+v("heart-failure-without-nyha", "Heart failure without NYHA class", {"Condition/hf": condition("hf", cc(SCT, "84114007", "Heart failure"))},
+  {"heart-failure": (UNK, ["Heart failure recorded", "without a NYHA class"])}, "needs-data", to_record=["NYHA"])
+v("bp-uncontrolled", "Latest two readings high", {"Observation/bp1": bp("bp1", 162, 96, LAB), "Observation/bp2": bp("bp2", 148, 104, "2026-06-10T09:00:00Z")},
+  {"uncontrolled-hypertension": (FAIL, ["Latest 2 readings", "150/100", "162/96", "148/104"])}, "ineligible")
+v("bp-one-high-one-normal", "Latest high, previous normal: not uncontrolled by the two-reading rule",
+  {"Observation/bp2": bp("bp2", 165, 90, "2026-06-10T09:00:00Z")},
+  {"uncontrolled-hypertension": (PASS, ["not all at or above", "165/90"])})
+v("bp-missing", "No blood pressure in 30 days", {"Observation/bp1": {"effectiveDateTime": "2026-03-01T08:00:00Z"}},
+  {"uncontrolled-hypertension": (UNK, ["No blood pressure within 30 days", "out of date"])}, "needs-data",
+  to_record=["Record blood pressure"], remove=["Observation/bp2"])
+# --- BCLC
+v("bclc-derived-a", "No recorded stage; 2 nodules, largest 2.5 cm, Child-Pugh A5: BCLC A derived",
+  {"Condition/hcc": {"stage": None}, "Observation/count": {"valueInteger": 2}, "Observation/size": {"valueQuantity": {"value": 25, "unit": "mm", "code": "mm"}}},
+  {"bclc-stage": (PASS, ["BCLC A (derived", "2 nodules", "2.5 cm"])})
+v("bclc-derived-b", "No recorded stage; 3 nodules, largest 4 cm: BCLC B derived",
+  {"Condition/hcc": {"stage": None}, "Observation/count": {"valueInteger": 3}, "Observation/size": {"valueQuantity": {"value": 4}}},
+  {"bclc-stage": (FAIL, ["BCLC B (derived", "> 3 cm"])}, "ineligible")
+v("bclc-recorded-c", "Recorded BCLC C by Observation", {"Condition/hcc": {"stage": None},
+  "Observation/bclc": coded("bclc", OBS, "bclc-stage", "https://cdsrisk.example.org/fhir/CodeSystem/bclc", "C", LAB)},
+  {"bclc-stage": (FAIL, ["BCLC C (recorded)"])}, "ineligible")
+v("bclc-not-derivable", "No recorded stage, no tumour measurements", {"Condition/hcc": {"stage": None}},
+  {"bclc-stage": (UNK, ["cannot be derived", "tumour count not recorded"])}, "needs-data",
+  to_record=["Record the BCLC stage"], remove=["Observation/count", "Observation/size"])
+v("hcc-diagnosis-missing", "No HCC Condition", {}, {"bclc-stage": (UNK, ["No active HCC diagnosis"])}, "needs-data",
+  to_record=["Record the HCC diagnosis"], remove=["Condition/hcc"])
+# --- resection, MRI, PRE
+v("resection-missing", "No resection ordered", {}, {"resection-scheduled": (UNK, ["No scheduled or ordered liver resection"])}, "needs-data",
+  to_record=["Order or schedule the curative liver resection"], remove=["ServiceRequest/resect"])
+v("resection-by-appointment", "A booked appointment for a hepatectomy",
+  {"Appointment/ap": {"resourceType": "Appointment", "id": "ap", "status": "booked", "start": "2026-06-28T08:00:00Z", "end": "2026-06-28T12:00:00Z",
+                      "serviceType": [{"text": "Laparoscopic hepatectomy"}], "participant": [{"actor": {"reference": "Patient/p1"}, "status": "accepted"}]}},
+  {"resection-scheduled": (PASS, ["Laparoscopic hepatectomy", "appointment", "2026-06-28"])}, remove=["ServiceRequest/resect"])
+v("mri-too-old", "MR study 45 days before evaluation", {"ImagingStudy/mri": {"started": "2026-05-01T10:00:00Z"}},
+  {"mri-4-phase": (UNK, ["45 days old", "within 31 days"])}, "needs-data", to_record=["4-phase liver MRI"])
+v("mri-missing", "No MR study", {}, {"mri-4-phase": (UNK, ["No MR study"])}, "needs-data", to_record=["4-phase liver MRI"], remove=["ImagingStudy/mri"])
+v("pre-low", "PRE 0.31: low risk", {}, {"pre-score": (FAIL, ["PRE 0.31", "< 0.5", "low risk"])}, "low-risk", pre={"status": "computed", "value": 0.31})
+v("pre-at-threshold", "PRE exactly 0.5 is high risk", {}, {"pre-score": (PASS, ["PRE 0.5", ">= 0.5"])}, pre={"status": "computed", "value": 0.5})
+v("pre-pending", "PRE being computed", {}, {"pre-score": (UNK, ["being computed"])}, "pending", pre={"status": "pending"})
+v("pre-unavailable", "PRE cannot be computed", {}, {"pre-score": (UNK, ["unavailable", "arterial phase not found"])}, "needs-data",
+  pre={"status": "unavailable", "reason": "arterial phase not found"}, to_record=["PRE score needs"])
+
+def merge(dst, src):
+    for k, val in src.items():
+        if val is None:
+            dst.pop(k, None)
+        elif isinstance(val, dict) and isinstance(dst.get(k), dict):
+            merge(dst[k], val)
+        else:
+            dst[k] = val
+
+here = os.path.dirname(os.path.abspath(__file__))
+for f in os.listdir(here):
+    if f.endswith(".json"):
+        os.remove(os.path.join(here, f))
+for i, (name, description, changes, remove, expect, outcome, pre, to_record) in enumerate(vignettes, 1):
+    res = base()
+    for key in remove:
+        del res[key]
+    for key, change in changes.items():
+        if key in res:
+            merge(res[key], copy.deepcopy(change))
+        else:
+            res[key] = copy.deepcopy(change)
+    bundle = {"resourceType": "Bundle", "id": name, "type": "collection",
+              "entry": [{"fullUrl": f"https://fhir.example.org/{key}", "resource": r} for key, r in res.items()]}
+    criteria = {k: {"status": s, "reason": kw} for k, (s, kw) in {**BASE_EXPECT, **expect}.items()}
+    if pre != {"status": "computed", "value": 0.72} and "pre-score" not in expect:
+        raise SystemExit(f"{name}: set the pre-score expectation")
+    stem = f"{i:02d}-{name}"
+    with open(os.path.join(here, stem + ".json"), "w") as f:
+        json.dump(bundle, f, indent=1)
+    with open(os.path.join(here, stem + ".expected.json"), "w") as f:
+        json.dump({"description": description, "evaluatedAt": EVAL, "pre": pre, "outcome": outcome,
+                   "toRecord": to_record, "criteria": criteria}, f, indent=1)
+print(len(vignettes), "vignettes")
