@@ -44,9 +44,14 @@ public static class DicomReader
         {
             explicitVr = false;
         }
-        else if (ts is TransferSyntaxes.ExplicitVRLittleEndian or TransferSyntaxes.DeflatedExplicitVRLittleEndian || TransferSyntaxes.IsEncapsulated(ts))
+        else if (ts == TransferSyntaxes.ExplicitVRLittleEndian || TransferSyntaxes.IsEncapsulated(ts))
         {
             // Encapsulated syntaxes encode the data set as explicit VR LE; their pixel data is refused when met.
+            // Some writers label an implicit VR data set explicit: a first element without a valid VR is read as implicit (as pydicom does).
+            explicitVr = span.Length - pos < 6 || new DicomVR(BinaryPrimitives.ReadUInt16LittleEndian(span[(pos + 4)..])).IsKnown;
+        }
+        else if (ts == TransferSyntaxes.DeflatedExplicitVRLittleEndian)
+        {
             explicitVr = true;
         }
         else if (ts == TransferSyntaxes.ExplicitVRBigEndian)
