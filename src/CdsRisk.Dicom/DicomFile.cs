@@ -58,6 +58,6 @@ public sealed record DicomReaderOptions
     /// <summary>Absolute cap on the inflated size of a deflated data set.</summary>
     public long MaxInflatedBytes { get; init; } = 512L * 1024 * 1024;
 
-    /// <summary>Cap relative to the deflated size (with a 1 MiB floor), against deflate bombs.</summary>
+    /// <summary>Cap relative to the deflated size (with a 64 KiB floor), against deflate bombs.</summary>
     public int MaxInflationRatio { get; init; } = 64;
 }

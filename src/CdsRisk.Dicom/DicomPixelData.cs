@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
@@ -215,19 +214,16 @@ public sealed class DicomPixelData
             return;
         }
 
-        var rented = ArrayPool<int>.Shared.Rent(PixelsPerFrame);
-        try
+        var shift = HighBit + 1 - BitsStored;
+        for (var i = 0; i < PixelsPerFrame; i++)
         {
-            var stored = rented.AsSpan(0, PixelsPerFrame);
-            ReadStoredValues(frame, stored);
-            for (var i = 0; i < stored.Length; i++)
+            long stored = BitsAllocated switch
             {
-                destination[i] = stored[i] * slope + intercept;
-            }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(rented);
+                8 => Extract(bytes[i], shift),
+                16 => Extract(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]), shift),
+                _ => Extract64(BinaryPrimitives.ReadUInt32LittleEndian(bytes[(i * 4)..]), shift),
+            };
+            destination[i] = stored * slope + intercept;
         }
     }
 

@@ -115,7 +115,7 @@ public static class DicomReader
     private static ReadOnlyMemory<byte> Inflate(ReadOnlyMemory<byte> deflated, int offset, DicomReaderOptions options)
     {
         var limit = (int)Math.Min(Math.Min(options.MaxInflatedBytes, Array.MaxLength),
-            Math.Max(1L << 20, (long)deflated.Length * options.MaxInflationRatio));
+            Math.Max(64L << 10, (long)deflated.Length * options.MaxInflationRatio));
         var stream = MemoryMarshal.TryGetArray(deflated, out var segment)
             ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
             : new MemoryStream(deflated.ToArray(), writable: false);
