@@ -254,10 +254,12 @@ public static class StudyAssembler
 
         // 3. Time order: non-contrast = the earliest volume without a contrast agent; then the following volumes in order.
         var remaining = volumes.Where(v => !used.Contains(v)).OrderBy(v => v.Candidate.TimeOrder).ToList();
-        if (!result.ContainsKey(Phase.NonContrast) && remaining.FirstOrDefault(v => !v.Candidate.HasContrastAgent) is { } plain
+        if (!result.ContainsKey(Phase.NonContrast) && remaining.FirstOrDefault(IsPlain) is { } plain
             && remaining.All(v => v.Candidate.TimeOrder >= plain.Candidate.TimeOrder))
         {
-            result[Phase.NonContrast] = (plain, PhaseIdentification.TimeOrder, "earliest volume, no contrast agent recorded");
+            result[Phase.NonContrast] = (plain, PhaseIdentification.TimeOrder, plain.Candidate.HasContrastAgent
+                ? $"earliest volume, first time point of its dynamic series, acquired before contrast start ({plain.Candidate.TimePoint})"
+                : "earliest volume, no contrast agent recorded");
             used.Add(plain);
             remaining.Remove(plain);
         }
@@ -285,6 +287,19 @@ public static class StudyAssembler
         }
 
         return result;
+    }
+
+    /// <summary>Could be the non-contrast volume: no agent recorded, or the first time point of a dynamic series acquired before contrast start.</summary>
+    private static bool IsPlain(Built volume)
+    {
+        var c = volume.Candidate;
+        if (!c.HasContrastAgent)
+        {
+            return true;
+        }
+
+        var acquired = c.Slices.Min(s => s.AcquisitionSeconds);
+        return c.TimePoint is not null && c.First.ContrastStartSeconds is { } start && acquired is { } a && a < start;
     }
 
     private static string? Match(string text, IReadOnlyList<string> words)
