@@ -1,0 +1,68 @@
+namespace CdsRisk.Core.Imaging;
+
+/// <summary>Why a volume or a study cannot be used.</summary>
+public enum ImagingRefusalReason
+{
+    PhaseMissing,
+    MixedOrientations,
+    RepeatedPositions,
+    UnevenSpacing,
+    TooFewSlices,
+    NotMR,
+    OutsideWindow,
+    UnreadablePixels,
+    InconsistentGeometry,
+    MissingGeometry,
+    EmptyOrConstantVolume,
+    ExcessiveNoise,
+    TruncatedCoverage,
+    ServerError,
+}
+
+/// <summary>A refusal; <see cref="SeriesInstanceUid"/> and <see cref="TimePoint"/> name the volume when it concerns one.</summary>
+public sealed record ImagingRefusal(ImagingRefusalReason Reason, string? SeriesInstanceUid, string? TimePoint, string Detail);
+
+/// <summary>How a phase was recognised.</summary>
+public enum PhaseIdentification
+{
+    /// <summary>A site keyword in the series description or protocol name.</summary>
+    DescriptionKeyword,
+    /// <summary>Acquisition time minus Contrast/Bolus Start Time fell in the phase's window.</summary>
+    ContrastTiming,
+    /// <summary>No contrast agent recorded and acquired first (non-contrast), or position in time order after it.</summary>
+    TimeOrder,
+}
+
+public sealed record VolumeGeometry(
+    int Rows,
+    int Columns,
+    double RowSpacingMm,
+    double ColumnSpacingMm,
+    double SliceSpacingMm,
+    double CoverageMm,
+    double[] Orientation,
+    double[] FirstPosition);
+
+/// <summary>One phase as found: its series (and time point inside a dynamic series), slice count, geometry and how it was identified.</summary>
+public sealed record PhaseVolume(
+    Phase Phase,
+    string SeriesInstanceUid,
+    string? SeriesDescription,
+    string? TimePoint,
+    int SliceCount,
+    VolumeGeometry Geometry,
+    PhaseIdentification IdentifiedBy,
+    string IdentificationDetail);
+
+/// <summary>
+/// The outcome of assembling a study: the four phases and the model tensor [4, D, H, W] (phase order of <see cref="Phase"/>), or the refusals.
+/// <see cref="SkippedVolumes"/> lists candidate volumes that were set aside (a refusal there is not fatal when another volume supplies the phase).
+/// </summary>
+public sealed record StudyImagingResult(
+    IReadOnlyList<PhaseVolume> Phases,
+    IReadOnlyList<ImagingRefusal> Refusals,
+    IReadOnlyList<ImagingRefusal> SkippedVolumes,
+    float[]? Tensor)
+{
+    public bool IsAccepted => Tensor is not null && Refusals.Count == 0;
+}
