@@ -1,0 +1,35 @@
+"""The reference PRE network: a small 3D CNN over the four phases, an MLP over the nine clinical
+features, fused by an MLP; sigmoid output (inside the exported graph)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _block(cin, cout):
+    return nn.Sequential(nn.Conv3d(cin, cout, 3, stride=2, padding=1, bias=False), nn.BatchNorm3d(cout), nn.ReLU(inplace=True))
+
+
+class PreNet(nn.Module):
+    def __init__(self, n_clinical: int = 9, width: int = 12):
+        super().__init__()
+        w = width
+        self.image = nn.Sequential(
+            _block(4, w),            # 16 x 32 x 32
+            _block(w, 2 * w),        # 8 x 16 x 16
+            _block(2 * w, 4 * w),    # 4 x 8 x 8
+            nn.Conv3d(4 * w, 4 * w, 3, padding=1, bias=False), nn.BatchNorm3d(4 * w), nn.ReLU(inplace=True),
+        )
+        self.clinical = nn.Sequential(nn.Linear(n_clinical, 32), nn.ReLU(inplace=True), nn.Linear(32, 32), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Linear(8 * w + 32, 64), nn.ReLU(inplace=True), nn.Dropout(0.2), nn.Linear(64, 1))
+
+    def features(self, image, clinical):
+        f = self.image(image)
+        img = torch.cat([f.mean(dim=(2, 3, 4)), f.amax(dim=(2, 3, 4))], dim=1)
+        return torch.cat([img, self.clinical(clinical)], dim=1)
+
+    def logits(self, image, clinical):
+        return self.head(self.features(image, clinical))
+
+    def forward(self, image, clinical):
+        return torch.sigmoid(self.logits(image, clinical))
