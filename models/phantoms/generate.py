@@ -136,8 +136,9 @@ def generate(out: Path, seed: int, scenario: str, layout: str | None, today: dt.
     clin["bp"] = [(128 + seed % 7, 78 + seed % 5), (131, 80)]
     units = "conventional" if seed % 2 else "si"
 
-    grid = phantom.Grid(*(matrix or (48, 128, 128)), 5.0, 3.0 * 128 / (matrix or (48, 128, 128))[1],
-                        3.0 * 128 / (matrix or (48, 128, 128))[2])
+    nz, ny, nx = matrix or (48, 128, 128)
+    # the field of view stays 240 x 384 x 384 mm whatever the matrix
+    grid = phantom.Grid(nz, ny, nx, 240.0 / nz, 384.0 / ny, 384.0 / nx)
     scanner = phantom.sample_scanner(rng)
     anat = phantom.sample_anatomy(rng)
     placements = phantom.place_tumours(rng, anat, tumour)
