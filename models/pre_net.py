@@ -1,0 +1,37 @@
+"""The reference PRE network: a small 3D CNN over the four phases, an MLP over the nine clinical
+features, fused by an MLP; sigmoid output (inside the exported graph)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _block(cin, cout, kernel=3, stride=2, padding=1):
+    return nn.Sequential(nn.Conv3d(cin, cout, kernel, stride=stride, padding=padding, bias=False),
+                         nn.BatchNorm3d(cout), nn.ReLU(inplace=True))
+
+
+class PreNet(nn.Module):
+    def __init__(self, n_clinical: int = 9, width: int = 12):
+        super().__init__()
+        w = width
+        # a 2x2x2 patch stem keeps CPU training to minutes; then strided 3x3x3 convolutions
+        self.image = nn.Sequential(
+            _block(4, w, kernel=2, stride=2, padding=0),   # 16 x 32 x 32
+            _block(w, 16),                                 # 8 x 16 x 16
+            _block(16, 32),                                # 4 x 8 x 8
+            _block(32, 32, stride=1),                      # 4 x 8 x 8
+        )
+        self.clinical = nn.Sequential(nn.Linear(n_clinical, 32), nn.ReLU(inplace=True), nn.Linear(32, 32), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Linear(64 + 32, 64), nn.ReLU(inplace=True), nn.Dropout(0.2), nn.Linear(64, 1))
+
+    def features(self, image, clinical):
+        f = self.image(image)
+        img = torch.cat([f.mean(dim=(2, 3, 4)), f.amax(dim=(2, 3, 4))], dim=1)
+        return torch.cat([img, self.clinical(clinical)], dim=1)
+
+    def logits(self, image, clinical):
+        return self.head(self.features(image, clinical))
+
+    def forward(self, image, clinical):
+        return torch.sigmoid(self.logits(image, clinical))
