@@ -335,23 +335,45 @@ public static class CardBuilder
 
     internal static void ValidateModel(ModelIdentity? model)
     {
-        if (model is null)
+        if (ModelProblem(model) is { } problem)
         {
-            throw new CardInputException("Model: required.");
-        }
-
-        Require(model.Id, "Model.Id");
-        Require(model.Version, "Model.Version");
-        if (model.Sha256 is null || model.Sha256.Length != 64 || !model.Sha256.All(char.IsAsciiHexDigitLower))
-        {
-            throw new CardInputException("Model.Sha256: expected 64 lower-case hex digits.");
-        }
-
-        if (model.ModelCardUrl is { } url)
-        {
-            RequireAbsoluteUrl(url, "Model.ModelCardUrl");
+            throw new CardInputException(problem);
         }
     }
+
+    /// <summary>What is wrong with a model identity, or null when it is complete.</summary>
+    internal static string? ModelProblem(ModelIdentity? model)
+    {
+        if (model is null)
+        {
+            return "Model: required.";
+        }
+
+        if (string.IsNullOrWhiteSpace(model.Id))
+        {
+            return "Model.Id: required.";
+        }
+
+        if (string.IsNullOrWhiteSpace(model.Version))
+        {
+            return "Model.Version: required.";
+        }
+
+        if (model.Sha256 is null || model.Sha256.Length != 64 || !model.Sha256.All(char.IsAsciiHexDigitLower))
+        {
+            return "Model.Sha256: expected 64 lower-case hex digits.";
+        }
+
+        if (model.ModelCardUrl is { } url && !IsHttpUrl(url))
+        {
+            return "Model.ModelCardUrl: expected an absolute http(s) URL.";
+        }
+
+        return null;
+    }
+
+    internal static bool IsHttpUrl(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
 
     private static void Require(string? value, string name)
     {
@@ -363,7 +385,7 @@ public static class CardBuilder
 
     private static void RequireAbsoluteUrl(string? value, string name)
     {
-        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        if (!IsHttpUrl(value))
         {
             throw new CardInputException($"{name}: expected an absolute http(s) URL.");
         }
