@@ -38,7 +38,7 @@ public static partial class WriteBackResources
             Identifier = [DeviceIdentifier(model)],
             Status = Device.FHIRDeviceStatus.Active,
             DeviceName = [new Device.DeviceNameComponent { Name = model.Id, Type = DeviceNameType.ModelName }],
-            Type = new CodeableConcept(FhirCodes.AiDeviceTypeSystem, FhirCodes.AiDeviceTypeCode, "Artificial Intelligence"),
+            Type = Concept(FhirCodes.AiDeviceTypeSystem, FhirCodes.AiDeviceTypeCode, "Artificial Intelligence"),
             Version = [new Device.VersionComponent { Value = model.Version }],
         };
         if (model.ModelCardUrl is { } url)
@@ -69,7 +69,7 @@ public static partial class WriteBackResources
                 Coding = [new Coding(FhirCodes.ModelSystem, input.Model.Id, $"{input.Model.Id} {input.Model.Version}") { Version = input.Model.Version }],
                 Text = $"{input.Model.Id} version {input.Model.Version}",
             },
-            Code = new CodeableConcept(FhirCodes.Snomed, FhirCodes.RiskAssessmentCode, FhirCodes.RiskAssessmentDisplay),
+            Code = Concept(FhirCodes.Snomed, FhirCodes.RiskAssessmentCode, FhirCodes.RiskAssessmentDisplay),
             Subject = new ResourceReference(input.PatientReference),
             Encounter = input.EncounterReference is { } enc ? new ResourceReference(enc) : null,
             Condition = input.ConditionReference is { } cond ? new ResourceReference(cond) : null,
@@ -80,11 +80,11 @@ public static partial class WriteBackResources
             [
                 new RiskAssessment.PredictionComponent
                 {
-                    Outcome = new CodeableConcept(FhirCodes.OutcomeSystem, FhirCodes.AggressiveRecurrenceCode, FhirCodes.AggressiveRecurrenceDisplay),
+                    Outcome = Concept(FhirCodes.OutcomeSystem, FhirCodes.AggressiveRecurrenceCode, FhirCodes.AggressiveRecurrenceDisplay),
                     Probability = new FhirDecimal(Math.Round((decimal)input.Pre, 6)),
                     QualitativeRisk = high
-                        ? new CodeableConcept(FhirCodes.RiskProbabilitySystem, "high", "High likelihood")
-                        : new CodeableConcept(FhirCodes.RiskProbabilitySystem, "low", "Low likelihood"),
+                        ? Concept(FhirCodes.RiskProbabilitySystem, "high", "High likelihood")
+                        : Concept(FhirCodes.RiskProbabilitySystem, "low", "Low likelihood"),
                     When = new Hl7.Fhir.Model.Range { Low = Years(0), High = Years(2) },
                 },
             ],
@@ -118,19 +118,22 @@ public static partial class WriteBackResources
             Target = [new ResourceReference(riskAssessmentReference)],
             Occurred = new FhirDateTime(input.Occurrence),
             Recorded = input.Occurrence,
-            Reason = [new CodeableConcept(FhirCodes.ObservationValueSystem, FhirCodes.AiAssertedCode, FhirCodes.AiAssertedDisplay)],
-            Activity = new CodeableConcept(FhirCodes.DataOperationSystem, "CREATE", "create"),
+            Reason = [Concept(FhirCodes.ObservationValueSystem, FhirCodes.AiAssertedCode, FhirCodes.AiAssertedDisplay)],
+            Activity = Concept(FhirCodes.DataOperationSystem, "CREATE", "create"),
             Agent =
             [
                 new Provenance.AgentComponent
                 {
-                    Type = new CodeableConcept(FhirCodes.ParticipantTypeSystem, "author", "Author"),
+                    Type = Concept(FhirCodes.ParticipantTypeSystem, "author", "Author"),
                     Who = new ResourceReference(deviceReference, $"{input.Model.Id} {input.Model.Version}"),
                 },
             ],
             Entity = entities,
         };
     }
+
+    private static CodeableConcept Concept(string system, string code, string display) =>
+        new() { Coding = [new Coding(system, code, display)] };
 
     private static Provenance.EntityComponent Derivation(ResourceReference what) =>
         new() { Role = Hl7.Fhir.Model.Provenance.ProvenanceEntityRole.Derivation, What = what };
