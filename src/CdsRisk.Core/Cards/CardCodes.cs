@@ -1,4 +1,5 @@
 using CdsRisk.Core.Eligibility;
+using CdsRisk.Core.Scoring;
 
 namespace CdsRisk.Core.Cards;
 
@@ -57,5 +58,20 @@ public static class CardCodes
         CriterionIds.UncontrolledHypertension => "No uncontrolled hypertension",
         CriterionIds.InvestigatorJudgement => "Investigator judgement",
         _ => throw new ArgumentOutOfRangeException(nameof(id), id, "Not one of the 17 NCT07282184 criteria."),
+    };
+
+    /// <summary>Clinician-facing name of a model input (ClinicalFeatureNames); unknown names are shown as they are.</summary>
+    public static string FeatureLabel(string feature) => feature switch
+    {
+        ClinicalFeatureNames.AgeYears => "age",
+        ClinicalFeatureNames.SexMale => "sex",
+        ClinicalFeatureNames.AfpNgPerMl => "AFP",
+        ClinicalFeatureNames.AlbuminGPerL => "albumin",
+        ClinicalFeatureNames.BilirubinUmolPerL => "total bilirubin",
+        ClinicalFeatureNames.PlateletsE9PerL => "platelet count",
+        ClinicalFeatureNames.Inr => "INR",
+        ClinicalFeatureNames.TumourSizeCm => "tumour size",
+        ClinicalFeatureNames.TumourCount => "tumour count",
+        _ => feature,
     };
 }

@@ -42,7 +42,7 @@ internal static class CardDetail
         if (imputed.Count > 0)
         {
             md.AppendLine().Append("Missing clinical inputs imputed with the training mean: ")
-              .Append(string.Join(", ", imputed.Select(CardText.EscapeInline))).AppendLine(".");
+              .Append(string.Join(", ", imputed.Select(f => CardText.EscapeInline(CardCodes.FeatureLabel(f))))).AppendLine(".");
         }
 
         if (model.IsReferenceModel)
