@@ -1,0 +1,81 @@
+using CdsRisk.Core.Eligibility;
+
+namespace CdsRisk.Core.Cards;
+
+/// <summary>Which model produced the score: shown on every card and written into the Device and RiskAssessment.</summary>
+/// <param name="Id">Model name, e.g. "cdsrisk-pre".</param>
+/// <param name="Version">Model version as in its model card.</param>
+/// <param name="Sha256">Lower-case hex SHA-256 of the ONNX file.</param>
+/// <param name="IsReferenceModel">True for the model trained on synthetic data that ships with the service.</param>
+/// <param name="ModelCardUrl">Where the model card can be read, if published.</param>
+public sealed record ModelIdentity(string Id, string Version, string Sha256, bool IsReferenceModel, string? ModelCardUrl = null);
+
+/// <summary>A selected draft order for a regimen drug the patient is recorded as hypersensitive to.</summary>
+/// <param name="OrderReference">The selection as in the hook context, e.g. "MedicationRequest/abc".</param>
+/// <param name="Drug">Drug name as shown to the clinician, e.g. "oxaliplatin".</param>
+/// <param name="AllergyReference">The AllergyIntolerance that records the hypersensitivity, if known.</param>
+public sealed record HypersensitiveOrder(string OrderReference, string Drug, string? AllergyReference = null);
+
+/// <summary>What the order-select hook's selections contain, as far as the cards care.</summary>
+public sealed record OrderSelection
+{
+    /// <summary>A liver resection (hepatectomy) order is among the selections.</summary>
+    public bool LiverResectionSelected { get; init; }
+
+    /// <summary>The liver-resection order that is selected, e.g. "ServiceRequest/xyz", if known.</summary>
+    public string? LiverResectionOrderReference { get; init; }
+
+    public IReadOnlyList<HypersensitiveOrder> HypersensitiveOrders { get; init; } = [];
+}
+
+/// <summary>Where the cards point the clinician.</summary>
+public sealed record TrialLinks
+{
+    public const string DefaultTrialPageUrl = "https://clinicaltrials.gov/study/NCT07282184";
+
+    public string TrialPageUrl { get; init; } = DefaultTrialPageUrl;
+
+    /// <summary>The SMART app that shows the score in full; no link when not configured.</summary>
+    public string? SmartAppUrl { get; init; }
+
+    public string SmartAppLabel { get; init; } = "Open the PRE score viewer";
+}
+
+/// <summary>Everything the card builder needs for one hook call; independent of how eligibility was evaluated.</summary>
+public sealed record CardInput
+{
+    /// <summary>"patient-view" or "order-select".</summary>
+    public required string Hook { get; init; }
+
+    public required string HookInstance { get; init; }
+
+    public required EligibilityOutcome Outcome { get; init; }
+
+    /// <summary>The criteria that were evaluated; ids from <see cref="CriterionIds"/>. Missing ones are shown as not evaluated.</summary>
+    public required IReadOnlyList<CriterionResult> Criteria { get; init; }
+
+    /// <summary>The PRE score in [0, 1]; required for eligible and low-risk outcomes.</summary>
+    public double? Pre { get; init; }
+
+    public double Threshold { get; init; } = 0.5;
+
+    public required ModelIdentity Model { get; init; }
+
+    /// <summary>"Patient/{id}".</summary>
+    public required string PatientReference { get; init; }
+
+    public string? EncounterReference { get; init; }
+
+    /// <summary>The hook's userId ("Practitioner/{id}" or "PractitionerRole/{id}"): the requester of the referral.</summary>
+    public string? UserReference { get; init; }
+
+    public OrderSelection? Orders { get; init; }
+
+    public TrialLinks Trial { get; init; } = new();
+
+    /// <summary>The RiskAssessment written (or about to be written) for this score, e.g. "RiskAssessment/123" or "urn:uuid:…".</summary>
+    public string? RiskAssessmentReference { get; init; }
+
+    /// <summary>Clinical features that were missing and imputed with the training mean (names from ClinicalFeatureNames).</summary>
+    public IReadOnlyList<string> ImputedFeatures { get; init; } = [];
+}

@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text;
+
+namespace CdsRisk.Core.Cards;
+
+/// <summary>Text rules for cards: summary length and Markdown escaping.</summary>
+public static class CardText
+{
+    /// <summary>CDS Hooks 2.0 §card-attributes: summary SHALL be less than 140 characters.</summary>
+    public const int MaxSummaryLength = 139;
+
+    /// <summary>Shortens a summary to fit, ending it with an ellipsis; counts UTF-16 code units and never splits a surrogate pair.</summary>
+    public static string FitSummary(string summary)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(summary);
+        var oneLine = string.Join(' ', summary.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        if (oneLine.Length <= MaxSummaryLength)
+        {
+            return oneLine;
+        }
+
+        var cut = MaxSummaryLength - 1;
+        if (char.IsHighSurrogate(oneLine[cut - 1]))
+        {
+            cut--;
+        }
+
+        return oneLine[..cut].TrimEnd() + "…";
+    }
+
+    /// <summary>Escapes text for a GFM table cell: Markdown punctuation is backslash-escaped, pipes included, and line breaks become spaces.</summary>
+    public static string EscapeCell(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return "—";
+        }
+
+        var sb = new StringBuilder(text.Length + 8);
+        var lastWasSpace = false;
+        foreach (var c in text)
+        {
+            if (c is '\r' or '\n' or '\t')
+            {
+                if (!lastWasSpace)
+                {
+                    sb.Append(' ');
+                }
+
+                lastWasSpace = true;
+                continue;
+            }
+
+            lastWasSpace = c == ' ';
+            if (c is '\\' or '`' or '*' or '_' or '[' or ']' or '<' or '>' or '|' or '#' or '~' or '&' or '!' or '{' or '}')
+            {
+                sb.Append('\\');
+            }
+
+            sb.Append(c);
+        }
+
+        return sb.ToString().Trim();
+    }
+
+    /// <summary>Escapes running text (not in a table); same rules as <see cref="EscapeCell"/>.</summary>
+    public static string EscapeInline(string? text) => EscapeCell(text);
+
+    public static string Score(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
+}

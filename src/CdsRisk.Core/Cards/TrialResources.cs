@@ -1,0 +1,56 @@
+using Hl7.Fhir.Model;
+
+namespace CdsRisk.Core.Cards;
+
+/// <summary>The FHIR resources that the enrolment suggestions create (CDS Hooks §action: create carries the whole resource).</summary>
+public static class TrialResources
+{
+    public const string SnomedSystem = "http://snomed.info/sct";
+
+    /// <summary>SNOMED CT 3457005 "Patient referral (procedure)".</summary>
+    public const string ReferralCode = "3457005";
+
+    public static ServiceRequest Referral(CardInput input)
+    {
+        var pre = input.Pre is { } p ? CardText.Score(p) : "n/a";
+        var request = new ServiceRequest
+        {
+            Status = RequestStatus.Draft,
+            Intent = RequestIntent.Order,
+            Code = new CodeableConcept(SnomedSystem, ReferralCode, "Patient referral", "Referral to the NCT07282184 trial team"),
+            Subject = new ResourceReference(input.PatientReference),
+            Encounter = input.EncounterReference is { } enc ? new ResourceReference(enc) : null,
+            Requester = input.UserReference is { } user ? new ResourceReference(user) : null,
+            PerformerType = new CodeableConcept { Text = "NCT07282184 trial team" },
+            Note =
+            [
+                new Annotation
+                {
+                    Text = $"High risk of aggressive recurrence (PRE {pre}, threshold {CardText.Score(input.Threshold)}). "
+                        + "Assess for NCT07282184 enrolment and the neoadjuvant + adjuvant pathway before surgery is scheduled.",
+                },
+            ],
+        };
+        if (input.RiskAssessmentReference is { } ra)
+        {
+            request.ReasonReference = [new ResourceReference(ra, "PRE recurrence risk assessment")];
+        }
+        else
+        {
+            request.ReasonCode = [new CodeableConcept { Text = $"High risk of aggressive recurrence after liver resection (PRE {pre})" }];
+        }
+
+        return request;
+    }
+
+    public static ResearchSubject Candidate(CardInput input) => new()
+    {
+        Status = ResearchSubject.ResearchSubjectStatus.Candidate,
+        Study = new ResourceReference
+        {
+            Identifier = new Identifier(CardCodes.ClinicalTrialsGovSystem, CardCodes.TrialNctNumber),
+            Display = "NCT07282184: neoadjuvant and adjuvant therapy for early HCC at high risk of aggressive recurrence",
+        },
+        Individual = new ResourceReference(input.PatientReference),
+    };
+}
