@@ -126,6 +126,7 @@ class Supervisor:
         for wait in waiters:
             wait()
         self.env["startSeconds"] = round(time.monotonic() - t0, 2)
+        self.env["envFile"] = os.path.join(self.state_dir, "env.json")
         self._write_env()
 
     def _spawn(self, name, argv, uid=None, gid=None, stdout=None, cwd=None, death_signal=signal.SIGTERM):

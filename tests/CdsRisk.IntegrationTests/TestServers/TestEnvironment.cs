@@ -47,6 +47,9 @@ public sealed class TestEnvironment : IAsyncLifetime
     /// <summary>The launcher's temp directory (server logs and storage); deleted on stop.</summary>
     public string TempDir => Info.TempDir;
 
+    /// <summary>The launcher's <c>env.json</c> (what <c>scripts/testenv/seed.py --env</c> reads).</summary>
+    public string EnvironmentFile => Info.EnvFile;
+
     /// <summary>Seconds the launcher took until all servers answered.</summary>
     public double StartSeconds => Info.StartSeconds;
 
@@ -286,7 +289,7 @@ public sealed class TestEnvironment : IAsyncLifetime
 
     private sealed record EnvironmentInfo(
         string FhirBaseUrl, string FhirToken, string FhirAdminUrl, string FhirAdminToken,
-        string OrthancUrl, string DicomWebBaseUrl, string PostgresConnectionString, string TempDir, double StartSeconds)
+        string OrthancUrl, string DicomWebBaseUrl, string PostgresConnectionString, string TempDir, string EnvFile, double StartSeconds)
     {
         public static EnvironmentInfo Parse(string json)
         {
@@ -294,7 +297,7 @@ public sealed class TestEnvironment : IAsyncLifetime
             var r = doc.RootElement;
             string S(string name) => r.TryGetProperty(name, out var v) ? v.GetString() ?? "" : "";
             return new EnvironmentInfo(S("fhirBaseUrl"), S("fhirToken"), S("fhirAdminUrl"), S("fhirAdminToken"),
-                S("orthancUrl"), S("dicomWebBaseUrl"), S("postgresConnectionString"), S("tempDir"),
+                S("orthancUrl"), S("dicomWebBaseUrl"), S("postgresConnectionString"), S("tempDir"), S("envFile"),
                 r.TryGetProperty("startSeconds", out var s) ? s.GetDouble() : 0);
         }
     }
