@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace CdsRisk.Cli.Demo;
+
+/// <summary>Prints hook results for a reader at a terminal: a clinician's line first, the integrator's detail after.</summary>
+internal sealed class CardPrinter(TextWriter output)
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public void Discovery(IReadOnlyDictionary<string, JsonObject> services, string? problem)
+    {
+        output.WriteLine();
+        if (problem is not null)
+        {
+            output.WriteLine($"Discovery: {problem} — calling the hooks without prefetch templates.");
+            return;
+        }
+
+        output.WriteLine($"Discovery: {services.Count} service(s)");
+        foreach (var (id, s) in services)
+        {
+            var prefetch = s["prefetch"] is JsonObject p ? p.Count : 0;
+            output.WriteLine($"  {id,-28} hook {(string?)s["hook"],-13} {prefetch} prefetch template(s)  {(string?)s["title"]}");
+        }
+    }
+
+    public void PatientHeader(int n, int total, DemoPatient patient, bool withPrefetch)
+    {
+        output.WriteLine();
+        output.WriteLine(new string('=', 100));
+        var expected = patient.ExpectedOutcome is null ? "" : $"   expected: {patient.ExpectedOutcome}{(patient.ExpectedPre is { } pre ? $", PRE {pre.ToString("0.000", Inv)}" : "")}";
+        output.WriteLine($"[{n}/{total}] {patient.Scenario}  (Patient/{patient.PatientId}){expected}");
+        output.WriteLine(withPrefetch ? "        the EHR sends prefetch" : "        no prefetch: the service fetches from the FHIR server with the EHR's token");
+    }
+
+    public void HookResult(string label, HookResult result)
+    {
+        var timing = $"{result.Elapsed.TotalMilliseconds.ToString("0", Inv)} ms";
+        var prefetch = result.PrefetchKeys > 0 ? $", {result.PrefetchKeys} prefetch keys" : "";
+        if (!result.Ok)
+        {
+            var why = result.Status == 0 ? "no answer" : $"HTTP {result.Status}";
+            output.WriteLine($"  {label}: {why} after {timing}{prefetch}: {result.Problem ?? Describe(result.Body)}");
+            return;
+        }
+
+        var cards = result.Cards;
+        output.WriteLine($"  {label}: {cards.Count} card(s) in {timing}{prefetch}");
+        foreach (var card in cards)
+        {
+            Card(card);
+        }
+    }
+
+    private void Card(JsonObject card)
+    {
+        var indicator = ((string?)card["indicator"] ?? "info").ToUpperInvariant();
+        output.WriteLine($"    [{indicator}] {(string?)card["summary"]}");
+        if (card["extension"]?["cdsrisk"] is not JsonObject risk)
+        {
+            output.WriteLine("      (no cdsrisk extension on this card: a provisional service answer)");
+            if ((string?)card["detail"] is { Length: > 0 } detail) output.WriteLine("      " + FirstLines(detail, 4));
+        }
+        else
+        {
+            var pre = risk["preScore"] is JsonValue v && v.TryGetValue<double>(out var d) ? d.ToString("0.000", Inv) : "not scored";
+            output.WriteLine($"      outcome: {(string?)risk["outcome"] ?? "?"}   PRE: {pre} (high risk at >= 0.5)");
+            if (risk["model"] is JsonObject model)
+            {
+                var sha = (string?)model["sha256"];
+                output.WriteLine($"      model: {(string?)model["id"]} {(string?)model["version"]}{(sha is { Length: > 12 } ? $" (sha256 {sha[..12]}…)" : "")}");
+            }
+
+            Criteria(risk["criteria"] as JsonObject);
+        }
+
+        foreach (var s in card["suggestions"] as JsonArray ?? [])
+        {
+            output.WriteLine($"      suggestion: {(string?)s?["label"]}{((bool?)s?["isRecommended"] == true ? " (recommended)" : "")}");
+        }
+
+        foreach (var l in card["links"] as JsonArray ?? [])
+        {
+            output.WriteLine($"      link: {(string?)l?["label"]} → {(string?)l?["url"]}");
+        }
+    }
+
+    // The criteria that decided the outcome: every one not passed; when all passed, say so.
+    private void Criteria(JsonObject? criteria)
+    {
+        if (criteria is null || criteria.Count == 0)
+        {
+            output.WriteLine("      criteria: none reported");
+            return;
+        }
+
+        var deciding = criteria.Where(c => (string?)c.Value?["status"] != "pass").ToList();
+        if (deciding.Count == 0)
+        {
+            output.WriteLine($"      criteria: all {criteria.Count} pass");
+            return;
+        }
+
+        output.WriteLine($"      criteria: {criteria.Count - deciding.Count} of {criteria.Count} pass; deciding:");
+        foreach (var (id, c) in deciding.OrderBy(c => Rank((string?)c.Value?["status"])))
+        {
+            var status = (string?)c?["status"] ?? "?";
+            var mark = status switch { "fail" => "FAIL", "unknown" => "????", "to-be-confirmed" => "TBC ", _ => status };
+            var evidence = Evidence(c?["evidence"]);
+            output.WriteLine($"        [{mark}] {id}: {(string?)c?["reason"]}{(evidence.Length > 0 ? $"  ({evidence})" : "")}");
+        }
+    }
+
+    private static int Rank(string? status) => status switch { "fail" => 0, "unknown" => 1, _ => 2 };
+
+    private static string Evidence(JsonNode? evidence) => evidence switch
+    {
+        null => "",
+        JsonValue v => v.ToString(),
+        JsonArray a => string.Join(", ", a.Select(e => e is JsonObject o ? (string?)o["reference"] ?? (string?)o["display"] ?? o.ToJsonString() : e?.ToString()).Take(4)),
+        JsonObject o => (string?)o["reference"] ?? o.ToJsonString(),
+        _ => evidence.ToJsonString(),
+    };
+
+    public void RiskAssessments(string fhirBase, string patientId, RiskAssessmentList list)
+    {
+        if (list.Problem is not null)
+        {
+            output.WriteLine($"  RiskAssessment: could not search the FHIR server ({list.Problem})");
+            return;
+        }
+
+        if (list.Items.Count == 0)
+        {
+            output.WriteLine($"  RiskAssessment: none written yet ({fhirBase}/RiskAssessment?subject=Patient/{patientId})");
+            return;
+        }
+
+        foreach (var ra in list.Items)
+        {
+            var p = ra["prediction"]?[0]?["probabilityDecimal"];
+            output.WriteLine($"  RiskAssessment: {fhirBase}/RiskAssessment/{(string?)ra["id"]}  status {(string?)ra["status"]}" +
+                             $"{(p is null ? "" : $", probability {p}")}, {(string?)ra["occurrenceDateTime"]}");
+        }
+
+        output.WriteLine($"                  with {list.ProvenanceCount} Provenance record(s)");
+    }
+
+    public void Summary(IReadOnlyList<SummaryRow> rows)
+    {
+        output.WriteLine();
+        output.WriteLine(new string('=', 100));
+        output.WriteLine($"{"scenario",-32} {"expected",-22} {"outcome",-22} {"PRE",6} {"ref",6} {"cards",5} {"RA",3}");
+        foreach (var r in rows)
+        {
+            var a = r.View.Assessment;
+            var outcome = r.View.Ok ? (string?)a?["outcome"] ?? "(provisional)" : $"HTTP {r.View.Status}";
+            var pre = a?["preScore"] is JsonValue v && v.TryGetValue<double>(out var d) ? d.ToString("0.000", Inv) : "-";
+            var refPre = r.Patient.ExpectedPre?.ToString("0.000", Inv) ?? "-";
+            output.WriteLine($"{r.Patient.Scenario,-32} {r.Patient.ExpectedOutcome ?? "-",-22} {outcome,-22} {pre,6} {refPre,6} {r.View.Cards.Count,5} {r.Written.Items.Count,3}");
+        }
+    }
+
+    public void Running(Uri service, string fhirBase, string dicomWeb, string envFile, string jwksPath, string logPath)
+    {
+        var b = service.ToString().TrimEnd('/');
+        output.WriteLine();
+        output.WriteLine("The service keeps running:");
+        output.WriteLine($"  CDS Hooks discovery   GET  {b}/cds-services");
+        output.WriteLine($"  patient-view          POST {b}/cds-services/{DemoEhr.PatientViewService}");
+        output.WriteLine($"  order-select          POST {b}/cds-services/{DemoEhr.OrderSelectService}");
+        output.WriteLine($"  Swagger UI                 {b}/swagger");
+        output.WriteLine($"  FHIR server                {fhirBase}   (token: fhirToken in {envFile})");
+        output.WriteLine($"  DICOMweb (Orthanc)         {dicomWeb}");
+        output.WriteLine($"  demo client JWKS           {jwksPath}   (issuer {DemoCommand.DemoIssuer})");
+        output.WriteLine($"  service log                {logPath}");
+        output.WriteLine("Press Ctrl-C to stop the service and the test servers.");
+    }
+
+    private static string Describe(JsonNode? body) => body is null ? "" : body.ToJsonString() is var s && s.Length > 300 ? s[..300] + "…" : body.ToJsonString();
+
+    private static string FirstLines(string text, int n) => string.Join("\n      ", text.Split('\n').Take(n));
+}

@@ -1,0 +1,260 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace CdsRisk.Cli.Demo;
+
+/// <summary>
+/// <c>cdsrisk-cli demo</c>: starts the service against the running test servers, then plays the EHR for every seeded
+/// patient (patient-view, and order-select where a hepatectomy is being ordered), printing the cards, and keeps the
+/// service up until Ctrl-C. <c>./demo.sh</c> prepares the servers and the patients and then calls this.
+/// </summary>
+public static class DemoCommand
+{
+    /// <summary>The issuer the demo client signs as; the service is configured to trust it with the demo JWKS.</summary>
+    public const string DemoIssuer = "https://demo-ehr.cdsrisk.example.org";
+
+    private const string Usage = """
+        usage: cdsrisk-cli demo --env ENV_JSON --manifest MANIFEST_JSON [--work DIR] [--api-project DIR]
+                                [--only scenario,...] [--no-wait]
+          --env          env.json of the running test environment (scripts/testenv/testenv.sh start --json)
+          --manifest     manifest.json written by scripts/testenv/seed.py
+          --work         folder for the demo's SQLite database, service log and JWKS (default .cdsrisk/demo)
+          --api-project  the service project to run (default src/CdsRisk.Api)
+          --only         play only these scenarios
+          --no-wait      stop the service after playing instead of waiting for Ctrl-C
+        """;
+
+    /// <summary>Entry point for the CLI's <c>demo</c> verb. Returns 0 on success, 2 on bad arguments, 1 when the demo
+    /// could not run, 3 when some hook call did not answer 200 (with <c>--no-wait</c>).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        DemoOptions options;
+        try
+        {
+            options = DemoOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"demo: {ex.Message}\n{Usage}");
+            return 2;
+        }
+
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        // demo.sh (or a dying parent, through PDEATHSIG) stops us with SIGTERM: shut the service down the same way.
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            cts.Cancel();
+        });
+        try
+        {
+            return await RunCoreAsync(options, cts.Token);
+        }
+        catch (DemoException ex)
+        {
+            await Console.Error.WriteLineAsync($"demo: {ex.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("demo: stopped");
+            return 0;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static async Task<int> RunCoreAsync(DemoOptions options, CancellationToken cancellationToken)
+    {
+        var env = ReadJson(options.EnvFile, "test environment");
+        var manifest = ReadJson(options.ManifestFile, "seed manifest");
+        var fhirBase = Required(env, "fhirBaseUrl", options.EnvFile);
+        var fhirToken = Required(env, "fhirToken", options.EnvFile);
+        var dicomWebBase = Required(env, "dicomWebBaseUrl", options.EnvFile);
+        var patients = (manifest["patients"] as JsonArray ?? [])
+            .OfType<JsonObject>()
+            .Where(p => options.Only is null || options.Only.Contains((string?)p["scenario"] ?? ""))
+            .Select(DemoPatient.From)
+            .ToList();
+        if (patients.Count == 0) throw new DemoException($"no seeded patients in {options.ManifestFile}");
+
+        Directory.CreateDirectory(options.WorkDir);
+        using var signer = new CdsClientSigner(DemoIssuer);
+        var jwksPath = Path.Combine(options.WorkDir, "demo-client.jwks.json");
+        await File.WriteAllTextAsync(jwksPath, signer.JwksJson, cancellationToken);
+
+        var progress = new ProgressLine();
+        var serviceEnv = ServiceEnvironment(signer, fhirBase, dicomWebBase, options.WorkDir);
+        var started = Stopwatch.StartNew();
+        await using var service = await DemoServiceHost.StartAsync(options.ApiProject, serviceEnv, Path.Combine(options.WorkDir, "service.log"), progress.Show, cancellationToken);
+        progress.Done($"service up at {service.BaseUrl} after {started.Elapsed.TotalSeconds:0.0}s");
+
+        using var ehr = new DemoEhr(service.BaseUrl, signer, new Uri(fhirBase), fhirToken);
+        var printer = new CardPrinter(Console.Out);
+        var services = await ehr.DiscoverAsync(cancellationToken);
+        printer.Discovery(services, ehr.DiscoveryProblem);
+
+        var rows = new List<SummaryRow>();
+        for (var i = 0; i < patients.Count; i++)
+        {
+            var patient = patients[i];
+            var withPrefetch = i % 2 == 0;
+            printer.PatientHeader(i + 1, patients.Count, patient, withPrefetch);
+
+            var view = await progress.WhileAsync($"[{i + 1}/{patients.Count}] {patient.Scenario}: patient-view", ehr.PatientViewAsync(patient, services, withPrefetch, cancellationToken));
+            printer.HookResult("patient-view", view);
+            HookResult? order = null;
+            if (DemoEhr.OrdersHepatectomy(patient.Scenario))
+            {
+                order = await progress.WhileAsync($"[{i + 1}/{patients.Count}] {patient.Scenario}: order-select", ehr.OrderSelectAsync(patient, services, withPrefetch, cancellationToken));
+                printer.HookResult("order-select (draft hepatectomy, CPT 47120)", order);
+            }
+
+            var written = await ehr.RiskAssessmentsAsync(patient.PatientId, cancellationToken);
+            printer.RiskAssessments(fhirBase, patient.PatientId, written);
+            rows.Add(new SummaryRow(patient, view, order, written));
+        }
+
+        printer.Summary(rows);
+        var failed = rows.Count(r => !r.View.Ok || r.Order is { Ok: false });
+
+        if (options.NoWait) return failed == 0 ? 0 : 3;
+        printer.Running(service.BaseUrl, fhirBase, dicomWebBase, options.EnvFile, jwksPath, service.LogPath);
+        while (!service.HasExited)
+        {
+            await Task.Delay(500, cancellationToken);
+        }
+
+        throw new DemoException($"the service stopped unexpectedly; see {service.LogPath}:\n{DemoServiceHost.Tail(service.LogPath)}");
+    }
+
+    /// <summary>The service configuration the demo sets (environment variables, ASP.NET Core key syntax).</summary>
+    public static IReadOnlyDictionary<string, string> ServiceEnvironment(CdsClientSigner signer, string fhirBase, string dicomWebBase, string workDir) =>
+        new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development", // Swagger UI
+            ["Auth__Clients__0__Issuer"] = signer.Issuer,
+            ["Auth__Clients__0__Jwks"] = signer.JwksJson,
+            ["Fhir__AllowedServers__0"] = fhirBase,
+            ["DicomWeb__AllowedServers__0"] = dicomWebBase,
+            ["Storage__Provider"] = "Sqlite",
+            ["Storage__ConnectionString"] = $"Data Source={Path.GetFullPath(Path.Combine(workDir, "cdsrisk.db"))}",
+        };
+
+    private static JsonObject ReadJson(string path, string what)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DemoException($"{what} {path} is not a JSON object");
+        }
+        catch (IOException ex)
+        {
+            throw new DemoException($"cannot read the {what} {path}: {ex.Message}");
+        }
+        catch (JsonException ex)
+        {
+            throw new DemoException($"the {what} {path} is not valid JSON: {ex.Message}");
+        }
+    }
+
+    private static string Required(JsonObject o, string key, string file) =>
+        (string?)o[key] is { Length: > 0 } v ? v : throw new DemoException($"{file} has no {key}");
+
+    private sealed record DemoOptions(string EnvFile, string ManifestFile, string WorkDir, string ApiProject, HashSet<string>? Only, bool NoWait)
+    {
+        public static DemoOptions Parse(string[] args)
+        {
+            string? env = null, manifest = null, only = null;
+            string work = Path.Combine(".cdsrisk", "demo"), api = Path.Combine("src", "CdsRisk.Api");
+            var noWait = false;
+            var list = args.SkipWhile(a => a == "demo").ToList();
+            for (var i = 0; i < list.Count; i++)
+            {
+                string Next() => i + 1 < list.Count ? list[++i] : throw new ArgumentException($"{list[i]} needs a value");
+                switch (list[i])
+                {
+                    case "--env": env = Next(); break;
+                    case "--manifest": manifest = Next(); break;
+                    case "--work": work = Next(); break;
+                    case "--api-project": api = Next(); break;
+                    case "--only": only = Next(); break;
+                    case "--no-wait": noWait = true; break;
+                    default: throw new ArgumentException($"unknown argument {list[i]}");
+                }
+            }
+
+            if (env is null) throw new ArgumentException("--env is required");
+            if (manifest is null) throw new ArgumentException("--manifest is required");
+            return new DemoOptions(env, manifest, work, api, only?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(), noWait);
+        }
+    }
+
+    /// <summary>One status line that rewrites itself on a terminal and prints plainly when redirected.</summary>
+    private sealed class ProgressLine
+    {
+        private readonly bool live = !Console.IsErrorRedirected;
+        private int lastLength;
+
+        public void Show(string text)
+        {
+            if (!live) return;
+            var line = "  " + text;
+            Console.Error.Write("\r" + line.PadRight(lastLength));
+            lastLength = line.Length;
+        }
+
+        public void Done(string text)
+        {
+            if (live) Console.Error.Write("\r" + new string(' ', lastLength) + "\r");
+            lastLength = 0;
+            Console.Error.WriteLine("  " + text);
+        }
+
+        public async Task<T> WhileAsync<T>(string label, Task<T> work)
+        {
+            if (!live) Console.Error.WriteLine("  " + label + " …");
+            var clock = Stopwatch.StartNew();
+            while (!work.IsCompleted)
+            {
+                Show($"{label} … {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)}s");
+                await Task.WhenAny(work, Task.Delay(200));
+            }
+
+            if (live) Console.Error.Write("\r" + new string(' ', lastLength) + "\r");
+            lastLength = 0;
+            return await work;
+        }
+    }
+}
+
+/// <summary>A seeded patient as listed in the seed manifest.</summary>
+public sealed record DemoPatient(string Scenario, string PatientId, JsonObject? Expected)
+{
+    public static DemoPatient From(JsonObject o) => new(
+        (string?)o["scenario"] ?? throw new DemoException("a manifest entry has no scenario"),
+        (string?)o["patientId"] ?? throw new DemoException("a manifest entry has no patientId"),
+        o["expected"] as JsonObject);
+
+    /// <summary>The generator's expected outcome, if its expected.json names one.</summary>
+    public string? ExpectedOutcome => Expected?["outcome"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    /// <summary>The generator's reference PRE score, under whichever of the usual names it uses.</summary>
+    public double? ExpectedPre =>
+        new[] { "preScore", "pre", "referencePre", "expectedPre" }
+            .Select(k => Expected?[k])
+            .OfType<JsonValue>()
+            .Select(v => v.TryGetValue<double>(out var d) ? d : (double?)null)
+            .FirstOrDefault(d => d is not null);
+}
+
+internal sealed record SummaryRow(DemoPatient Patient, HookResult View, HookResult? Order, RiskAssessmentList Written);
