@@ -1,6 +1,7 @@
 using CdsRisk.Api.Auth;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.OpenApi;
+using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,6 +9,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddCdsHooks();
 builder.Services.AddCdsClientAuthentication();
 builder.Services.AddCdsRiskStorage();
+builder.Services.AddRiskPipeline(builder.Configuration);
 builder.Services.AddCdsRiskCors(builder.Configuration);
 builder.Services.AddCdsRiskOpenApi();
 

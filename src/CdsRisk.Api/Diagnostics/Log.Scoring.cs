@@ -23,4 +23,7 @@ internal static partial class Log
 
     [LoggerMessage(6004, LogLevel.Warning, "Outbox drain stopped by {ErrorType}; trying again later")]
     public static partial void OutboxDrainError(this ILogger logger, string errorType);
+
+    [LoggerMessage(7001, LogLevel.Warning, "Audit record {Id} deferred: storage answered {ErrorType}")]
+    public static partial void AuditDeferred(this ILogger logger, string id, string errorType);
 }

@@ -22,7 +22,6 @@ public static class CdsHooksServiceCollectionExtensions
 
         services.AddCdsRiskFhir();
         services.AddScoped<RiskPipeline>();
-        services.AddSingleton<IRiskEvaluator, NotYetWiredRiskEvaluator>();
         return services;
     }
 

@@ -25,6 +25,25 @@ public sealed record CdsRiskCardExtension
     /// <summary>The model that computed <c>preScore</c>, when one ran.</summary>
     public ModelReference? Model { get; init; }
 
+    /// <summary>Which card this is: eligible, low-risk, ineligible, needs-data, pending, resection-before-enrolment, regimen-hypersensitivity.</summary>
+    public string? Card { get; init; }
+
+    /// <summary>The protocol's PRE threshold the outcome was decided with.</summary>
+    public double? Threshold { get; init; }
+
+    /// <summary><c>high</c> or <c>low</c> when there is a score.</summary>
+    [AllowedValues("high", "low", null)]
+    public string? Risk { get; init; }
+
+    /// <summary>Clinical features the model did not have and imputed with the training mean.</summary>
+    public IReadOnlyList<string>? ImputedFeatures { get; init; }
+
+    /// <summary>The RiskAssessment written for this score, once the FHIR server has it (<c>RiskAssessment/{id}</c>).</summary>
+    public string? RiskAssessment { get; init; }
+
+    /// <summary>Version of the protocol file the criteria were evaluated with.</summary>
+    public string? ProtocolVersion { get; init; }
+
     /// <summary>Every criterion keyed by id (<c>age</c>, <c>consent</c>, <c>bclc-stage</c>, …, <c>investigator-judgement</c>).</summary>
     [AlwaysWrite]
     public required IReadOnlyDictionary<string, CriterionEntry> Criteria { get; init; }

@@ -12,6 +12,9 @@ public sealed record ScoringRequest
     public required string PatientReference { get; init; }
     public string? EncounterReference { get; init; }
 
+    /// <summary>The HCC Condition the assessment is about (RiskAssessment.condition), when recorded.</summary>
+    public string? ConditionReference { get; init; }
+
     /// <summary>The EHR's FHIR base the RiskAssessment is written back to (null: nowhere).</summary>
     public string? FhirServer { get; init; }
 
@@ -29,6 +32,14 @@ public sealed record ScoringRequest
 
     /// <summary>The Observations the clinical features came from (RiskAssessment.basis).</summary>
     public IReadOnlyList<string> BasisReferences { get; init; } = [];
+
+    /// <summary>Clinical data that was missing when the features were built (RiskAssessment.note).</summary>
+    public IReadOnlyList<string> MissingData { get; init; } = [];
+
+    /// <summary>The protocol's PRE threshold at the time of the request.</summary>
+    public double Threshold { get; init; } = 0.5;
+
+    public string? ModelCardUrl { get; init; }
 
     public required string ModelSha256 { get; init; }
     public required string ClinicalFeatureHash { get; init; }

@@ -20,14 +20,14 @@ public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpCli
     private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset Expires)> _backendTokens = new(StringComparer.Ordinal);
 
     /// <summary>Keeps a hook's token for later writes to its server when its scope allows writing our resources.</summary>
-    public void RememberHookToken(string fhirServer, string accessToken, int? expiresInSeconds, string? scope)
+    public void RememberHookToken(string fhirServer, string accessToken, long? expiresInSeconds, string? scope)
     {
         if (!CanWrite(scope))
         {
             return;
         }
 
-        var expires = time.GetUtcNow().AddSeconds(Math.Clamp(expiresInSeconds ?? 300, 0, 3600));
+        var expires = time.GetUtcNow().AddSeconds(Math.Clamp(expiresInSeconds ?? 300, 0L, 3600L));
         _hookTokens[Normalise(fhirServer)] = (accessToken, expires);
     }
 

@@ -1,0 +1,169 @@
+using System.Text.Json;
+using CdsRisk.Api.Hooks;
+using CdsRisk.Api.Scoring;
+using CdsRisk.Api.Storage;
+using CdsRisk.Api.WriteBack;
+using CdsRisk.Core.Cards;
+using CdsRisk.Core.Eligibility;
+using CdsRisk.Core.Patients;
+using CdsRisk.Core.Scoring;
+using CdsRisk.Core.WriteBack;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Microsoft.Extensions.Options;
+using CoreCards = CdsRisk.Core.Cards;
+using WireAction = CdsRisk.Api.Hooks.Action;
+
+namespace CdsRisk.Api.Pipeline;
+
+/// <summary>Builds the hook's answer: the cards of <see cref="CoreCards.CardBuilder"/> on the wire, and the RiskAssessment as system actions when configured.</summary>
+public sealed class HookCards(
+    PreScorer scorer,
+    OrderSelectChecks orderChecks,
+    OutboxStore outbox,
+    IOptions<PipelineOptions> options,
+    IOptions<WriteBackOptions> writeBack,
+    TimeProvider time)
+{
+    private static readonly FhirJsonSerializer FhirJson = new();
+
+    /// <summary>The trial concerns patients with liver cancer on record or a liver resection planned; for anyone else the service stays silent.</summary>
+    public static bool IsInTrialPopulation(PatientSnapshot snapshot) =>
+        snapshot.Hcc is not null || snapshot.NonHccDiagnoses.Count > 0 || snapshot.Resections.Count > 0;
+
+    public async Task<CdsServiceResponse> BuildAsync(HookInvocation invocation, PatientRecord record, EligibilityResult result, ScoringStageResult score,
+        CancellationToken cancellationToken)
+    {
+        var card = scorer.Card;
+        var model = new ModelIdentity(card.Id, card.Version, card.Sha256, card.NotForClinicalUse, options.Value.ModelCardUrl);
+        var pre = result.Pre.Value;
+        var raReference = await WrittenRiskAssessmentAsync(score.Outcome?.RiskAssessmentIdentifier, cancellationToken);
+        var input = new CardInput
+        {
+            Hook = invocation.Hook,
+            HookInstance = invocation.HookInstance.ToString("D"),
+            Outcome = result.Outcome,
+            Criteria = result.Criteria,
+            Pre = pre,
+            Threshold = score.Request?.Threshold ?? card.Threshold,
+            Model = model,
+            PatientReference = "Patient/" + invocation.PatientId,
+            EncounterReference = invocation.EncounterId is { Length: > 0 } e ? "Encounter/" + e : null,
+            UserReference = invocation.UserId,
+            Orders = invocation.Hook == CoreCards.CardBuilder.OrderSelect ? Orders(record) : null,
+            Trial = new TrialLinks { TrialPageUrl = options.Value.TrialPageUrl, SmartAppUrl = options.Value.SmartAppUrl },
+            RiskAssessmentReference = raReference,
+            ImputedFeatures = score.Outcome?.ImputedFeatures ?? [],
+        };
+
+        var cards = CoreCards.CardBuilder.Build(input).Select(c => ToWire(c, result, model)).ToList();
+        return new CdsServiceResponse { Cards = cards, SystemActions = SystemActions(score, model) };
+    }
+
+    private OrderSelection Orders(PatientRecord record)
+    {
+        var selected = OrderSelectChecks.SelectedDraftOrders(record);
+        var resection = selected.FirstOrDefault(orderChecks.IsLiverResection);
+        var conflicts = selected.OfType<MedicationRequest>()
+            .Select(order => orderChecks.RegimenHypersensitivity(order, record))
+            .Where(c => c is not null)
+            .Select(c => new HypersensitiveOrder(c!.OrderReference, c.OrderedDrug, c.AllergyReference))
+            .ToList();
+        return new OrderSelection
+        {
+            LiverResectionSelected = resection is not null,
+            LiverResectionOrderReference = resection is null ? null : resection.TypeName + "/" + resection.Id,
+            HypersensitiveOrders = conflicts,
+        };
+    }
+
+    /// <summary>"RiskAssessment/{id}" once the outbox has written it; before that the cards cannot point at it.</summary>
+    private async Task<string?> WrittenRiskAssessmentAsync(string? identifier, CancellationToken cancellationToken)
+    {
+        if (identifier is null)
+        {
+            return null;
+        }
+
+        var item = await outbox.GetAsync(identifier, cancellationToken);
+        return item?.ResultLocation is { } location ? string.Join('/', location.Split('/').Take(2)) : null;
+    }
+
+    /// <summary>CDS Hooks 2.0 §systemActions: the Device, RiskAssessment and Provenance as creates, for EHRs that write them themselves.</summary>
+    private IReadOnlyList<WireAction>? SystemActions(ScoringStageResult score, ModelIdentity model)
+    {
+        if (!writeBack.Value.ReturnsSystemActions || score is not { Request: { } request, Outcome.Pre: { } pre })
+        {
+            return null;
+        }
+
+        var assessment = ImagingScoringWork.AssessmentFor(request, pre, model, score.Outcome.ImputedFeatures, time.GetUtcNow());
+        return [.. WriteBackBundle.Writes(assessment).Select(w => new WireAction
+        {
+            Type = "create",
+            Description = $"Record the {w.Resource.TypeName} of this PRE assessment",
+            Resource = ToJson(w.Resource),
+        })];
+    }
+
+    private static Card ToWire(CardContent c, EligibilityResult result, ModelIdentity model) => new()
+    {
+        Uuid = c.Uuid.ToString("D"),
+        Summary = c.Summary,
+        Detail = c.Detail,
+        Indicator = c.Indicator.ToString().ToLowerInvariant(),
+        Source = new Source
+        {
+            Label = c.Source.Label,
+            Url = c.Source.Url,
+            Topic = c.Source.Topic is { } t ? new Hooks.Coding { System = t.System, Code = t.Code, Display = t.Display } : null,
+        },
+        Suggestions = c.Suggestions.Count == 0 ? null : [.. c.Suggestions.Select(s => new Suggestion
+        {
+            Label = s.Label,
+            Uuid = s.Uuid.ToString("D"),
+            IsRecommended = s.IsRecommended,
+            Actions = [.. s.Actions.Select(a => new WireAction
+            {
+                Type = a.Type.ToString().ToLowerInvariant(),
+                Description = a.Description,
+                Resource = a.Resource is null ? null : ToJson(a.Resource),
+                ResourceId = a.ResourceId,
+            })],
+        })],
+        SelectionBehavior = c.SelectionBehavior switch
+        {
+            CoreCards.SelectionBehavior.AtMostOne => "at-most-one",
+            CoreCards.SelectionBehavior.Any => "any",
+            _ => null,
+        },
+        OverrideReasons = c.OverrideReasons.Count == 0 ? null : [.. c.OverrideReasons.Select(o => new Hooks.Coding { System = o.System, Code = o.Code, Display = o.Display })],
+        Links = c.Links.Count == 0 ? null : [.. c.Links.Select(l => new Link
+        {
+            Label = l.Label,
+            Url = l.Url,
+            Type = l.Type.ToString().ToLowerInvariant(),
+            AppContext = l.AppContext,
+        })],
+        Extension = new CardExtension
+        {
+            CdsRisk = CdsRiskCardExtension.From(result.Outcome, result.Pre.Value,
+                result.Pre.Value is null ? null : new ModelReference { Id = model.Id, Version = model.Version, Sha256 = model.Sha256 },
+                result.Criteria) with
+            {
+                Card = c.Extension.Card,
+                Threshold = c.Extension.Threshold,
+                Risk = c.Extension.Risk,
+                ImputedFeatures = c.Extension.ImputedFeatures.Count == 0 ? null : c.Extension.ImputedFeatures,
+                RiskAssessment = c.Extension.RiskAssessment,
+                ProtocolVersion = result.ProtocolVersion,
+            },
+        },
+    };
+
+    private static JsonElement ToJson(Resource resource)
+    {
+        using var document = JsonDocument.Parse(FhirJson.SerializeToString(resource));
+        return document.RootElement.Clone();
+    }
+}

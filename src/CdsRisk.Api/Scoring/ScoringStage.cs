@@ -1,0 +1,148 @@
+using CdsRisk.Api.DicomWeb;
+using CdsRisk.Api.Fhir;
+using CdsRisk.Api.Pipeline;
+using CdsRisk.Core.Eligibility;
+using CdsRisk.Core.Patients;
+using CdsRisk.Core.Scoring;
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.Options;
+using FhirEndpoint = Hl7.Fhir.Model.Endpoint;
+
+namespace CdsRisk.Api.Scoring;
+
+/// <summary>What the hook knows about imaging and the PRE score once its budget is spent.</summary>
+public sealed record ScoringStageResult(PreScoreState Pre, MriAssessment? Mri, ScoringOutcome? Outcome, ScoringRequest? Request, string? JobId);
+
+/// <summary>
+/// The hook's imaging + scoring stage: picks the MRI, describes the job (study, features, write-back target), and asks the
+/// coordinator for the score within the remaining budget; a score not ready in time is "pending" and goes on in the background.
+/// </summary>
+public sealed class ScoringStage(
+    ScoringCoordinator coordinator,
+    PreScorer scorer,
+    EligibilityEngine eligibility,
+    FhirFetchClient fetcher,
+    IOptions<FhirOptions> fhirOptions)
+{
+    public const string MriToRecord = "Attach a pre-operative MRI with non-contrast, arterial, portal venous and delayed phases, acquired within 1 month";
+    private readonly AllowedBaseUrls _allowedFhir = AllowedBaseUrls.Parse(fhirOptions.Value.AllowedServers);
+
+    public async Task<ScoringStageResult> RunAsync(HookInvocation invocation, PatientRecord record, PatientSnapshot snapshot,
+        ClinicalFeatureSet features, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var prepared = await PrepareAsync(invocation.FhirServer, invocation.Authorization?.AccessToken, invocation.EncounterId, record, snapshot, features, cancellationToken);
+        if (prepared.Request is null)
+        {
+            return new ScoringStageResult(PreScoreState.Unavailable(prepared.Problem!), prepared.Mri, null, null, null);
+        }
+
+        var attempt = await coordinator.GetOrStartAsync(prepared.Request, wait, cancellationToken);
+        return Interpret(attempt, prepared.Request);
+    }
+
+    /// <summary>The scoring job for this patient, or why there can be none (no MRI, no study UID).</summary>
+    public async Task<(ScoringRequest? Request, string? Problem, MriAssessment? Mri)> PrepareAsync(Uri? fhirServer, string? token, string? encounterId,
+        PatientRecord record, PatientSnapshot snapshot, ClinicalFeatureSet features, CancellationToken cancellationToken)
+    {
+        var study = snapshot.LatestMri is { } mri
+            ? record.ImagingStudies.FirstOrDefault(s => "ImagingStudy/" + s.Id == mri.Reference) ?? record.ImagingStudies.FirstOrDefault()
+            : null;
+        if (study is null)
+        {
+            return (null, "no pre-operative MR ImagingStudy on record", null);
+        }
+
+        ImagingStudyReference reference;
+        try
+        {
+            var endpoints = await FetchEndpointsAsync(study, fhirServer, token, cancellationToken);
+            reference = ImagingStudyReference.FromFhir(study, endpoints);
+        }
+        catch (DicomWebException ex)
+        {
+            var reason = $"ImagingStudy/{study.Id} cannot be retrieved: {ex.Message}";
+            return (null, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
+        }
+
+        var protocol = eligibility.Data.Protocol;
+        var request = new ScoringRequest
+        {
+            PatientReference = "Patient/" + record.Patient.Id,
+            EncounterReference = encounterId is { Length: > 0 } e ? "Encounter/" + e : null,
+            ConditionReference = snapshot.Hcc?.Condition.Reference,
+            FhirServer = fhirServer?.AbsoluteUri,
+            StudyInstanceUid = reference.StudyInstanceUid,
+            ImagingStudyReference = "ImagingStudy/" + study.Id,
+            DicomWebBaseUrl = reference.BaseUrl?.AbsoluteUri,
+            SeriesInstanceUids = reference.SeriesInstanceUids,
+            ReferenceDate = DateOnly.FromDateTime(snapshot.EvaluatedAt.UtcDateTime),
+            ClinicalFeatures = features.Values.Values,
+            BasisReferences = BasisReferences(snapshot),
+            MissingData = [.. features.Missing.Select(m => $"{m.Key}: {m.Value}")],
+            Threshold = protocol.PreThreshold,
+            ModelSha256 = scorer.Card.Sha256,
+            ClinicalFeatureHash = ScoreCacheKey.HashClinicalFeatures(features.Values),
+        };
+        return (request, null, null);
+    }
+
+    private static ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request)
+    {
+        switch (attempt)
+        {
+            case ScoringAttempt.Completed { Outcome: { Pre: { } pre } outcome }:
+                var evidence = outcome.Phases.Select(p => new Evidence(request.ImagingStudyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
+                    $"{p.Slices} slices{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}; {p.IdentifiedBy}: {p.Detail}")).ToList();
+                return new ScoringStageResult(
+                    PreScoreState.Computed(pre, outcome.RiskAssessmentIdentifier),
+                    new MriAssessment(CriterionStatus.Pass, $"all four phases found and readable ({outcome.Phases.Count} volumes)", evidence),
+                    outcome, request, null);
+
+            case ScoringAttempt.Completed { Outcome: { TransientError: { } error } outcome }:
+                // A server that is down is no reason to ask the clinician for data: the score is pending and tried again.
+                return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "images could not be retrieved yet; retrying: " + error),
+                    null, outcome, request, null);
+
+            case ScoringAttempt.Completed { Outcome: var outcome }:
+                var reason = "MRI not usable: " + string.Join("; ", outcome.Refusals);
+                return new ScoringStageResult(PreScoreState.Unavailable(reason),
+                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
+                    outcome, request, null);
+
+            case ScoringAttempt.Pending pending:
+                return new ScoringStageResult(
+                    new PreScoreState(PreScoreStatus.Pending, null, pending.Overloaded
+                        ? "PRE score queued: the service is busy; open the chart again shortly"
+                        : $"PRE score is being computed ({pending.Progress})"),
+                    null, null, request, pending.JobId);
+
+            default:
+                throw new InvalidOperationException("unknown scoring attempt");
+        }
+    }
+
+    /// <summary>The Observations behind the model's clinical features: RiskAssessment.basis.</summary>
+    private static IReadOnlyList<string> BasisReferences(PatientSnapshot s) =>
+        [.. new[] { s.Afp, s.Albumin, s.Bilirubin, s.Platelets, s.Inr, s.TumourSizeCm, s.TumourCount }
+            .Where(v => v.IsAvailable && v.Reference is not null).Select(v => v.Reference!).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>Endpoints the study refers to that are neither contained nor at hand: read from the hook's FHIR server.</summary>
+    private async Task<IReadOnlyList<FhirEndpoint>> FetchEndpointsAsync(ImagingStudy study, Uri? fhirServer, string? token, CancellationToken cancellationToken)
+    {
+        var references = study.Endpoint.Concat(study.Series.SelectMany(s => s.Endpoint))
+            .Select(r => r.Reference).Where(r => r is { Length: > 0 } && r.StartsWith("Endpoint/", StringComparison.Ordinal)).Distinct().ToList();
+        if (references.Count == 0 || fhirServer is null || !_allowedFhir.Admits(fhirServer))
+        {
+            return [];
+        }
+
+        var found = new List<FhirEndpoint>();
+        foreach (var reference in references)
+        {
+            var result = await fetcher.GetAsync(new Uri(fhirServer.AbsoluteUri.TrimEnd('/') + "/" + reference), token, _allowedFhir, cancellationToken);
+            found.AddRange(result.Resources.OfType<FhirEndpoint>());
+        }
+
+        return found;
+    }
+}
