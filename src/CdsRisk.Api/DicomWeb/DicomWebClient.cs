@@ -1,0 +1,272 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using CdsRisk.Core.Imaging;
+using CdsRisk.Dicom;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+
+namespace CdsRisk.Api.DicomWeb;
+
+/// <summary>
+/// QIDO-RS and WADO-RS (PS3.18 §10.4, §10.6) against allow-listed servers. Series are streamed part by part; each instance is
+/// parsed as it arrives and reduced to an <see cref="ImagingSlice"/>, so its bytes are held once and briefly.
+/// </summary>
+public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOptions> options, ILogger<DicomWebClient> logger)
+{
+    /// <summary>Orthanc's DICOMweb plugin understands exactly one media range (no lists, no q-values); ask for Explicit VR LE.</summary>
+    public const string SeriesAccept = "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.1";
+
+    private readonly DicomWebOptions _options = options.Value;
+
+    /// <summary>The base URL for a study: its Endpoint, else DicomWeb:BaseUrl; refused unless allow-listed.</summary>
+    public Uri ResolveServer(ImagingStudyReference study)
+    {
+        var server = study.BaseUrl ?? (string.IsNullOrWhiteSpace(_options.BaseUrl) ? null : new Uri(_options.BaseUrl))
+            ?? throw new DicomWebException(DicomWebError.NoServer, "the ImagingStudy has no dicom-wado-rs Endpoint and DicomWeb:BaseUrl is not set");
+        if (!DicomWebServerPolicy.IsAllowed(server, _options.AllowedServers))
+        {
+            LogNotAllowed(logger, server.Host);
+            throw new DicomWebException(DicomWebError.ServerNotAllowed, $"DICOMweb server {server.GetLeftPart(UriPartial.Authority)} is not on DicomWeb:AllowedServers");
+        }
+
+        return server;
+    }
+
+    /// <summary>QIDO-RS: the MR series of a study with their descriptions.</summary>
+    public async Task<IReadOnlyList<(string SeriesInstanceUid, string? Description)>> SearchMrSeriesAsync(Uri server, string studyUid, CancellationToken cancellationToken)
+    {
+        using var request = Get(server, $"studies/{Uid(studyUid)}/series?Modality=MR&includefield=0008103E", "application/dicom+json");
+        using var response = await SendAsync(request, null, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NoContent)
+        {
+            return [];
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        try
+        {
+            using var json = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+            var result = new List<(string, string?)>();
+            foreach (var item in json.RootElement.EnumerateArray())
+            {
+                var uid = FirstString(item, "0020000E");
+                if (uid is not null)
+                {
+                    result.Add((uid, FirstString(item, "0008103E")));
+                }
+            }
+
+            return result;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            throw new DicomWebException(DicomWebError.InvalidResponse, "QIDO-RS answer is not a DICOM JSON array", inner: ex);
+        }
+    }
+
+    /// <summary>WADO-RS: the instances of one series as parsed files, as they arrive. A part the reader refuses is yielded as its exception.</summary>
+    public async IAsyncEnumerable<(DicomFile? File, DicomReadException? Error)> RetrieveSeriesAsync(Uri server, string studyUid, string seriesUid,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_options.SeriesTimeoutSeconds));
+        using var request = Get(server, $"studies/{Uid(studyUid)}/series/{Uid(seriesUid)}", SeriesAccept);
+        using var response = await SendAsync(request, seriesUid, timeout.Token);
+        var boundary = Boundary(response.Content.Headers.ContentType, seriesUid);
+        await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
+        var reader = new MultipartReader(boundary, body) { BodyLengthLimit = _options.MaxInstanceBytes };
+        while (true)
+        {
+            MultipartSection? section;
+            byte[] bytes;
+            int length;
+            try
+            {
+                section = await reader.ReadNextSectionAsync(timeout.Token);
+                if (section is null)
+                {
+                    yield break;
+                }
+
+                if (section.ContentType is { } type && !type.StartsWith("application/dicom", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: a part has content type {type}, not application/dicom", seriesUid);
+                }
+
+                (bytes, length) = await ReadPartAsync(section, timeout.Token);
+            }
+            catch (IOException ex)
+            {
+                throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed or cut short ({ex.GetType().Name})", seriesUid, inner: ex);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed ({ex.Message})", seriesUid, inner: ex);
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DicomWebException(DicomWebError.Unreachable, $"series {seriesUid} did not arrive within {_options.SeriesTimeoutSeconds} s", seriesUid, inner: ex);
+            }
+
+            DicomFile? file = null;
+            DicomReadException? error = null;
+            try
+            {
+                file = DicomReader.Read(bytes.AsMemory(0, length));
+            }
+            catch (DicomReadException ex)
+            {
+                error = ex;
+            }
+
+            yield return (file, error);
+        }
+    }
+
+    /// <summary>
+    /// Loads a study into phase volumes: resolves and checks the server, lists MR series (from the ImagingStudy, else QIDO-RS),
+    /// streams each series and assembles the result. A series the server cannot deliver (HTTP 5xx, for example JPEG 2000 that it
+    /// cannot transcode) becomes a refusal naming the series.
+    /// </summary>
+    public async Task<StudyImagingResult> LoadStudyAsync(ImagingStudyReference study, PhaseRules rules, ImageInputSpec spec, DateOnly? referenceDate,
+        CancellationToken cancellationToken)
+    {
+        var server = ResolveServer(study);
+        var seriesUids = study.SeriesInstanceUids.Count > 0
+            ? study.SeriesInstanceUids
+            : (await SearchMrSeriesAsync(server, study.StudyInstanceUid, cancellationToken)).Select(s => s.SeriesInstanceUid).ToList();
+        var slices = new List<ImagingSlice>();
+        var serverRefusals = new List<ImagingRefusal>();
+        foreach (var seriesUid in seriesUids)
+        {
+            try
+            {
+                await foreach (var (file, error) in RetrieveSeriesAsync(server, study.StudyInstanceUid, seriesUid, cancellationToken))
+                {
+                    slices.Add(file is not null
+                        ? ImagingSlice.FromDataset(file.Dataset, spec)
+                        : new ImagingSlice { SeriesInstanceUid = seriesUid, Modality = "MR", PixelProblem = error!.Message });
+                }
+            }
+            catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError or DicomWebError.InvalidResponse)
+            {
+                LogSeriesFailed(logger, ex.StatusCode ?? 0, ex.Error.ToString());
+                serverRefusals.Add(new ImagingRefusal(ImagingRefusalReason.ServerError, seriesUid, null, ex.Message));
+            }
+        }
+
+        var result = StudyAssembler.Assemble(slices, rules, spec, referenceDate);
+        if (serverRefusals.Count == 0)
+        {
+            return result;
+        }
+
+        // A series the server could not send is fatal only when a phase is missing; otherwise it is listed with the skipped volumes.
+        return result.IsAccepted
+            ? result with { SkippedVolumes = [.. result.SkippedVolumes, .. serverRefusals] }
+            : result with { Refusals = [.. serverRefusals, .. result.Refusals], SkippedVolumes = [.. result.SkippedVolumes, .. serverRefusals] };
+    }
+
+    private async Task<(byte[] Bytes, int Length)> ReadPartAsync(MultipartSection section, CancellationToken cancellationToken)
+    {
+        if (section.Headers is { } headers && headers.TryGetValue("Content-Length", out var values)
+            && long.TryParse(values.ToString(), out var declared) && declared >= 0)
+        {
+            if (declared > _options.MaxInstanceBytes)
+            {
+                throw new DicomWebException(DicomWebError.InvalidResponse, $"an instance of {declared} bytes exceeds DicomWeb:MaxInstanceBytes");
+            }
+
+            var exact = new byte[declared];
+            await section.Body.ReadExactlyAsync(exact, cancellationToken);
+            return (exact, exact.Length);
+        }
+
+        using var buffer = new MemoryStream();
+        await section.Body.CopyToAsync(buffer, cancellationToken);
+        return (buffer.GetBuffer(), (int)buffer.Length);
+    }
+
+    private HttpRequestMessage Get(Uri server, string relative, string accept)
+    {
+        var baseText = server.AbsoluteUri.EndsWith('/') ? server.AbsoluteUri : server.AbsoluteUri + "/";
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(baseText), relative));
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        if (!string.IsNullOrWhiteSpace(_options.AuthorizationHeader))
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", _options.AuthorizationHeader);
+        }
+
+        return request;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, string? seriesUid, CancellationToken cancellationToken)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new DicomWebException(DicomWebError.Unreachable, $"DICOMweb server {request.RequestUri!.GetLeftPart(UriPartial.Authority)} is unreachable", seriesUid, inner: ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new DicomWebException(DicomWebError.Unreachable, "DICOMweb request timed out", seriesUid, inner: ex);
+        }
+        catch (Polly.Timeout.TimeoutRejectedException ex)
+        {
+            throw new DicomWebException(DicomWebError.Unreachable, "DICOMweb request timed out", seriesUid, inner: ex);
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            var status = (int)response.StatusCode;
+            response.Dispose();
+            var what = seriesUid is null ? "the query" : $"series {seriesUid}";
+            var hint = seriesUid is not null && status >= 500
+                ? " in Explicit VR Little Endian; it is probably stored compressed (for example JPEG 2000) and the server cannot transcode it"
+                : "";
+            throw new DicomWebException(DicomWebError.HttpError, $"the DICOMweb server could not deliver {what}{hint} (HTTP {status})", seriesUid, status);
+        }
+
+        return response;
+    }
+
+    private static string Boundary(MediaTypeHeaderValue? contentType, string seriesUid)
+    {
+        if (contentType?.MediaType is not { } media || !media.Equals("multipart/related", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: response is {contentType?.MediaType ?? "untyped"}, not multipart/related", seriesUid);
+        }
+
+        var boundary = contentType.Parameters.FirstOrDefault(p => p.Name.Equals("boundary", StringComparison.OrdinalIgnoreCase))?.Value?.Trim('"');
+        if (string.IsNullOrEmpty(boundary) || boundary.Length > 70)
+        {
+            throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: multipart response without a valid boundary (RFC 2046 §5.1.1)", seriesUid);
+        }
+
+        return boundary;
+    }
+
+    private static string Uid(string uid) =>
+        uid.Length is > 0 and <= 64 && uid.All(c => char.IsAsciiDigit(c) || c == '.')
+            ? uid
+            : throw new DicomWebException(DicomWebError.NoStudyUid, "a UID must be 1-64 digits and dots");
+
+    private static string? FirstString(JsonElement item, string tag) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(tag, out var attribute) && attribute.ValueKind == JsonValueKind.Object
+        && attribute.TryGetProperty("Value", out var value) && value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0
+        && value[0].ValueKind == JsonValueKind.String
+            ? value[0].GetString()
+            : null;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DICOMweb server {Host} refused: not on DicomWeb:AllowedServers")]
+    private static partial void LogNotAllowed(ILogger logger, string host);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DICOMweb series retrieval failed: HTTP {Status}, {Error}")]
+    private static partial void LogSeriesFailed(ILogger logger, int status, string error);
+}
