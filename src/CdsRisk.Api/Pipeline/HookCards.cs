@@ -147,7 +147,7 @@ public sealed class HookCards(
         })],
         Extension = new CardExtension
         {
-            CdsRisk = CdsRiskCardExtension.From(result.Outcome, result.Pre.Value,
+            CdsRisk = Hooks.CdsRiskCardExtension.From(result.Outcome, result.Pre.Value,
                 result.Pre.Value is null ? null : new ModelReference { Id = model.Id, Version = model.Version, Sha256 = model.Sha256 },
                 result.Criteria) with
             {

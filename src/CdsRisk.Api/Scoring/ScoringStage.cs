@@ -6,6 +6,7 @@ using CdsRisk.Core.Patients;
 using CdsRisk.Core.Scoring;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
+using Evidence = CdsRisk.Core.Eligibility.Evidence;
 using FhirEndpoint = Hl7.Fhir.Model.Endpoint;
 
 namespace CdsRisk.Api.Scoring;
@@ -45,7 +46,7 @@ public sealed class ScoringStage(
         PatientRecord record, PatientSnapshot snapshot, ClinicalFeatureSet features, CancellationToken cancellationToken)
     {
         var study = snapshot.LatestMri is { } mri
-            ? record.ImagingStudies.FirstOrDefault(s => "ImagingStudy/" + s.Id == mri.Reference) ?? record.ImagingStudies.FirstOrDefault()
+            ? record.ImagingStudies.FirstOrDefault(s => "ImagingStudy/" + s.Id == mri.Reference) ?? (record.ImagingStudies.Count > 0 ? record.ImagingStudies[0] : null)
             : null;
         if (study is null)
         {
