@@ -17,6 +17,7 @@ var app = builder.Build();
 app.UseCdsRisk();
 app.UseCdsRiskOpenApi();
 app.MapCdsHooks();
+app.MapRiskApi();
 app.Run();
 
 /// <summary>Entry point; public for WebApplicationFactory.</summary>

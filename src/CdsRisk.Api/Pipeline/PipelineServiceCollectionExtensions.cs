@@ -1,4 +1,7 @@
+using CdsRisk.Api.Audit;
 using CdsRisk.Api.DicomWeb;
+using CdsRisk.Api.Hooks;
+using FluentValidation;
 using CdsRisk.Api.Scoring;
 using CdsRisk.Api.WriteBack;
 using CdsRisk.Core.Eligibility;
@@ -36,6 +39,14 @@ internal sealed class EligibilityOptionsValidator : IValidateOptions<Eligibility
 
 public static class PipelineServiceCollectionExtensions
 {
+    /// <summary>The integrator and auditor endpoints under /api.</summary>
+    public static IEndpointRouteBuilder MapRiskApi(this IEndpointRouteBuilder app)
+    {
+        app.MapScoringJobs();
+        app.MapAudit();
+        return app;
+    }
+
     /// <summary>Everything behind a hook after data loading: eligibility, imaging (DICOMweb), the PRE model, scoring jobs, cards, write-back and audit.</summary>
     public static IServiceCollection AddRiskPipeline(this IServiceCollection services, IConfiguration configuration)
     {
@@ -67,6 +78,10 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<HookCards>();
         services.AddSingleton<AssessmentRecorder>();
         services.AddHostedService<AuditRetryWorker>();
+
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
+        services.AddSingleton<ApiClientAuthentication>();
+        services.AddSingleton<IValidator<ScoringJobRequest>, ScoringJobRequestValidator>();
         return services;
     }
 }

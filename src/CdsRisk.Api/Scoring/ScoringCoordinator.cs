@@ -41,11 +41,11 @@ public sealed class ScoringCoordinator(
     private TimeSpan Lease => TimeSpan.FromSeconds(_options.LeaseSeconds);
 
     /// <summary>Creates the job when new (idempotent per key) and starts it here when this process may; does not wait.</summary>
-    public async Task<ScoringJobRow> SubmitAsync(ScoringRequest request, CancellationToken cancellationToken)
+    public async Task<(ScoringJobRow Job, bool Created)> SubmitAsync(ScoringRequest request, CancellationToken cancellationToken)
     {
-        var (job, _) = await jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.CacheKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
+        var (job, created) = await jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.CacheKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
         await TryStartAsync(job, cancellationToken);
-        return await jobs.GetAsync(job.Id, cancellationToken) ?? job;
+        return (await jobs.GetAsync(job.Id, cancellationToken) ?? job, created);
     }
 
     /// <summary>The score for <paramref name="request"/> if it is known or can be had within <paramref name="wait"/>; otherwise pending.</summary>

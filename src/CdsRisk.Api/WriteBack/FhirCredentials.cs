@@ -47,7 +47,24 @@ public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpCli
             return null;
         }
 
-        if (_backendTokens.TryGetValue(client.ClientId + "|" + key, out var cached) && cached.Expires > now.AddSeconds(30))
+        return await GetBackendTokenAsync(client, key, cancellationToken);
+    }
+
+    /// <summary>A token from a configured backend client (cached until shortly before it expires).</summary>
+    public async Task<string?> GetBackendTokenAsync(BackendClientOptions client, string fhirServer, CancellationToken cancellationToken)
+    {
+        var key = Normalise(fhirServer);
+        if (!AllowedBaseUrls.Parse([client.FhirServer]).Admits(new Uri(key)))
+        {
+            return null;
+        }
+
+        if (client.AccessToken is { Length: > 0 } fixedToken)
+        {
+            return fixedToken;
+        }
+
+        if (_backendTokens.TryGetValue(client.ClientId + "|" + key, out var cached) && cached.Expires > time.GetUtcNow().AddSeconds(30))
         {
             return cached.Token;
         }

@@ -56,6 +56,9 @@ public sealed class BackendClientOptions
     public string? PrivateKeyPem { get; set; }
     public string? PrivateKeyFile { get; set; }
 
+    /// <summary>A fixed bearer token instead of the SMART flow: for test servers and development only.</summary>
+    public string? AccessToken { get; set; }
+
     /// <summary>Key id published in the client's JWKS.</summary>
     public string? KeyId { get; set; }
 

@@ -1,0 +1,145 @@
+using System.ComponentModel;
+using System.Text.Json;
+using CdsRisk.Api.Hooks;
+using CdsRisk.Api.Pipeline;
+using CdsRisk.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace CdsRisk.Api.Audit;
+
+/// <summary>One assessment in a list.</summary>
+public sealed record AssessmentSummary
+{
+    /// <summary>The hook instance that made the assessment.</summary>
+    public required string Id { get; init; }
+    public required string Patient { get; init; }
+    public required string Hook { get; init; }
+    public required DateTimeOffset AssessedAt { get; init; }
+    public required string Outcome { get; init; }
+    public double? PreScore { get; init; }
+    /// <summary><c>high</c> or <c>low</c>, when there is a score.</summary>
+    public string? Risk { get; init; }
+    public ModelReference? Model { get; init; }
+    public string? StudyInstanceUid { get; init; }
+    /// <summary>Identifier value (system https://cdsrisk.example.org/fhir/risk-assessment-id) of the RiskAssessment written for the score.</summary>
+    public string? RiskAssessmentIdentifier { get; init; }
+}
+
+/// <summary>A page of assessments, newest first.</summary>
+public sealed record AssessmentList(IReadOnlyList<AssessmentSummary> Items, int Limit, int Offset);
+
+/// <summary>Feedback a clinician gave on one of the assessment's cards.</summary>
+public sealed record FeedbackRecord(string Card, string Outcome, DateTimeOffset OutcomeTimestamp, IReadOnlyList<string> AcceptedSuggestions, Hooks.Coding? OverrideReason, string? OverrideComment);
+
+/// <summary>Where the RiskAssessment write-back stands.</summary>
+public sealed record WriteBackState
+{
+    /// <summary><c>pending</c> (waiting or retrying), <c>written</c>, <c>rejected</c> (refused for good), or <c>not-queued</c> (no score, or written by the EHR through system actions).</summary>
+    public required string State { get; init; }
+    public int Attempts { get; init; }
+    public string? LastError { get; init; }
+    public DateTimeOffset? NextAttempt { get; init; }
+    /// <summary>The RiskAssessment's id on the FHIR server (<c>RiskAssessment/{id}</c>) once written.</summary>
+    public string? FhirId { get; init; }
+    public string? FhirServer { get; init; }
+}
+
+/// <summary>One assessment in full: inputs (references and values, no images), model, cards, feedback and write-back.</summary>
+public sealed record AssessmentRecordView
+{
+    public required AssessmentSummary Assessment { get; init; }
+    public required AssessmentDetail Detail { get; init; }
+    public required IReadOnlyList<FeedbackRecord> Feedback { get; init; }
+    public required WriteBackState WriteBack { get; init; }
+}
+
+public static class AuditEndpoints
+{
+    public const string Tag = "Audit";
+
+    public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/risk-assessments").WithTags(Tag).AddEndpointFilter(new RequireClientTokenFilter(auditClient: true));
+        group.MapGet("", ListAsync)
+            .WithName("ListRiskAssessments")
+            .WithSummary("List assessments, newest first, filtered by patient, date range, model, outcome and risk")
+            .WithDescription("Requires a JWT from a client in Audit:Clients with aud = the URL called.")
+            .ProducesValidationProblem()
+            .Produces(StatusCodes.Status401Unauthorized);
+        group.MapGet("/{id}", GetAsync)
+            .WithName("GetRiskAssessment")
+            .WithSummary("One assessment with its inputs, model hash, cards, feedback and write-back state")
+            .Produces(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        return app;
+    }
+
+    private static async Task<Results<Ok<AssessmentList>, ValidationProblem>> ListAsync(
+        AssessmentAuditStore store,
+        [Description("Patient id or Patient/{id}")] string? patient,
+        [Description("Assessed at or after (ISO 8601)")] DateTimeOffset? from,
+        [Description("Assessed at or before (ISO 8601)")] DateTimeOffset? to,
+        [Description("Model id, id|version, or SHA-256")] string? model,
+        [Description("eligible, ineligible, needs-data, pending or low-risk")] string? outcome,
+        [Description("high or low")] string? risk,
+        CancellationToken cancellationToken,
+        int limit = 50,
+        int offset = 0)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (limit is < 1 or > 500) errors["limit"] = ["limit must be between 1 and 500."];
+        if (offset < 0) errors["offset"] = ["offset must not be negative."];
+        if (outcome is not null && outcome is not ("eligible" or "ineligible" or "needs-data" or "pending" or "low-risk")) errors["outcome"] = ["outcome must be eligible, ineligible, needs-data, pending or low-risk."];
+        if (risk is not null && risk is not ("high" or "low")) errors["risk"] = ["risk must be high or low."];
+        if (from is { } f && to is { } t && f > t) errors["from"] = ["from must not be after to."];
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: ErrorCodes.ValidationFailed.Title, type: ErrorCodes.ValidationFailed.Type);
+        }
+
+        var rows = await store.QueryAsync(new AuditQuery(patient, from, to, model, outcome, risk, limit, offset), cancellationToken);
+        return TypedResults.Ok(new AssessmentList([.. rows.Select(Summary)], limit, offset));
+    }
+
+    private static async Task<Ok<AssessmentRecordView>> GetAsync(string id, AssessmentAuditStore store, IFeedbackStore feedback, OutboxStore outbox,
+        CancellationToken cancellationToken)
+    {
+        var row = await store.GetAsync(id, cancellationToken)
+            ?? throw new CdsRiskException(ApiErrorCodes.UnknownAssessment, "No assessment with this id; GET /api/risk-assessments lists them.");
+        var detail = JsonSerializer.Deserialize<AssessmentDetail>(row.DetailJson, AssessmentRecorder.Json)!;
+        var received = new List<FeedbackRecord>();
+        foreach (var card in detail.Cards)
+        {
+            received.AddRange((await feedback.ListForCardAsync(card.Uuid, cancellationToken))
+                .Select(f => new FeedbackRecord(f.CardUuid, f.Outcome, f.OutcomeTimestamp, f.AcceptedSuggestions, f.OverrideReason, f.OverrideComment)));
+        }
+
+        var item = row.OutboxId is null ? null : await outbox.GetAsync(row.OutboxId, cancellationToken);
+        var writeBack = item is null
+            ? new WriteBackState { State = "not-queued" }
+            : new WriteBackState
+            {
+                State = item.State,
+                Attempts = item.Attempts,
+                LastError = item.LastError,
+                NextAttempt = item.State == OutboxStates.Pending ? item.NextAttempt : null,
+                FhirId = item.ResultLocation is { } location ? string.Join('/', location.Split('/').Take(2)) : null,
+                FhirServer = item.FhirServer,
+            };
+        return TypedResults.Ok(new AssessmentRecordView { Assessment = Summary(row), Detail = detail, Feedback = received, WriteBack = writeBack });
+    }
+
+    private static AssessmentSummary Summary(AuditedAssessment row) => new()
+    {
+        Id = row.Id,
+        Patient = row.PatientRef,
+        Hook = row.Hook,
+        AssessedAt = row.AssessedAt,
+        Outcome = row.Outcome,
+        PreScore = row.PreScore,
+        Risk = row.Risk,
+        Model = row.ModelId is null ? null : new ModelReference { Id = row.ModelId, Version = row.ModelVersion ?? "", Sha256 = row.ModelSha256 ?? "" },
+        StudyInstanceUid = row.StudyUid,
+        RiskAssessmentIdentifier = row.OutboxId,
+    };
+}
