@@ -46,17 +46,17 @@ public sealed class AssessmentRecorder(AssessmentAuditStore store, ILogger<Asses
 
     internal ChannelReader<AuditedAssessment> Retry => _retry.Reader;
 
-    public async Task<bool> RecordAsync(HookInvocation invocation, EligibilityResult result, ScoringStageResult score, CdsServiceResponse response,
-        CancellationToken cancellationToken)
+    public async Task<bool> RecordAsync(HookInvocation invocation, RiskEvaluation evaluation, CdsServiceResponse response, CancellationToken cancellationToken)
     {
-        var request = score.Request;
-        var outcome = score.Outcome;
+        var score = evaluation.Scoring;
+        var request = score?.Request;
+        var outcome = score?.Outcome;
         var detail = new AssessmentDetail
         {
             ServiceId = invocation.ServiceId,
-            ProtocolVersion = result.ProtocolVersion,
-            Summary = result.Summary,
-            Criteria = result.Criteria.ToDictionary(c => c.Id, CriterionEntry.From, StringComparer.Ordinal),
+            ProtocolVersion = evaluation.Eligibility?.ProtocolVersion ?? "",
+            Summary = evaluation.Eligibility?.Summary ?? evaluation.Outcome.ToWire(),
+            Criteria = evaluation.Criteria.ToDictionary(c => c.Id, CriterionEntry.From, StringComparer.Ordinal),
             ClinicalFeatures = request?.ClinicalFeatures ?? new Dictionary<string, double?>(),
             MissingData = request?.MissingData ?? [],
             ImputedFeatures = outcome?.ImputedFeatures ?? [],
@@ -64,14 +64,14 @@ public sealed class AssessmentRecorder(AssessmentAuditStore store, ILogger<Asses
             ImagingStudyReference = request?.ImagingStudyReference,
             Phases = outcome?.Phases ?? [],
             ImagingRefusals = outcome?.Refusals ?? [],
-            PreStatus = result.Pre.Status.ToString(),
-            PreReason = result.Pre.Reason,
-            ScoringJobId = score.JobId,
+            PreStatus = evaluation.Eligibility?.Pre.Status.ToString(),
+            PreReason = evaluation.Eligibility?.Pre.Reason,
+            ScoringJobId = score?.JobId,
             RiskAssessmentIdentifier = outcome?.RiskAssessmentIdentifier,
             Cards = [.. response.Cards.Select(c => new CardRecord(c.Uuid ?? "", c.Summary, c.Indicator, c.Extension?.CdsRisk.Card))],
         };
 
-        var pre = result.Pre.Value;
+        var pre = evaluation.PreScore;
         var row = new AuditedAssessment(
             Id: invocation.HookInstance.ToString("D"),
             PatientRef: "Patient/" + invocation.PatientId,
@@ -79,10 +79,10 @@ public sealed class AssessmentRecorder(AssessmentAuditStore store, ILogger<Asses
             Hook: invocation.Hook,
             HookInstance: invocation.HookInstance.ToString("D"),
             AssessedAt: invocation.ReceivedAt,
-            ModelId: pre is null ? null : outcome?.ModelId,
-            ModelVersion: pre is null ? null : outcome?.ModelVersion,
-            ModelSha256: pre is null ? null : outcome?.ModelSha256,
-            Outcome: result.Outcome.ToWire(),
+            ModelId: evaluation.Model?.Id,
+            ModelVersion: evaluation.Model?.Version,
+            ModelSha256: evaluation.Model?.Sha256,
+            Outcome: evaluation.Outcome.ToWire(),
             Risk: pre is null ? null : pre >= (request?.Threshold ?? 0.5) ? "high" : "low",
             PreScore: pre,
             StudyUid: request?.StudyInstanceUid,

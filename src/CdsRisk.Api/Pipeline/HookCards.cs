@@ -27,25 +27,22 @@ public sealed class HookCards(
 {
     private static readonly FhirJsonSerializer FhirJson = new();
 
-    /// <summary>The trial concerns patients with liver cancer on record or a liver resection planned; for anyone else the service stays silent.</summary>
-    public static bool IsInTrialPopulation(PatientSnapshot snapshot) =>
-        snapshot.Hcc is not null || snapshot.NonHccDiagnoses.Count > 0 || snapshot.Resections.Count > 0;
-
-    public async Task<CdsServiceResponse> BuildAsync(HookInvocation invocation, PatientRecord record, EligibilityResult result, ScoringStageResult score,
-        CancellationToken cancellationToken)
+    public async Task<CdsServiceResponse> BuildAsync(HookInvocation invocation, PatientRecord record, RiskEvaluation evaluation, CancellationToken cancellationToken)
     {
         var card = scorer.Card;
-        var model = new ModelIdentity(card.Id, card.Version, card.Sha256, card.NotForClinicalUse, options.Value.ModelCardUrl);
-        var pre = result.Pre.Value;
-        var raReference = await WrittenRiskAssessmentAsync(score.Outcome?.RiskAssessmentIdentifier, cancellationToken);
+        var model = evaluation.Model is { } m
+            ? new ModelIdentity(m.Id, m.Version, m.Sha256, m.Sha256 == card.Sha256 && card.NotForClinicalUse, options.Value.ModelCardUrl)
+            : new ModelIdentity(card.Id, card.Version, card.Sha256, card.NotForClinicalUse, options.Value.ModelCardUrl);
+        var score = evaluation.Scoring;
+        var raReference = await WrittenRiskAssessmentAsync(score?.Outcome?.RiskAssessmentIdentifier, cancellationToken);
         var input = new CardInput
         {
             Hook = invocation.Hook,
             HookInstance = invocation.HookInstance.ToString("D"),
-            Outcome = result.Outcome,
-            Criteria = result.Criteria,
-            Pre = pre,
-            Threshold = score.Request?.Threshold ?? card.Threshold,
+            Outcome = evaluation.Outcome,
+            Criteria = evaluation.Criteria,
+            Pre = evaluation.PreScore,
+            Threshold = score?.Request?.Threshold ?? card.Threshold,
             Model = model,
             PatientReference = "Patient/" + invocation.PatientId,
             EncounterReference = invocation.EncounterId is { Length: > 0 } e ? "Encounter/" + e : null,
@@ -53,10 +50,10 @@ public sealed class HookCards(
             Orders = invocation.Hook == CoreCards.CardBuilder.OrderSelect ? Orders(record) : null,
             Trial = new TrialLinks { TrialPageUrl = options.Value.TrialPageUrl, SmartAppUrl = options.Value.SmartAppUrl },
             RiskAssessmentReference = raReference,
-            ImputedFeatures = score.Outcome?.ImputedFeatures ?? [],
+            ImputedFeatures = score?.Outcome?.ImputedFeatures ?? [],
         };
 
-        var cards = CoreCards.CardBuilder.Build(input).Select(c => ToWire(c, result, model)).ToList();
+        var cards = CoreCards.CardBuilder.Build(input).Select(c => ToWire(c, evaluation, model)).ToList();
         return new CdsServiceResponse { Cards = cards, SystemActions = SystemActions(score, model) };
     }
 
@@ -90,7 +87,7 @@ public sealed class HookCards(
     }
 
     /// <summary>CDS Hooks 2.0 §systemActions: the Device, RiskAssessment and Provenance as creates, for EHRs that write them themselves.</summary>
-    private IReadOnlyList<WireAction>? SystemActions(ScoringStageResult score, ModelIdentity model)
+    private IReadOnlyList<WireAction>? SystemActions(ScoringStageResult? score, ModelIdentity model)
     {
         if (!writeBack.Value.ReturnsSystemActions || score is not { Request: { } request, Outcome.Pre: { } pre })
         {
@@ -106,7 +103,7 @@ public sealed class HookCards(
         })];
     }
 
-    private static Card ToWire(CardContent c, EligibilityResult result, ModelIdentity model) => new()
+    private static Card ToWire(CardContent c, RiskEvaluation evaluation, ModelIdentity model) => new()
     {
         Uuid = c.Uuid.ToString("D"),
         Summary = c.Summary,
@@ -147,16 +144,16 @@ public sealed class HookCards(
         })],
         Extension = new CardExtension
         {
-            CdsRisk = Hooks.CdsRiskCardExtension.From(result.Outcome, result.Pre.Value,
-                result.Pre.Value is null ? null : new ModelReference { Id = model.Id, Version = model.Version, Sha256 = model.Sha256 },
-                result.Criteria) with
+            CdsRisk = Hooks.CdsRiskCardExtension.From(evaluation.Outcome, evaluation.PreScore,
+                evaluation.PreScore is null ? null : new ModelReference { Id = model.Id, Version = model.Version, Sha256 = model.Sha256 },
+                evaluation.Criteria) with
             {
                 Card = c.Extension.Card,
                 Threshold = c.Extension.Threshold,
                 Risk = c.Extension.Risk,
                 ImputedFeatures = c.Extension.ImputedFeatures.Count == 0 ? null : c.Extension.ImputedFeatures,
                 RiskAssessment = c.Extension.RiskAssessment,
-                ProtocolVersion = result.ProtocolVersion,
+                ProtocolVersion = evaluation.Eligibility?.ProtocolVersion,
             },
         },
     };

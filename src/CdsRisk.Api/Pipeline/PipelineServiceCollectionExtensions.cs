@@ -75,6 +75,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddHttpClient(FhirCredentials.TokenClient, http => http.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
 
+        services.AddSingleton<IRiskEvaluator, TrialRiskEvaluator>();
         services.AddSingleton<HookCards>();
         services.AddSingleton<AssessmentRecorder>();
         services.AddHostedService<AuditRetryWorker>();
