@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
+using Hl7.Fhir.Utility;
 
 namespace CdsRisk.Api.Fhir;
 
@@ -14,6 +15,7 @@ public static class FhirJson
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
 
     private const int MaxReportedErrors = 3;
+    private const int MaxRepairs = 8;
 
     // Slips that real EHRs produce and that Firely repairs without loss (the HL7 order-select example itself has one object
     // where an array belongs): a single value for a repeating element, an unknown element, a superfluous resourceType.
@@ -57,14 +59,29 @@ public static class FhirJson
         try
         {
             Prune(node);
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(node);
-            var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
-            var ok = Deserializer.TryDeserializeResource(ref reader, out var parsed, out var issues);
-            var problems = (issues ?? []).Where(e => !Repaired.Contains(e.ErrorCode)).ToList();
-            if (parsed is not null && (ok || problems.Count == 0))
+            Resource? parsed;
+            List<CodedException> problems;
+            var attempts = 0;
+            while (true)
             {
-                resource = parsed;
-                return true;
+                var bytes = JsonSerializer.SerializeToUtf8Bytes(node);
+                var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
+                var ok = Deserializer.TryDeserializeResource(ref reader, out parsed, out var issues);
+                problems = [.. (issues ?? []).Where(e => !Repaired.Contains(e.ErrorCode))];
+                if (parsed is not null && (ok || problems.Count == 0))
+                {
+                    resource = parsed;
+                    return true;
+                }
+
+                // One value where a repeating element belongs (the HL7 order-select example's doseAndRate): Firely keeps it in a
+                // form its typed list property cannot return, so wrap it in an array at the reported location and read again.
+                var singles = problems.Where(p => p.ErrorCode is "JSON111" or "PVAL127").ToList();
+                if (singles.Count == 0 || singles.Count != problems.Count || ++attempts > MaxRepairs
+                    || !singles.All(p => WrapSingleValue(node, p.Message)))
+                {
+                    break;
+                }
             }
 
             var messages = problems.Take(MaxReportedErrors).Select(e => $"{e.ErrorCode}: {e.Message}").ToList();
@@ -76,6 +93,58 @@ public static class FhirJson
             error = "not valid FHIR JSON (" + e.GetType().Name + ")";
             return false;
         }
+    }
+
+    /// <summary>Wraps the non-array value at "At Type.a[0].b[1].c[0], line …" in an array; false when the path cannot be followed.</summary>
+    private static bool WrapSingleValue(JsonNode root, string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, @"At ([A-Za-z0-9_\.\[\]]+), line");
+        if (!match.Success)
+        {
+            return false;
+        }
+
+        var segments = match.Groups[1].Value.Split('.').Skip(1).ToArray();
+        var current = root;
+        var wrapped = false;
+        foreach (var segment in segments)
+        {
+            var bracket = segment.IndexOf('[', StringComparison.Ordinal);
+            var name = bracket < 0 ? segment : segment[..bracket];
+            var index = bracket < 0 ? -1 : int.Parse(segment[(bracket + 1)..^1], System.Globalization.CultureInfo.InvariantCulture);
+            if (current is not JsonObject parent || parent[name] is not { } child)
+            {
+                return false;
+            }
+
+            if (index >= 0 && child is not JsonArray)
+            {
+                if (index != 0)
+                {
+                    return false;
+                }
+
+                parent.Remove(name);
+                parent[name] = new JsonArray(child);
+                wrapped = true;
+            }
+
+            if (index < 0)
+            {
+                current = child;
+                continue;
+            }
+
+            var items = (JsonArray)parent[name]!;
+            if (index >= items.Count || items[index] is not { } item)
+            {
+                return false;
+            }
+
+            current = item;
+        }
+
+        return wrapped;
     }
 
     /// <summary>Removes members whose value is null, [] or {} (recursively): FHIR JSON forbids them and they carry no data.</summary>

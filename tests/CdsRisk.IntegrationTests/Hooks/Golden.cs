@@ -6,7 +6,7 @@ namespace CdsRisk.IntegrationTests.Hooks;
 /// <summary>Golden wire files under Hooks/Golden; UPDATE_GOLDEN=1 rewrites them (review the diff before committing).</summary>
 public static class Golden
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void AssertMatches(string name, JsonNode actual)
     {

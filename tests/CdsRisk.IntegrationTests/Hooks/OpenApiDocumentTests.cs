@@ -27,7 +27,7 @@ public sealed class OpenApiDocumentTests : IDisposable
         if (Environment.GetEnvironmentVariable("UPDATE_OPENAPI") == "1")
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await File.WriteAllTextAsync(path, generated.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            await File.WriteAllTextAsync(path, generated.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
         }
 
         Assert.True(File.Exists(path), "openapi/cdsrisk.openapi.json is missing; run the tests with UPDATE_OPENAPI=1");
