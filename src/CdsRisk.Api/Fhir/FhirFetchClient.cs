@@ -137,7 +137,7 @@ public static class BundleContent
 {
     public static IEnumerable<Resource> Resources(Bundle bundle) =>
         bundle.Entry
-            .Where(e => e.Resource is not null and not OperationOutcome && e.Search?.Mode != Bundle.SearchEntryMode.Outcome)
+            .Where(e => e.Resource is not null and not OperationOutcome && e.Search?.ModeElement?.JsonValue as string != "outcome")
             .Select(e => e.Resource!);
 
     public static Uri? NextLink(Bundle bundle, Uri relativeTo)

@@ -90,8 +90,6 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, IOptions<FhirOp
             return new KeyData(template, KeyState.NotApplicable, [], "a prefetch token has no value in this call");
         }
 
-        IReadOnlyList<Resource> given = [];
-        var incompleteBundle = false;
         if (prefetch is not null && prefetch.TryGetValue(template.Key, out var value))
         {
             if (value is null || value.Value.ValueKind == JsonValueKind.Null)
@@ -110,15 +108,10 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, IOptions<FhirOp
                 case OperationOutcome:
                     logger.PrefetchOperationOutcome(invocation.HookInstance, template.Key);
                     break;
-                case Bundle bundle:
-                    given = [.. BundleContent.Resources(bundle)];
-                    incompleteBundle = BundleContent.HasNextLink(bundle);
-                    if (!incompleteBundle)
-                    {
-                        return new KeyData(template, KeyState.Given, given);
-                    }
-
-                    break;
+                case Bundle bundle when !BundleContent.HasNextLink(bundle):
+                    return new KeyData(template, KeyState.Given, [.. BundleContent.Resources(bundle)]);
+                case Bundle firstPage:
+                    return await CompletePagesAsync(template, invocation, firstPage, canFetch, fetchProblem, cancellationToken);
                 default:
                     return new KeyData(template, KeyState.Given, [resource!]);
             }
@@ -126,20 +119,40 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, IOptions<FhirOp
 
         if (!canFetch)
         {
-            // A first page without the rest is not the whole record: the category is marked unavailable, never treated as complete.
-            return new KeyData(template, KeyState.Unavailable, given, fetchProblem);
+            return new KeyData(template, KeyState.Unavailable, [], fetchProblem);
         }
 
-        var url = new Uri(WithTrailingSlash(invocation.FhirServer!), query);
+        return await FetchAsync(template, invocation, new Uri(WithTrailingSlash(invocation.FhirServer!), query), [], cancellationToken);
+    }
+
+    // A first page without the rest is not the whole record: unless the remaining pages can be read,
+    // the category is marked unavailable, never treated as complete.
+    private async Task<KeyData> CompletePagesAsync(PrefetchTemplate template, HookInvocation invocation, Bundle firstPage,
+        bool canFetch, string? fetchProblem, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Resource> given = [.. BundleContent.Resources(firstPage)];
+        if (!canFetch)
+        {
+            return new KeyData(template, KeyState.Unavailable, given, "prefetch Bundle has more pages; " + fetchProblem);
+        }
+
+        var next = BundleContent.NextLink(firstPage, WithTrailingSlash(invocation.FhirServer!));
+        return next is null
+            ? new KeyData(template, KeyState.Unavailable, given, "prefetch Bundle has an unreadable next link")
+            : await FetchAsync(template, invocation, next, given, cancellationToken);
+    }
+
+    private async Task<KeyData> FetchAsync(PrefetchTemplate template, HookInvocation invocation, Uri url, IReadOnlyList<Resource> alreadyHave, CancellationToken cancellationToken)
+    {
         var fetched = await fetcher.GetAsync(url, invocation.Authorization?.AccessToken, _allowed, cancellationToken);
         if (!fetched.Succeeded)
         {
             logger.FetchFailed(invocation.HookInstance, template.Key, fetched.Failure!);
-            return new KeyData(template, KeyState.Unavailable, given, "fetch failed: " + fetched.Failure);
+            return new KeyData(template, KeyState.Unavailable, alreadyHave, "fetch failed: " + fetched.Failure);
         }
 
-        return new KeyData(template, fetched.Complete ? KeyState.Fetched : KeyState.Unavailable, fetched.Resources,
-            fetched.Complete ? null : "more pages than Fhir:MaxPages or a next link off the allow-list");
+        return new KeyData(template, fetched.Complete ? KeyState.Fetched : KeyState.Unavailable, [.. alreadyHave, .. fetched.Resources],
+            fetched.Complete ? null : "more pages than Fhir:MaxPages or a next link off Fhir:AllowedServers");
     }
 
     private bool CanFetch(HookInvocation invocation, out string? problem)

@@ -42,6 +42,7 @@ public static class CdsHooksServiceCollectionExtensions
             .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) => ConfigureResilience(r, sp.GetRequiredService<IOptions<FhirOptions>>().Value.TimeoutSeconds));
 
         services.AddScoped<PatientRecordLoader>();
+        services.AddHostedService<FhirModelWarmup>();
         return services;
     }
 
@@ -91,6 +92,20 @@ public static class CdsHooksServiceCollectionExtensions
     public static WebApplication UseCdsRisk(this WebApplication app)
     {
         app.UseExceptionHandler();
+        app.UseStatusCodePages(async context =>
+        {
+            // Framework answers without a body (415 from body binding, 404 for an unknown route) get the same problem shape; 401 stays bare.
+            var error = context.HttpContext.Response.StatusCode switch
+            {
+                StatusCodes.Status415UnsupportedMediaType => ErrorCodes.UnsupportedMediaType,
+                StatusCodes.Status404NotFound => ErrorCodes.UnknownRoute,
+                _ => null,
+            };
+            if (error is not null)
+            {
+                await CdsRiskExceptionHandler.WriteProblemAsync(context.HttpContext, error, error.Title + ".");
+            }
+        });
         app.UseCors();
         app.UseMiddleware<CdsClientAuthenticationMiddleware>();
         return app;

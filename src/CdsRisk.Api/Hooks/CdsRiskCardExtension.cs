@@ -45,7 +45,6 @@ public sealed record CdsRiskCardExtension
     public string? ProtocolVersion { get; init; }
 
     /// <summary>Every criterion keyed by id (<c>age</c>, <c>consent</c>, <c>bclc-stage</c>, …, <c>investigator-judgement</c>).</summary>
-    [AlwaysWrite]
     public required IReadOnlyDictionary<string, CriterionEntry> Criteria { get; init; }
 
     public static CdsRiskCardExtension From(EligibilityOutcome outcome, double? preScore, ModelReference? model, IEnumerable<CriterionResult> criteria) => new()
@@ -76,8 +75,7 @@ public sealed record CriterionEntry
 
     public required string Reason { get; init; }
 
-    /// <summary>The data the status rests on (always present; empty when nothing was found).</summary>
-    [AlwaysWrite]
+    /// <summary>The data the status rests on; omitted when there is none (CDS Hooks JSON rule: no empty arrays).</summary>
     public required IReadOnlyList<EvidenceEntry> Evidence { get; init; }
 
     /// <summary>For needs-data: what the clinician should record.</summary>

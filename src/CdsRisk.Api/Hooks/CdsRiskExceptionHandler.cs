@@ -27,6 +27,7 @@ public sealed class CdsRiskExceptionHandler(ILogger<CdsRiskExceptionHandler> log
             BadHttpRequestException { InnerException: JsonException json } => (ErrorCodes.MalformedBody, DescribeJsonError(json), JsonErrors(json)),
             BadHttpRequestException bad when bad.StatusCode < 500 => (ErrorCodes.BadRequest, "The request body is missing or could not be read.", null),
             JsonException json => (ErrorCodes.MalformedBody, DescribeJsonError(json), JsonErrors(json)),
+            InvalidOperationException { InnerException: System.Text.DecoderFallbackException } => (ErrorCodes.MalformedBody, "The body is not valid UTF-8.", null),
             OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => (ErrorCodes.BadRequest, "The client closed the request.", null),
             _ => (ErrorCodes.Internal, "An unexpected error occurred; see the server log for this trace id.", (IDictionary<string, string[]>?)null),
         };

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FluentValidation;
+using FluentValidation.Results;
 
 namespace CdsRisk.Api.Hooks;
 
@@ -13,14 +14,14 @@ public sealed partial class CdsServiceRequestValidator : AbstractValidator<CdsSe
 
         RuleFor(r => r.HookInstance)
             .NotEmpty().WithMessage("hookInstance is required.")
-            .Must(BeUuid).When(r => !string.IsNullOrEmpty(r.HookInstance)).WithMessage("hookInstance must be a UUID.");
+            .Must(BeUuid).When(r => !string.IsNullOrEmpty(r.HookInstance), ApplyConditionTo.CurrentValidator).WithMessage("hookInstance must be a UUID.");
 
         RuleFor(r => r.FhirServer)
-            .Must(BeHttpUrl).When(r => r.FhirServer is not null).WithMessage("fhirServer must be an absolute http(s) URL.");
+            .Must(BeHttpUrl).When(r => r.FhirServer is not null, ApplyConditionTo.CurrentValidator).WithMessage("fhirServer must be an absolute http(s) URL.");
 
         // cds-r-1: fhirAuthorization implies fhirServer.
         RuleFor(r => r.FhirServer)
-            .NotEmpty().When(r => r.FhirAuthorization is not null).WithMessage("fhirServer is required when fhirAuthorization is present.");
+            .NotEmpty().When(r => r.FhirAuthorization is not null, ApplyConditionTo.CurrentValidator).WithMessage("fhirServer is required when fhirAuthorization is present.");
 
         When(r => r.FhirAuthorization is not null, () =>
         {
@@ -42,13 +43,13 @@ public sealed partial class CdsServiceRequestValidator : AbstractValidator<CdsSe
         {
             RuleFor(r => r.Context!.UserId)
                 .NotEmpty().WithMessage("context.userId is required.")
-                .Must(BeUserReference).When(r => !string.IsNullOrEmpty(r.Context!.UserId))
+                .Must(BeUserReference).When(r => !string.IsNullOrEmpty(r.Context!.UserId), ApplyConditionTo.CurrentValidator)
                 .WithMessage("context.userId must be a reference like Practitioner/123 (Practitioner, PractitionerRole, Patient or RelatedPerson).");
             RuleFor(r => r.Context!.PatientId)
                 .NotEmpty().WithMessage("context.patientId is required.")
-                .Must(BeFhirId).When(r => !string.IsNullOrEmpty(r.Context!.PatientId)).WithMessage("context.patientId must be a FHIR id (A-Z a-z 0-9 - ., at most 64).");
+                .Must(BeFhirId).When(r => !string.IsNullOrEmpty(r.Context!.PatientId), ApplyConditionTo.CurrentValidator).WithMessage("context.patientId must be a FHIR id (A-Z a-z 0-9 - ., at most 64).");
             RuleFor(r => r.Context!.EncounterId)
-                .Must(BeFhirId).When(r => r.Context!.EncounterId is not null).WithMessage("context.encounterId must be a FHIR id.");
+                .Must(BeFhirId).When(r => r.Context!.EncounterId is not null, ApplyConditionTo.CurrentValidator).WithMessage("context.encounterId must be a FHIR id.");
 
             When(r => r.Hook == CdsServiceCatalog.OrderSelectHook, () =>
             {
@@ -57,18 +58,21 @@ public sealed partial class CdsServiceRequestValidator : AbstractValidator<CdsSe
                 RuleFor(r => r.Context!.DraftOrders)
                     .Must(BeBundle).WithMessage("context.draftOrders must be a FHIR Bundle.");
                 RuleFor(r => r.Context!)
-                    .Must(SelectionsAreInDraftOrders).When(r => r.Context!.Selections is { Count: > 0 } && BeBundle(r.Context.DraftOrders))
+                    .Must(SelectionsAreInDraftOrders).When(r => r.Context!.Selections is { Count: > 0 } && BeBundle(r.Context.DraftOrders), ApplyConditionTo.CurrentValidator)
                     .OverridePropertyName("context.selections").WithMessage("Every selection must name an entry of context.draftOrders.");
             });
         });
 
-        RuleForEach(r => r.Prefetch).Custom((entry, ctx) =>
+        RuleFor(r => r.Prefetch).Custom((prefetch, ctx) =>
         {
-            if (entry.Value is { } value && !IsResourceShaped(value))
+            foreach (var (key, value) in prefetch ?? [])
             {
-                ctx.AddFailure("prefetch." + entry.Key, "A prefetch value must be a FHIR resource (an object with resourceType) or null.");
+                if (value is { } v && !IsResourceShaped(v))
+                {
+                    ctx.AddFailure(new ValidationFailure("prefetch." + key, "A prefetch value must be a FHIR resource (an object with resourceType) or null."));
+                }
             }
-        }).When(r => r.Prefetch is not null);
+        });
     }
 
     private static bool BeUuid(string? value) => Guid.TryParseExact(value, "D", out _);

@@ -16,14 +16,14 @@ public sealed class FeedbackRequestValidator : AbstractValidator<FeedbackRequest
             item.RuleFor(f => f!.OutcomeTimestamp)
                 .NotEmpty().WithMessage("outcomeTimestamp is required.")
                 .Must(t => DateTimeOffset.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _))
-                .When(f => !string.IsNullOrEmpty(f!.OutcomeTimestamp)).WithMessage("outcomeTimestamp must be an ISO 8601 date-time.");
-            item.RuleFor(f => f!.AcceptedSuggestions).NotEmpty().When(f => f!.Outcome == "accepted" && f.AcceptedSuggestions is not null)
+                .When(f => !string.IsNullOrEmpty(f!.OutcomeTimestamp), ApplyConditionTo.CurrentValidator).WithMessage("outcomeTimestamp must be an ISO 8601 date-time.");
+            item.RuleFor(f => f!.AcceptedSuggestions).NotEmpty().When(f => f!.Outcome == "accepted" && f.AcceptedSuggestions is not null, ApplyConditionTo.CurrentValidator)
                 .WithMessage("acceptedSuggestions, when present, must not be empty.");
             item.RuleForEach(f => f!.AcceptedSuggestions).NotNull().WithMessage("acceptedSuggestions items must be objects.");
             item.RuleForEach(f => f!.AcceptedSuggestions).ChildRules(s => s.RuleFor(x => x!.Id).NotEmpty().WithMessage("id is required."));
-            item.RuleFor(f => f!.AcceptedSuggestions).Empty().When(f => f!.Outcome == "overridden")
+            item.RuleFor(f => f!.AcceptedSuggestions).Empty().When(f => f!.Outcome == "overridden", ApplyConditionTo.CurrentValidator)
                 .WithMessage("acceptedSuggestions is only for accepted outcomes.");
-            item.RuleFor(f => f!.OverrideReason).Null().When(f => f!.Outcome == "accepted")
+            item.RuleFor(f => f!.OverrideReason).Null().When(f => f!.Outcome == "accepted", ApplyConditionTo.CurrentValidator)
                 .WithMessage("overrideReason is only for overridden outcomes.");
         });
     }

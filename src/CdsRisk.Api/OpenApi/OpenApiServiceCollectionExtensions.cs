@@ -58,9 +58,20 @@ internal sealed class AllowedValuesSchemaFilter : ISchemaFilter
 {
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
-        if (context.MemberInfo?.GetCustomAttribute<AllowedValuesAttribute>() is { } allowed && schema is OpenApiSchema concrete)
+        if (schema is not OpenApiSchema concrete)
+        {
+            return;
+        }
+
+        if (context.MemberInfo?.GetCustomAttribute<AllowedValuesAttribute>() is { } allowed)
         {
             concrete.Enum = [.. allowed.Values.Select(v => (JsonNode)JsonValue.Create((string)v!)!)];
+        }
+
+        // CDS Hooks 2.0 §Extensions: unknown members are accepted everywhere, so no wire object forbids additional properties.
+        if (concrete.AdditionalProperties is null && context.Type.Assembly == typeof(AllowedValuesSchemaFilter).Assembly)
+        {
+            concrete.AdditionalPropertiesAllowed = true;
         }
     }
 }
