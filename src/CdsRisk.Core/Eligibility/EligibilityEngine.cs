@@ -30,22 +30,22 @@ public sealed class EligibilityEngine
         CriterionResult[] criteria =
         [
             Age(s),
-            Confirm(CriterionIds.Consent, "Written informed consent: obtained by the study team", "Obtain written informed consent"),
+            Confirm(CriterionIds.Consent, "Written informed consent: obtained by the study team"),
             BclcStage(s),
             Resection(s),
             PreScore(inputs.Pre),
             ChildPughCriterion(s),
             Ecog(s),
             inputs.Mri is { } mri ? FromAssessment(mri) : MriFromStudy(s),
-            Confirm(CriterionIds.FollowUp, "Ability to attend 2 years of follow-up: to be confirmed with the patient", null),
+            Confirm(CriterionIds.FollowUp, "Ability to attend 2 years of follow-up: to be confirmed with the patient"),
             NonHccPathology(s),
             OtherMalignancy(s),
-            Confirm(CriterionIds.EarlyDeathOrLoss, "Death or loss to follow-up within 90 days after surgery: known only after surgery", null),
+            Confirm(CriterionIds.EarlyDeathOrLoss, "Death or loss to follow-up within 90 days after surgery: known only after surgery"),
             RegimenHypersensitivity(s),
             HeartFailure(s),
             Renal(s),
             Hypertension(s),
-            Confirm(CriterionIds.InvestigatorJudgement, "Investigator judgement: to be confirmed by the investigator", null),
+            Confirm(CriterionIds.InvestigatorJudgement, "Investigator judgement: to be confirmed by the investigator"),
         ];
         return Conclude(criteria, inputs.Pre, s);
     }
@@ -74,8 +74,7 @@ public sealed class EligibilityEngine
     private static CriterionResult Result(string id, CriterionStatus status, string reason, IEnumerable<Evidence>? evidence = null, string? toRecord = null) =>
         new(id, status, reason, evidence is null ? [] : [.. evidence]) { ToRecord = status == CriterionStatus.Unknown ? toRecord : null };
 
-    private static CriterionResult Confirm(string id, string reason, string? toRecord) =>
-        new(id, CriterionStatus.ToBeConfirmed, reason, []) { ToRecord = toRecord };
+    private static CriterionResult Confirm(string id, string reason) => new(id, CriterionStatus.ToBeConfirmed, reason, []);
 
     private static string Num(double v) => v.ToString("0.0#", CultureInfo.InvariantCulture);
 
@@ -325,7 +324,7 @@ public sealed class EligibilityEngine
             return new CriterionResult(id, CriterionStatus.ToBeConfirmed, $"{c.Display} is {c.VerificationStatus}: pathology to confirm", [c.ToEvidence("non-HCC diagnosis")]);
         }
 
-        return Confirm(id, "Post-operative pathology pending: excludes cholangiocarcinoma or combined HCC-CCA", null);
+        return Confirm(id, "Post-operative pathology pending: excludes cholangiocarcinoma or combined HCC-CCA");
     }
 
     private CriterionResult OtherMalignancy(PatientSnapshot s)
@@ -448,7 +447,7 @@ public sealed class EligibilityEngine
     {
         const string id = CriterionIds.UncontrolledHypertension;
         var n = _p.HypertensionReadings;
-        var limit = $"{Num(_p.SystolicAtLeast)}/{Num(_p.DiastolicAtLeast)} mmHg";
+        var limit = $"{Num(_p.SystolicAtLeast)} systolic or {Num(_p.DiastolicAtLeast)} diastolic mmHg";
         var readings = s.BloodPressure.Take(n).ToList();
         var ev = readings.Select(r => new Evidence(r.Reference, "blood pressure", r.Display, r.Date)).ToList();
         ev.AddRange(s.Hypertension.Select(c => c.ToEvidence("hypertension")));

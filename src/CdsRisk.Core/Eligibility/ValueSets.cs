@@ -83,10 +83,9 @@ public sealed class ValueSet
 
         foreach (var text in Texts(concept))
         {
-            var lower = text.ToLowerInvariant();
             foreach (var p in _textPatterns)
             {
-                if (lower.Contains(p, StringComparison.Ordinal))
+                if (text.Contains(p, StringComparison.OrdinalIgnoreCase))
                 {
                     return p;
                 }

@@ -217,7 +217,7 @@ v("heart-failure-nyha-2", "Heart failure, NYHA II", {"Condition/hf": condition("
 v("heart-failure-without-nyha", "Heart failure without NYHA class", {"Condition/hf": condition("hf", cc(SCT, "84114007", "Heart failure"))},
   {"heart-failure": (UNK, ["Heart failure recorded", "without a NYHA class"])}, "needs-data", to_record=["NYHA"])
 v("bp-uncontrolled", "Latest two readings high", {"Observation/bp1": bp("bp1", 162, 96, LAB), "Observation/bp2": bp("bp2", 148, 104, "2026-06-10T09:00:00Z")},
-  {"uncontrolled-hypertension": (FAIL, ["Latest 2 readings", "150/100", "162/96", "148/104"])}, "ineligible")
+  {"uncontrolled-hypertension": (FAIL, ["Latest 2 readings", "150 systolic or 100 diastolic", "162/96", "148/104"])}, "ineligible")
 v("bp-one-high-one-normal", "Latest high, previous normal: not uncontrolled by the two-reading rule",
   {"Observation/bp2": bp("bp2", 165, 90, "2026-06-10T09:00:00Z")},
   {"uncontrolled-hypertension": (PASS, ["not all at or above", "165/90"])})
