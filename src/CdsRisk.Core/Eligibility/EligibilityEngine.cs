@@ -97,6 +97,11 @@ public sealed class EligibilityEngine
             return Result(CriterionIds.Age, CriterionStatus.Unknown, a.BirthDate is null ? "Date of birth not recorded" : $"Date of birth '{a.BirthDate}' cannot be read", ev, "Record the date of birth");
         }
 
+        if (min < 0)
+        {
+            return Result(CriterionIds.Age, CriterionStatus.Unknown, $"Date of birth '{a.BirthDate}' is after the evaluation date", ev, "Correct the date of birth");
+        }
+
         var age = min == max ? $"Age {min}" : $"Age {min}-{max} (birth date {a.BirthDate})";
         if (min >= _p.MinAgeYears && max <= _p.MaxAgeYears)
         {

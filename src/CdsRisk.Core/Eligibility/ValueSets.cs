@@ -8,14 +8,16 @@ public sealed record CodeEntry(string System, string Code, string? Display, stri
 public sealed class ValueSet
 {
     private readonly Dictionary<(string System, string Code), CodeEntry> _codes;
+    private readonly IReadOnlyList<CodeEntry> _codeList;
     private readonly IReadOnlyList<CodeEntry> _prefixes;
     private readonly IReadOnlyList<string> _textPatterns;
 
     public ValueSet(string id, IEnumerable<CodeEntry> codes, IEnumerable<CodeEntry> prefixes, IEnumerable<string> textPatterns)
     {
         Id = id;
+        _codeList = [.. codes];
         _codes = new Dictionary<(string, string), CodeEntry>();
-        foreach (var c in codes)
+        foreach (var c in _codeList)
         {
             _codes[(c.System, c.Code)] = c;
         }
@@ -26,7 +28,8 @@ public sealed class ValueSet
 
     public string Id { get; }
 
-    public IEnumerable<CodeEntry> Codes => _codes.Values;
+    /// <summary>The exact codes, in file order.</summary>
+    public IReadOnlyList<CodeEntry> Codes => _codeList;
 
     /// <summary>The entry for a coding, by exact code or by prefix; null when not in the set.</summary>
     public CodeEntry? Find(Coding? coding)

@@ -195,6 +195,11 @@ public sealed partial class PatientSnapshotBuilder
 
         var unit = q.System is null or FhirRead.UcumSystem ? q.Code ?? q.Unit : q.Unit;
         var source = $"{FhirRead.Num(v)} {unit}".TrimEnd();
+        if (Math.Abs(v) > MaxPlausible)
+        {
+            return new Reading(null, source, "value is implausibly large");
+        }
+
         if (q.Comparator is not null)
         {
             return new Reading(null, source, $"value is a bound ({q.Comparator}), not a measurement");
@@ -206,11 +211,13 @@ public sealed partial class PatientSnapshotBuilder
             : new Reading(canonical, source, null);
     }
 
+    private const decimal MaxPlausible = 1_000_000_000m;
+
     private static Reading ReadCount(Observation o) => o.Value switch
     {
-        Integer { Value: { } i } when i >= 0 => new Reading(i, i.ToString(CultureInfo.InvariantCulture), null),
-        Quantity { Value: { } q } when q >= 0 && q == Math.Truncate(q) => new Reading(q, FhirRead.Num(q), null),
-        _ => new Reading(null, "?", "not a whole number"),
+        Integer { Value: { } i } when i is >= 0 and <= 1000 => new Reading(i, i.ToString(CultureInfo.InvariantCulture), null),
+        Quantity { Value: { } q } when q is >= 0 and <= 1000 && q == Math.Truncate(q) => new Reading(q, FhirRead.Num(q), null),
+        _ => new Reading(null, "?", "not a whole number from 0 to 1000"),
     };
 
     private Reading ReadCoded(Observation o, string setId, bool allowInteger)
@@ -239,7 +246,7 @@ public sealed partial class PatientSnapshotBuilder
         }
 
         var stage = BclcOf(cc);
-        return stage is null
+        return stage is not { Length: 1 } || !BclcStages.Contains(stage[0], StringComparison.Ordinal)
             ? new Reading(null, FhirRead.Display(cc), $"'{FhirRead.Display(cc)}' is not a BCLC stage")
             : new Reading(BclcStages.IndexOf(stage[0], StringComparison.Ordinal), "BCLC " + stage, null);
     }
