@@ -66,7 +66,7 @@ public sealed class EligibilityEngine
             (_, _, PreScoreStatus.Pending) => (EligibilityOutcome.Pending, "Automatic criteria met; PRE score is being computed"),
             (_, _, PreScoreStatus.Unavailable) => (EligibilityOutcome.NeedsData, $"PRE score unavailable: {pre.Reason}"),
             _ when pre.Value < _p.PreThreshold => (EligibilityOutcome.LowRisk, $"Low risk: PRE {Num(pre.Value!.Value)} < {threshold}; trial therapy not indicated"),
-            _ => (EligibilityOutcome.Eligible, $"Eligible for {_p.ProtocolId}: PRE {Num(pre.Value!.Value)} >= {threshold}, automatic criteria met; {toConfirm} to be confirmed"),
+            _ => (EligibilityOutcome.Eligible, $"Eligible for {_p.ProtocolId}: PRE {Num(pre.Value!.Value)} ≥ {threshold}, automatic criteria met; {toConfirm} to be confirmed"),
         };
         return new EligibilityResult(outcome, summary, criteria, failing, toRecord, pre, $"{_p.ProtocolId} {_p.Version}", s);
     }
@@ -224,7 +224,7 @@ public sealed class EligibilityEngine
         return pre.Status switch
         {
             PreScoreStatus.Computed when pre.Value >= _p.PreThreshold =>
-                Result(id, CriterionStatus.Pass, $"PRE {Num(pre.Value!.Value)} >= {t}: high risk of aggressive recurrence", ev),
+                Result(id, CriterionStatus.Pass, $"PRE {Num(pre.Value!.Value)} ≥ {t}: high risk of aggressive recurrence", ev),
             PreScoreStatus.Computed => Result(id, CriterionStatus.Fail, $"PRE {Num(pre.Value!.Value)} < {t}: low risk of aggressive recurrence", ev),
             PreScoreStatus.Pending => Result(id, CriterionStatus.Unknown, "PRE score is being computed"),
             _ => Result(id, CriterionStatus.Unknown, $"PRE score unavailable: {pre.Reason}", null, $"Provide what the PRE score needs ({pre.Reason})"),
@@ -239,11 +239,11 @@ public sealed class EligibilityEngine
         ClinicalValue[] values = [s.Bilirubin, s.Albumin, s.Inr, s.AscitesGrade, s.EncephalopathyGrade];
         var ev = values.SelectMany(v => v.Evidence).ToList();
         ev.AddRange(cp.Parts.Where(p => p.Points is not null).Select(p => new Evidence(null, $"Child-Pugh {p.Name}", $"{p.Points} point(s)", null)));
-        var admits = $"protocol admits <= {max}";
+        var admits = $"protocol admits ≤ {max}";
         if (cp.Score is { } score)
         {
             // The protocol says "class A (score <= 7)", but 7 is B7 (clinical.md, inconsistency 1): follow the number, say so.
-            var b7 = score == 7 && max >= 7 ? " (class A is 5-6; the protocol's stated <= 7 admits B7)" : string.Empty;
+            var b7 = score == 7 && max >= 7 ? " (class A is 5-6; the protocol's stated ≤ 7 admits B7)" : string.Empty;
             return score <= max
                 ? Result(id, CriterionStatus.Pass, $"Child-Pugh {score} ({cp.Label}): {admits}{b7}", ev)
                 : Result(id, CriterionStatus.Fail, $"Child-Pugh {score} ({cp.Label}): {admits}", ev);
