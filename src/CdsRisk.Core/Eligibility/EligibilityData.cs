@@ -196,7 +196,9 @@ public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueS
         var codes = r.Codes(element, path, "codes");
         var prefixes = r.Codes(element, path, "codePrefixes");
         var text = element.TryGetProperty("textPatterns", out _) ? r.StringArray(element, path, "textPatterns") : [];
-        return new ValueSet(id, codes, prefixes, text);
+        var excludePrefixes = r.Codes(element, path, "excludeCodePrefixes");
+        var excludeText = element.TryGetProperty("excludeTextPatterns", out _) ? r.StringArray(element, path, "excludeTextPatterns") : [];
+        return new ValueSet(id, codes, prefixes, text, excludePrefixes, excludeText);
     }
 
     /// <summary>Reads JSON fields, turning every problem into an <see cref="EligibilityDataException"/> with the field's path.</summary>

@@ -401,7 +401,8 @@ public sealed class EligibilityEngine
                 : Result(id, CriterionStatus.Pass, $"{cls}: protocol excludes only NYHA III-IV", ev);
         }
 
-        if (nyha.State is ValueState.Conflicting or ValueState.Unusable || (nyha.State == ValueState.Stale && s.HeartFailure.Count > 0))
+        // An out-of-date NYHA class is still a sign of heart failure: it asks for a current one rather than passing.
+        if (nyha.State is ValueState.Conflicting or ValueState.Unusable or ValueState.Stale)
         {
             return Result(id, CriterionStatus.Unknown, $"NYHA class {nyha.StateWord}: {nyha.Detail}", ev, $"Record the NYHA functional class (within {_p.Windows.Nyha} days)");
         }
@@ -462,6 +463,7 @@ public sealed class EligibilityEngine
         if (readings.Count == 0)
         {
             var old = s.LatestBloodPressureOutsideWindow is { } o ? $"; latest {o.Display} on {FhirRead.Day(o.Date)} is out of date" : string.Empty;
+            old += s.UnusableBloodPressure is { } bad ? $"; {bad}" : string.Empty;
             return Result(id, CriterionStatus.Unknown, $"No blood pressure within {_p.Windows.BloodPressure} days{old}", ev,
                 $"Record blood pressure ({n} readings within {_p.Windows.BloodPressure} days)");
         }

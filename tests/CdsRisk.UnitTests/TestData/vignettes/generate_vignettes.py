@@ -280,6 +280,24 @@ v("cholangiocarcinoma-provisional", "Combined HCC-CCA only suspected",
   {"non-hcc-pathology": (TBC, ["provisional", "pathology to confirm"])})
 v("albumin-3.5-boundary", "Albumin exactly 3.5 g/dL scores 2 (class A needs > 3.5)", {"Observation/alb": {"valueQuantity": {"value": 3.5}}},
   {"child-pugh": (PASS, ["Child-Pugh 6 (A6)"])})
+v("family-history-of-cancer-ignored", "A family history of cancer is a mention, not a malignancy",
+  {"Condition/fh": condition("fh", cc(ICD, "Z80.0", "Family history of malignant neoplasm of digestive organs"))}, {})
+v("personal-history-of-cancer-undated", "Personal history of colon cancer (Z85) without dates: placed by its dates only",
+  {"Condition/ph": condition("ph", cc(ICD, "Z85.038", "Personal history of other malignant neoplasm of large intestine"))},
+  {"other-malignancy": (UNK, ["Personal history", "no end date"])}, "needs-data", to_record=["Record when"])
+v("personal-history-of-cancer-recent", "Personal history of colon cancer diagnosed 2023",
+  {"Condition/ph": condition("ph", cc(ICD, "Z85.038", "Personal history of other malignant neoplasm of large intestine"), onsetDateTime="2023-02-01")},
+  {"other-malignancy": (FAIL, ["Personal history", "diagnosed 2023-02-01", "within 5 years"])}, "ineligible")
+v("nyha-stale-without-heart-failure-condition", "An out-of-date NYHA III and no heart-failure Condition asks for a current class",
+  {"Observation/nyha": coded("nyha", LOINC, "88020-3", SCT, "420913000", "2025-11-27T08:00:00Z")},
+  {"heart-failure": (UNK, ["NYHA class out of date"])}, "needs-data", to_record=["NYHA"])
+v("bp-in-kpa-not-usable", "Blood pressure recorded in kPa only",
+  {"Observation/bp2": {"component": [
+      {"code": cc(LOINC, "8480-6"), "valueQuantity": {"value": 17.3, "unit": "kPa", "system": UCUM, "code": "kPa"}},
+      {"code": cc(LOINC, "8462-4"), "valueQuantity": {"value": 10.7, "unit": "kPa", "system": UCUM, "code": "kPa"}}]}},
+  {"uncontrolled-hypertension": (UNK, ["No blood pressure within 30 days", "'kPa' not usable"])}, "needs-data", remove=["Observation/bp1"])
+v("ecog-integer-out-of-scale", "ECOG recorded as the integer 7", {"Observation/ecog": {"valueCodeableConcept": None, "valueInteger": 7}},
+  {"ecog": (UNK, ["ECOG not usable", "not on the scale"])}, "needs-data")
 
 def merge(dst, src):
     for k, val in src.items():
