@@ -138,6 +138,26 @@ public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueS
             }
         }
 
+        // Sets whose entries carry a value the engine computes with: each value must be in range.
+        (string Id, string[] Allowed)[] valued =
+        [
+            ("bclc-stage", ["0", "A", "B", "C", "D"]), ("ecog-grade", ["0", "1", "2", "3", "4", "5"]), ("nyha-class", ["1", "2", "3", "4"]),
+            ("ascites-grade", ["0", "1", "2"]), ("condition-severity", ["mild", "moderate", "severe"]), ("hcc-basis", ["histology", "imaging"]),
+        ];
+        foreach (var (id, allowed) in valued)
+        {
+            var k = 0;
+            foreach (var entry in sets[id].Codes)
+            {
+                if (entry.Value is null || !allowed.Contains(entry.Value))
+                {
+                    throw new EligibilityDataException(file, $"$.valueSets['{id}'].codes[{k}].value", $"must be one of {string.Join(", ", allowed)}");
+                }
+
+                k++;
+            }
+        }
+
         var classes = new List<DrugClass>();
         var classArray = r.Prop(root, "$", "drugClasses");
         if (classArray.ValueKind != JsonValueKind.Array)
@@ -176,7 +196,9 @@ public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueS
         var codes = r.Codes(element, path, "codes");
         var prefixes = r.Codes(element, path, "codePrefixes");
         var text = element.TryGetProperty("textPatterns", out _) ? r.StringArray(element, path, "textPatterns") : [];
-        return new ValueSet(id, codes, prefixes, text);
+        var excludePrefixes = r.Codes(element, path, "excludeCodePrefixes");
+        var excludeText = element.TryGetProperty("excludeTextPatterns", out _) ? r.StringArray(element, path, "excludeTextPatterns") : [];
+        return new ValueSet(id, codes, prefixes, text, excludePrefixes, excludeText);
     }
 
     /// <summary>Reads JSON fields, turning every problem into an <see cref="EligibilityDataException"/> with the field's path.</summary>

@@ -30,22 +30,22 @@ public sealed class EligibilityEngine
         CriterionResult[] criteria =
         [
             Age(s),
-            Confirm(CriterionIds.Consent, "Written informed consent: obtained by the study team", "Obtain written informed consent"),
+            Confirm(CriterionIds.Consent, "Written informed consent: obtained by the study team"),
             BclcStage(s),
             Resection(s),
             PreScore(inputs.Pre),
             ChildPughCriterion(s),
             Ecog(s),
             inputs.Mri is { } mri ? FromAssessment(mri) : MriFromStudy(s),
-            Confirm(CriterionIds.FollowUp, "Ability to attend 2 years of follow-up: to be confirmed with the patient", null),
+            Confirm(CriterionIds.FollowUp, "Ability to attend 2 years of follow-up: to be confirmed with the patient"),
             NonHccPathology(s),
             OtherMalignancy(s),
-            Confirm(CriterionIds.EarlyDeathOrLoss, "Death or loss to follow-up within 90 days after surgery: known only after surgery", null),
+            Confirm(CriterionIds.EarlyDeathOrLoss, "Death or loss to follow-up within 90 days after surgery: known only after surgery"),
             RegimenHypersensitivity(s),
             HeartFailure(s),
             Renal(s),
             Hypertension(s),
-            Confirm(CriterionIds.InvestigatorJudgement, "Investigator judgement: to be confirmed by the investigator", null),
+            Confirm(CriterionIds.InvestigatorJudgement, "Investigator judgement: to be confirmed by the investigator"),
         ];
         return Conclude(criteria, inputs.Pre, s);
     }
@@ -66,7 +66,7 @@ public sealed class EligibilityEngine
             (_, _, PreScoreStatus.Pending) => (EligibilityOutcome.Pending, "Automatic criteria met; PRE score is being computed"),
             (_, _, PreScoreStatus.Unavailable) => (EligibilityOutcome.NeedsData, $"PRE score unavailable: {pre.Reason}"),
             _ when pre.Value < _p.PreThreshold => (EligibilityOutcome.LowRisk, $"Low risk: PRE {Num(pre.Value!.Value)} < {threshold}; trial therapy not indicated"),
-            _ => (EligibilityOutcome.Eligible, $"Eligible for {_p.ProtocolId}: PRE {Num(pre.Value!.Value)} >= {threshold}, automatic criteria met; {toConfirm} to be confirmed"),
+            _ => (EligibilityOutcome.Eligible, $"Eligible for {_p.ProtocolId}: PRE {Num(pre.Value!.Value)} ≥ {threshold}, automatic criteria met; {toConfirm} to be confirmed"),
         };
         return new EligibilityResult(outcome, summary, criteria, failing, toRecord, pre, $"{_p.ProtocolId} {_p.Version}", s);
     }
@@ -74,8 +74,7 @@ public sealed class EligibilityEngine
     private static CriterionResult Result(string id, CriterionStatus status, string reason, IEnumerable<Evidence>? evidence = null, string? toRecord = null) =>
         new(id, status, reason, evidence is null ? [] : [.. evidence]) { ToRecord = status == CriterionStatus.Unknown ? toRecord : null };
 
-    private static CriterionResult Confirm(string id, string reason, string? toRecord) =>
-        new(id, CriterionStatus.ToBeConfirmed, reason, []) { ToRecord = toRecord };
+    private static CriterionResult Confirm(string id, string reason) => new(id, CriterionStatus.ToBeConfirmed, reason, []);
 
     private static string Num(double v) => v.ToString("0.0#", CultureInfo.InvariantCulture);
 
@@ -96,6 +95,11 @@ public sealed class EligibilityEngine
         if (a.MinYears is not { } min || a.MaxYears is not { } max)
         {
             return Result(CriterionIds.Age, CriterionStatus.Unknown, a.BirthDate is null ? "Date of birth not recorded" : $"Date of birth '{a.BirthDate}' cannot be read", ev, "Record the date of birth");
+        }
+
+        if (min < 0)
+        {
+            return Result(CriterionIds.Age, CriterionStatus.Unknown, $"Date of birth '{a.BirthDate}' is after the evaluation date", ev, "Correct the date of birth");
         }
 
         var age = min == max ? $"Age {min}" : $"Age {min}-{max} (birth date {a.BirthDate})";
@@ -220,7 +224,7 @@ public sealed class EligibilityEngine
         return pre.Status switch
         {
             PreScoreStatus.Computed when pre.Value >= _p.PreThreshold =>
-                Result(id, CriterionStatus.Pass, $"PRE {Num(pre.Value!.Value)} >= {t}: high risk of aggressive recurrence", ev),
+                Result(id, CriterionStatus.Pass, $"PRE {Num(pre.Value!.Value)} ≥ {t}: high risk of aggressive recurrence", ev),
             PreScoreStatus.Computed => Result(id, CriterionStatus.Fail, $"PRE {Num(pre.Value!.Value)} < {t}: low risk of aggressive recurrence", ev),
             PreScoreStatus.Pending => Result(id, CriterionStatus.Unknown, "PRE score is being computed"),
             _ => Result(id, CriterionStatus.Unknown, $"PRE score unavailable: {pre.Reason}", null, $"Provide what the PRE score needs ({pre.Reason})"),
@@ -235,11 +239,11 @@ public sealed class EligibilityEngine
         ClinicalValue[] values = [s.Bilirubin, s.Albumin, s.Inr, s.AscitesGrade, s.EncephalopathyGrade];
         var ev = values.SelectMany(v => v.Evidence).ToList();
         ev.AddRange(cp.Parts.Where(p => p.Points is not null).Select(p => new Evidence(null, $"Child-Pugh {p.Name}", $"{p.Points} point(s)", null)));
-        var admits = $"protocol admits <= {max}";
+        var admits = $"protocol admits ≤ {max}";
         if (cp.Score is { } score)
         {
             // The protocol says "class A (score <= 7)", but 7 is B7 (clinical.md, inconsistency 1): follow the number, say so.
-            var b7 = score == 7 && max >= 7 ? " (class A is 5-6; the protocol's stated <= 7 admits B7)" : string.Empty;
+            var b7 = score == 7 && max >= 7 ? " (class A is 5-6; the protocol's stated ≤ 7 admits B7)" : string.Empty;
             return score <= max
                 ? Result(id, CriterionStatus.Pass, $"Child-Pugh {score} ({cp.Label}): {admits}{b7}", ev)
                 : Result(id, CriterionStatus.Fail, $"Child-Pugh {score} ({cp.Label}): {admits}", ev);
@@ -325,7 +329,7 @@ public sealed class EligibilityEngine
             return new CriterionResult(id, CriterionStatus.ToBeConfirmed, $"{c.Display} is {c.VerificationStatus}: pathology to confirm", [c.ToEvidence("non-HCC diagnosis")]);
         }
 
-        return Confirm(id, "Post-operative pathology pending: excludes cholangiocarcinoma or combined HCC-CCA", null);
+        return Confirm(id, "Post-operative pathology pending: excludes cholangiocarcinoma or combined HCC-CCA");
     }
 
     private CriterionResult OtherMalignancy(PatientSnapshot s)
@@ -397,7 +401,8 @@ public sealed class EligibilityEngine
                 : Result(id, CriterionStatus.Pass, $"{cls}: protocol excludes only NYHA III-IV", ev);
         }
 
-        if (nyha.State is ValueState.Conflicting or ValueState.Unusable || (nyha.State == ValueState.Stale && s.HeartFailure.Count > 0))
+        // An out-of-date NYHA class is still a sign of heart failure: it asks for a current one rather than passing.
+        if (nyha.State is ValueState.Conflicting or ValueState.Unusable or ValueState.Stale)
         {
             return Result(id, CriterionStatus.Unknown, $"NYHA class {nyha.StateWord}: {nyha.Detail}", ev, $"Record the NYHA functional class (within {_p.Windows.Nyha} days)");
         }
@@ -448,7 +453,7 @@ public sealed class EligibilityEngine
     {
         const string id = CriterionIds.UncontrolledHypertension;
         var n = _p.HypertensionReadings;
-        var limit = $"{Num(_p.SystolicAtLeast)}/{Num(_p.DiastolicAtLeast)} mmHg";
+        var limit = $"{Num(_p.SystolicAtLeast)} systolic or {Num(_p.DiastolicAtLeast)} diastolic mmHg";
         var readings = s.BloodPressure.Take(n).ToList();
         var ev = readings.Select(r => new Evidence(r.Reference, "blood pressure", r.Display, r.Date)).ToList();
         ev.AddRange(s.Hypertension.Select(c => c.ToEvidence("hypertension")));
@@ -458,6 +463,7 @@ public sealed class EligibilityEngine
         if (readings.Count == 0)
         {
             var old = s.LatestBloodPressureOutsideWindow is { } o ? $"; latest {o.Display} on {FhirRead.Day(o.Date)} is out of date" : string.Empty;
+            old += s.UnusableBloodPressure is { } bad ? $"; {bad}" : string.Empty;
             return Result(id, CriterionStatus.Unknown, $"No blood pressure within {_p.Windows.BloodPressure} days{old}", ev,
                 $"Record blood pressure ({n} readings within {_p.Windows.BloodPressure} days)");
         }

@@ -8,14 +8,22 @@ public sealed record CodeEntry(string System, string Code, string? Display, stri
 public sealed class ValueSet
 {
     private readonly Dictionary<(string System, string Code), CodeEntry> _codes;
+    private readonly IReadOnlyList<CodeEntry> _codeList;
     private readonly IReadOnlyList<CodeEntry> _prefixes;
     private readonly IReadOnlyList<string> _textPatterns;
 
-    public ValueSet(string id, IEnumerable<CodeEntry> codes, IEnumerable<CodeEntry> prefixes, IEnumerable<string> textPatterns)
+    private readonly IReadOnlyList<CodeEntry> _excludePrefixes;
+    private readonly IReadOnlyList<string> _excludeText;
+
+    public ValueSet(string id, IEnumerable<CodeEntry> codes, IEnumerable<CodeEntry> prefixes, IEnumerable<string> textPatterns,
+        IEnumerable<CodeEntry>? excludeCodePrefixes = null, IEnumerable<string>? excludeTextPatterns = null)
     {
         Id = id;
+        _excludePrefixes = [.. excludeCodePrefixes ?? []];
+        _excludeText = [.. excludeTextPatterns ?? []];
+        _codeList = [.. codes];
         _codes = new Dictionary<(string, string), CodeEntry>();
-        foreach (var c in codes)
+        foreach (var c in _codeList)
         {
             _codes[(c.System, c.Code)] = c;
         }
@@ -26,7 +34,8 @@ public sealed class ValueSet
 
     public string Id { get; }
 
-    public IEnumerable<CodeEntry> Codes => _codes.Values;
+    /// <summary>The exact codes, in file order.</summary>
+    public IReadOnlyList<CodeEntry> Codes => _codeList;
 
     /// <summary>The entry for a coding, by exact code or by prefix; null when not in the set.</summary>
     public CodeEntry? Find(Coding? coding)
@@ -83,10 +92,9 @@ public sealed class ValueSet
 
         foreach (var text in Texts(concept))
         {
-            var lower = text.ToLowerInvariant();
             foreach (var p in _textPatterns)
             {
-                if (lower.Contains(p, StringComparison.Ordinal))
+                if (text.Contains(p, StringComparison.OrdinalIgnoreCase))
                 {
                     return p;
                 }
@@ -96,8 +104,51 @@ public sealed class ValueSet
         return null;
     }
 
-    /// <summary>By code, else by text.</summary>
-    public bool Matches(CodeableConcept? concept) => MatchesCode(concept) || MatchText(concept) is not null;
+    /// <summary>
+    /// By code, else by text. An excluded code prefix (e.g. ICD-10 Z80 family history) never matches; an excluded text
+    /// ("family history", "suspected") only stops the text fallback, so that a mention of a disease is not read as the disease.
+    /// </summary>
+    public bool Matches(CodeableConcept? concept)
+    {
+        if (concept is null || ExcludedByCode(concept))
+        {
+            return false;
+        }
+
+        return MatchesCode(concept) || (!ExcludedByText(concept) && MatchText(concept) is not null);
+    }
+
+    private bool ExcludedByCode(CodeableConcept concept)
+    {
+        foreach (var c in concept.Coding)
+        {
+            foreach (var p in _excludePrefixes)
+            {
+                if (c.Code is not null && p.System == c.System && c.Code.StartsWith(p.Code, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private bool ExcludedByText(CodeableConcept concept)
+    {
+        foreach (var text in Texts(concept))
+        {
+            foreach (var p in _excludeText)
+            {
+                if (text.Contains(p, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
 
     internal static IEnumerable<string> Texts(CodeableConcept concept)
     {
@@ -167,7 +218,7 @@ public sealed class ValueSets
     [
         "hcc", "hcc-basis", "bclc-stage", "obs-bclc-stage", "cholangiocarcinoma", "malignancy",
         "malignancy-exception-cervix-in-situ", "malignancy-exception-skin-non-melanoma", "malignancy-exception-very-low-risk",
-        "heart-failure", "hypertension", "ckd-severe", "ascites-condition", "encephalopathy-condition", "liver-resection",
+        "malignancy-history", "heart-failure", "hypertension", "ckd-severe", "ascites-condition", "encephalopathy-condition", "liver-resection",
         "obs-bilirubin", "obs-albumin", "obs-inr", "obs-creatinine", "obs-egfr", "obs-afp", "obs-platelets",
         "obs-tumour-size", "obs-tumour-count", "obs-ecog", "ecog-grade", "obs-bp-panel", "obs-bp-systolic", "obs-bp-diastolic",
         "obs-nyha", "nyha-class", "obs-ascites", "ascites-grade", "condition-severity", "obs-encephalopathy",

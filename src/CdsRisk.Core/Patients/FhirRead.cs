@@ -19,8 +19,22 @@ internal static class FhirRead
         _ => null,
     };
 
-    public static DateTimeOffset? Parse(FhirDateTime? dt) =>
-        dt?.Value is not null && dt.TryToDateTimeOffset(TimeSpan.Zero, out var v) ? v : null;
+    public static DateTimeOffset? Parse(FhirDateTime? dt)
+    {
+        var s = dt?.Value;
+        if (s is null)
+        {
+            return null;
+        }
+
+        // Fast path for the common full form with an offset (yyyy-MM-ddTHH:mm:ss[.fff](Z|+hh:mm)); partial dates go through Firely.
+        if (s.Length >= 20 && s[10] == 'T' && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.None, out var fast))
+        {
+            return fast;
+        }
+
+        return dt!.TryToDateTimeOffset(TimeSpan.Zero, out var v) ? v : null;
+    }
 
     public static DateTimeOffset? ParseString(string? value) => value is null ? null : Parse(new FhirDateTime(value));
 

@@ -115,6 +115,8 @@ public sealed record PatientSnapshot
     /// <summary>Readings within the blood-pressure window, latest first.</summary>
     public IReadOnlyList<BloodPressureReading> BloodPressure { get; init; } = [];
     public BloodPressureReading? LatestBloodPressureOutsideWindow { get; init; }
+    /// <summary>Why the latest reading with no usable value was dropped (e.g. its unit), when there was one.</summary>
+    public string? UnusableBloodPressure { get; init; }
     public IReadOnlyList<ConditionFinding> Hypertension { get; init; } = [];
 
     public IReadOnlyList<ConditionFinding> NonHccDiagnoses { get; init; } = [];

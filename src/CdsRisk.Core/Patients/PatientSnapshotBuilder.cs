@@ -95,7 +95,7 @@ public sealed partial class PatientSnapshotBuilder
         var (nonHcc, hccConditions) = SplitLiverCancers(conditions);
         var (hcc, hccCondition) = ChooseHcc(hccConditions);
         var bclcObservation = Select("BCLC stage (Observation)", string.Empty, B(Kind.Bclc), w.BclcObservation, evaluatedAt, ReadBclc);
-        var (bpInWindow, bpOld) = BloodPressureReadings(B(Kind.BpPanel), B(Kind.BpSystolic), B(Kind.BpDiastolic), w.BloodPressure, evaluatedAt);
+        var (bpInWindow, bpOld, bpUnusable) = BloodPressureReadings(B(Kind.BpPanel), B(Kind.BpSystolic), B(Kind.BpDiastolic), w.BloodPressure, evaluatedAt);
 
         return new PatientSnapshot
         {
@@ -130,6 +130,7 @@ public sealed partial class PatientSnapshotBuilder
             SevereKidneyDisease = Findings(conditions, "ckd-severe", activeOnly: true),
             BloodPressure = bpInWindow,
             LatestBloodPressureOutsideWindow = bpOld,
+            UnusableBloodPressure = bpUnusable,
             Hypertension = Findings(conditions, "hypertension", activeOnly: true),
             NonHccDiagnoses = nonHcc,
             OtherMalignancies = OtherMalignancies(conditions, evaluatedAt),
@@ -195,6 +196,11 @@ public sealed partial class PatientSnapshotBuilder
 
         var unit = q.System is null or FhirRead.UcumSystem ? q.Code ?? q.Unit : q.Unit;
         var source = $"{FhirRead.Num(v)} {unit}".TrimEnd();
+        if (Math.Abs(v) > MaxPlausible)
+        {
+            return new Reading(null, source, "value is implausibly large");
+        }
+
         if (q.Comparator is not null)
         {
             return new Reading(null, source, $"value is a bound ({q.Comparator}), not a measurement");
@@ -206,18 +212,24 @@ public sealed partial class PatientSnapshotBuilder
             : new Reading(canonical, source, null);
     }
 
+    private const decimal MaxPlausible = 1_000_000_000m;
+
     private static Reading ReadCount(Observation o) => o.Value switch
     {
-        Integer { Value: { } i } when i >= 0 => new Reading(i, i.ToString(CultureInfo.InvariantCulture), null),
-        Quantity { Value: { } q } when q >= 0 && q == Math.Truncate(q) => new Reading(q, FhirRead.Num(q), null),
-        _ => new Reading(null, "?", "not a whole number"),
+        Integer { Value: { } i } when i is >= 0 and <= 1000 => new Reading(i, i.ToString(CultureInfo.InvariantCulture), null),
+        Quantity { Value: { } q } when q is >= 0 and <= 1000 && q == Math.Truncate(q) => new Reading(q, FhirRead.Num(q), null),
+        _ => new Reading(null, "?", "not a whole number from 0 to 1000"),
     };
 
     private Reading ReadCoded(Observation o, string setId, bool allowInteger)
     {
         if (allowInteger && o.Value is Integer { Value: { } i })
         {
-            return new Reading(i, i.ToString(CultureInfo.InvariantCulture), null);
+            // Integers are accepted only within the scale the value set defines (ECOG 0-5, NYHA 1-4).
+            var scale = _sets[setId].Codes.Select(c => decimal.TryParse(c.Value, NumberStyles.Number, CultureInfo.InvariantCulture, out var d) ? d : (decimal?)null).OfType<decimal>().ToList();
+            return scale.Contains(i)
+                ? new Reading(i, i.ToString(CultureInfo.InvariantCulture), null)
+                : new Reading(null, i.ToString(CultureInfo.InvariantCulture), $"{i} is not on the scale of {setId}");
         }
 
         if (o.Value is not CodeableConcept cc)
@@ -239,7 +251,7 @@ public sealed partial class PatientSnapshotBuilder
         }
 
         var stage = BclcOf(cc);
-        return stage is null
+        return stage is not { Length: 1 } || !BclcStages.Contains(stage[0], StringComparison.Ordinal)
             ? new Reading(null, FhirRead.Display(cc), $"'{FhirRead.Display(cc)}' is not a BCLC stage")
             : new Reading(BclcStages.IndexOf(stage[0], StringComparison.Ordinal), "BCLC " + stage, null);
     }
@@ -418,8 +430,10 @@ public sealed partial class PatientSnapshotBuilder
             }
 
             var f = Finding(c);
-            var status = f.ClinicalStatus;
-            var active = status is null or "active" or "recurrence" or "relapse";
+            // A "personal history of" concept records a past cancer whatever its clinical status: only its dates can place it.
+            var history = _sets["malignancy-history"].Matches(c.Code);
+            var status = history ? "history" : f.ClinicalStatus;
+            var active = !history && status is null or "active" or "recurrence" or "relapse";
             MalignancyFinding result;
             if (_sets["malignancy-exception-skin-non-melanoma"].Matches(c.Code))
             {
@@ -600,28 +614,42 @@ public sealed partial class PatientSnapshotBuilder
         return best;
     }
 
-    private (IReadOnlyList<BloodPressureReading> InWindow, BloodPressureReading? LatestOld) BloodPressureReadings(List<Dated> panels, List<Dated> systolic, List<Dated> diastolic, int windowDays, DateTimeOffset at)
+    private (IReadOnlyList<BloodPressureReading> InWindow, BloodPressureReading? LatestOld, string? Unusable) BloodPressureReadings(
+        List<Dated> panels, List<Dated> systolic, List<Dated> diastolic, int windowDays, DateTimeOffset at)
     {
         var all = new List<BloodPressureReading>();
-        decimal? Component(Observation o, string setId)
+        var unusable = new List<(DateTimeOffset Date, string Why)>();
+
+        decimal? Read(Quantity? q, Dated d)
         {
-            var comp = o.Component.FirstOrDefault(c => _sets[setId].MatchesCode(c.Code));
-            var q = comp?.Value as Quantity;
-            return q?.Value is { } v ? ClinicalUnits.ToCanonical(Analyte.BloodPressure, v, q.System is null or FhirRead.UcumSystem ? q.Code ?? q.Unit : q.Unit) : null;
+            if (q?.Value is not { } v)
+            {
+                return null;
+            }
+
+            var unit = q.System is null or FhirRead.UcumSystem ? q.Code ?? q.Unit : q.Unit;
+            var value = Math.Abs(v) <= MaxPlausible ? ClinicalUnits.ToCanonical(Analyte.BloodPressure, v, unit) : null;
+            if (value is null)
+            {
+                unusable.Add((d.Date, $"blood pressure {FhirRead.Num(v)} '{unit ?? "(no unit)"}' not usable ({FhirRead.Ref(d.Observation)}, {FhirRead.Day(d.Date)})"));
+            }
+
+            return value;
         }
 
-        decimal? Own(Observation o) =>
-            o.Value is Quantity { Value: { } v } q ? ClinicalUnits.ToCanonical(Analyte.BloodPressure, v, q.System is null or FhirRead.UcumSystem ? q.Code ?? q.Unit : q.Unit) : null;
+        decimal? Component(Dated d, string setId) =>
+            Read(d.Observation.Component.FirstOrDefault(c => _sets[setId].MatchesCode(c.Code))?.Value as Quantity, d);
 
         foreach (var p in panels)
         {
-            all.Add(new BloodPressureReading(Component(p.Observation, "obs-bp-systolic"), Component(p.Observation, "obs-bp-diastolic"), p.Date, FhirRead.Ref(p.Observation)));
+            all.Add(new BloodPressureReading(Component(p, "obs-bp-systolic"), Component(p, "obs-bp-diastolic"), p.Date, FhirRead.Ref(p.Observation)));
         }
 
-        all.AddRange(systolic.Select(s => new BloodPressureReading(Own(s.Observation), null, s.Date, FhirRead.Ref(s.Observation))));
-        all.AddRange(diastolic.Select(d => new BloodPressureReading(null, Own(d.Observation), d.Date, FhirRead.Ref(d.Observation))));
+        all.AddRange(systolic.Select(s => new BloodPressureReading(Read(s.Observation.Value as Quantity, s), null, s.Date, FhirRead.Ref(s.Observation))));
+        all.AddRange(diastolic.Select(d => new BloodPressureReading(null, Read(d.Observation.Value as Quantity, d), d.Date, FhirRead.Ref(d.Observation))));
         all.RemoveAll(r => r.Systolic is null && r.Diastolic is null);
         all.Sort((x, y) => y.Date.CompareTo(x.Date));
-        return ([.. all.Where(r => FhirRead.DaysBetween(r.Date, at) <= windowDays)], all.FirstOrDefault(r => FhirRead.DaysBetween(r.Date, at) > windowDays));
+        var latestUnusable = unusable.Count == 0 ? null : unusable.MaxBy(u => u.Date).Why;
+        return ([.. all.Where(r => FhirRead.DaysBetween(r.Date, at) <= windowDays)], all.FirstOrDefault(r => FhirRead.DaysBetween(r.Date, at) > windowDays), latestUnusable);
     }
 }

@@ -48,9 +48,9 @@ public static class Bclc
         return tumourCount switch
         {
             < 1 => new BclcDerivation(null, "tumour count is 0", ["tumour count"]),
-            1 when largestCm <= 2m => new BclcDerivation("0", $"single tumour {size} (<= 2 cm)", []),
+            1 when largestCm <= 2m => new BclcDerivation("0", $"single tumour {size} (≤ 2 cm)", []),
             1 => new BclcDerivation("A", $"single tumour {size}", []),
-            _ when largestCm <= 3m => new BclcDerivation("A", $"{tumourCount} nodules, largest {size} (<= 3 cm)", []),
+            _ when largestCm <= 3m => new BclcDerivation("A", $"{tumourCount} nodules, largest {size} (≤ 3 cm)", []),
             _ => new BclcDerivation("B", $"{tumourCount} nodules, largest {size} (> 3 cm)", []),
         };
     }

@@ -106,3 +106,15 @@ public sealed class EligibilityDataTests
         Assert.Contains("nct07282184.protocol.json", e.File);
     }
 }
+
+public sealed class EligibilityDataValueTests
+{
+    [Fact]
+    public void ValueSets_GradeValueOutOfRange_FailsNamingTheEntry()
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Eligibility", "Data", EligibilityData.ValueSetsFileName)))!;
+        root["valueSets"]!["ascites-grade"]!["codes"]![2]!["value"] = "3";
+        var e = Assert.Throws<EligibilityDataException>(() => EligibilityData.ParseValueSets(root.ToJsonString(), "vs.json"));
+        Assert.Equal("$.valueSets['ascites-grade'].codes[2].value", e.JsonPath);
+    }
+}

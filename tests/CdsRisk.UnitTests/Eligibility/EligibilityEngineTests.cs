@@ -92,7 +92,7 @@ public sealed class EligibilityEngineTests
         var strict = new EligibilityEngine(Data with { Protocol = Data.Protocol with { ChildPughMaxScore = 6 } });
         var c = strict.Evaluate(Vignette.Record("08-child-pugh-7-b7"), Inputs())[CriterionIds.ChildPugh];
         Assert.Equal(CriterionStatus.Fail, c.Status);
-        Assert.Contains("<= 6", c.Reason);
+        Assert.Contains("≤ 6", c.Reason);
     }
 
     [Fact]

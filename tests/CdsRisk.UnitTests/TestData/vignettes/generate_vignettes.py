@@ -89,8 +89,8 @@ BASE_EXPECT = {
     "consent": (TBC, ["consent"]),
     "bclc-stage": (PASS, ["BCLC A (recorded)", "histology"]),
     "resection-scheduled": (PASS, ["Liver resection scheduled", "2026-06-25"]),
-    "pre-score": (PASS, ["PRE 0.72", ">= 0.5"]),
-    "child-pugh": (PASS, ["Child-Pugh 5 (A5)", "<= 7"]),
+    "pre-score": (PASS, ["PRE 0.72", "≥ 0.5"]),
+    "child-pugh": (PASS, ["Child-Pugh 5 (A5)", "≤ 7"]),
     "ecog": (PASS, ["ECOG 0", "0-1"]),
     "mri-4-phase": (PASS, ["4 series", "not inspected"]),
     "follow-up": (TBC, ["follow-up"]),
@@ -129,11 +129,11 @@ v("child-pugh-6", "Albumin 3.2 g/dL scores 2", {"Observation/alb": {"valueQuanti
   {"child-pugh": (PASS, ["Child-Pugh 6 (A6)"])})
 v("child-pugh-7-b7", "Albumin 3.2 g/dL and INR 1.8: B7, admitted by the protocol's stated number",
   {"Observation/alb": {"valueQuantity": {"value": 3.2}}, "Observation/inr": {"valueQuantity": {"value": 1.8}}},
-  {"child-pugh": (PASS, ["Child-Pugh 7 (B7)", "class A is 5-6", "<= 7"])})
+  {"child-pugh": (PASS, ["Child-Pugh 7 (B7)", "class A is 5-6", "≤ 7"])})
 v("child-pugh-8", "Albumin 3.2 g/dL, INR 1.8, bilirubin 2.5 mg/dL: B8",
   {"Observation/alb": {"valueQuantity": {"value": 3.2}}, "Observation/inr": {"valueQuantity": {"value": 1.8}},
    "Observation/bili": {"valueQuantity": {"value": 2.5}}},
-  {"child-pugh": (FAIL, ["Child-Pugh 8 (B8)", "<= 7"])}, "ineligible")
+  {"child-pugh": (FAIL, ["Child-Pugh 8 (B8)", "≤ 7"])}, "ineligible")
 v("bilirubin-umol-per-l", "Bilirubin 40 umol/L (LOINC 14631-6) scores 2",
   {"Observation/bili": {"code": cc(LOINC, "14631-6"), "valueQuantity": {"value": 40, "unit": "umol/L", "code": "umol/L"}}},
   {"child-pugh": (PASS, ["Child-Pugh 6 (A6)"])})
@@ -217,7 +217,7 @@ v("heart-failure-nyha-2", "Heart failure, NYHA II", {"Condition/hf": condition("
 v("heart-failure-without-nyha", "Heart failure without NYHA class", {"Condition/hf": condition("hf", cc(SCT, "84114007", "Heart failure"))},
   {"heart-failure": (UNK, ["Heart failure recorded", "without a NYHA class"])}, "needs-data", to_record=["NYHA"])
 v("bp-uncontrolled", "Latest two readings high", {"Observation/bp1": bp("bp1", 162, 96, LAB), "Observation/bp2": bp("bp2", 148, 104, "2026-06-10T09:00:00Z")},
-  {"uncontrolled-hypertension": (FAIL, ["Latest 2 readings", "150/100", "162/96", "148/104"])}, "ineligible")
+  {"uncontrolled-hypertension": (FAIL, ["Latest 2 readings", "150 systolic or 100 diastolic", "162/96", "148/104"])}, "ineligible")
 v("bp-one-high-one-normal", "Latest high, previous normal: not uncontrolled by the two-reading rule",
   {"Observation/bp2": bp("bp2", 165, 90, "2026-06-10T09:00:00Z")},
   {"uncontrolled-hypertension": (PASS, ["not all at or above", "165/90"])})
@@ -250,10 +250,54 @@ v("mri-too-old", "MR study 45 days before evaluation", {"ImagingStudy/mri": {"st
   {"mri-4-phase": (UNK, ["45 days old", "within 31 days"])}, "needs-data", to_record=["4-phase liver MRI"])
 v("mri-missing", "No MR study", {}, {"mri-4-phase": (UNK, ["No MR study"])}, "needs-data", to_record=["4-phase liver MRI"], remove=["ImagingStudy/mri"])
 v("pre-low", "PRE 0.31: low risk", {}, {"pre-score": (FAIL, ["PRE 0.31", "< 0.5", "low risk"])}, "low-risk", pre={"status": "computed", "value": 0.31})
-v("pre-at-threshold", "PRE exactly 0.5 is high risk", {}, {"pre-score": (PASS, ["PRE 0.5", ">= 0.5"])}, pre={"status": "computed", "value": 0.5})
+v("pre-at-threshold", "PRE exactly 0.5 is high risk", {}, {"pre-score": (PASS, ["PRE 0.5", "≥ 0.5"])}, pre={"status": "computed", "value": 0.5})
 v("pre-pending", "PRE being computed", {}, {"pre-score": (UNK, ["being computed"])}, "pending", pre={"status": "pending"})
 v("pre-unavailable", "PRE cannot be computed", {}, {"pre-score": (UNK, ["unavailable", "arterial phase not found"])}, "needs-data",
   pre={"status": "unavailable", "reason": "arterial phase not found"}, to_record=["PRE score needs"])
+
+# --- more edge cases
+v("ecog-conflicting", "ECOG 0 and ECOG 1 recorded the same day",
+  {"Observation/ecog2": coded("ecog2", LOINC, "89247-1", LOINC, "LA9623-5", "2026-06-05T15:00:00Z")},
+  {"ecog": (UNK, ["ECOG conflicting", "disagree"])}, "needs-data", to_record=["Record ECOG"])
+v("allergy-inactive-ignored", "An inactive fluorouracil allergy is not current",
+  {"AllergyIntolerance/a1": {**allergy("a1", cc(RX, "4492", "fluorouracil")), "clinicalStatus": status("allergyintolerance-clinical", "inactive")}}, {})
+v("allergy-in-reaction-substance", "Allergy recorded against 'chemotherapy' with lenvatinib as the reaction substance",
+  {"AllergyIntolerance/a1": {**allergy("a1", {"text": "Chemotherapy"}), "reaction": [{"substance": cc(RX, "1603296", "lenvatinib"), "manifestation": [{"text": "rash"}]}]}},
+  {"regimen-hypersensitivity": (FAIL, ["lenvatinib", "code 1603296"])}, "ineligible")
+v("heart-failure-nyha-stale", "Heart failure with a NYHA class from 200 days ago",
+  {"Condition/hf": condition("hf", cc(SCT, "84114007", "Heart failure")), "Observation/nyha": coded("nyha", LOINC, "88020-3", SCT, "421704003", "2025-11-27T08:00:00Z")},
+  {"heart-failure": (UNK, ["NYHA class out of date", "200 days old", "window 90 days"])}, "needs-data", to_record=["NYHA"])
+v("bp-single-high-reading", "Only one reading in 30 days and it is high",
+  {"Observation/bp2": bp("bp2", 158, 92, "2026-06-10T09:00:00Z")},
+  {"uncontrolled-hypertension": (UNK, ["Only 1 reading", "158/92"])}, "needs-data", to_record=["Repeat blood pressure"], remove=["Observation/bp1"])
+v("hcc-by-imaging-criteria", "HCC diagnosed by non-invasive imaging criteria",
+  {"Condition/hcc": {"evidence": [{"code": [cc("https://cdsrisk.example.org/fhir/CodeSystem/hcc-diagnosis-basis", "imaging")]}]}},
+  {"bclc-stage": (PASS, ["BCLC A (recorded)", "imaging criteria"])})
+v("hcc-basis-missing", "HCC diagnosis without its basis", {"Condition/hcc": {"evidence": None}},
+  {"bclc-stage": (UNK, ["Basis of the HCC diagnosis", "not recorded"])}, "needs-data", to_record=["basis of the HCC diagnosis"])
+v("cholangiocarcinoma-provisional", "Combined HCC-CCA only suspected",
+  {"Condition/cca": condition("cca", {"text": "Combined hepatocellular-cholangiocarcinoma"}, verification="provisional")},
+  {"non-hcc-pathology": (TBC, ["provisional", "pathology to confirm"])})
+v("albumin-3.5-boundary", "Albumin exactly 3.5 g/dL scores 2 (class A needs > 3.5)", {"Observation/alb": {"valueQuantity": {"value": 3.5}}},
+  {"child-pugh": (PASS, ["Child-Pugh 6 (A6)"])})
+v("family-history-of-cancer-ignored", "A family history of cancer is a mention, not a malignancy",
+  {"Condition/fh": condition("fh", cc(ICD, "Z80.0", "Family history of malignant neoplasm of digestive organs"))}, {})
+v("personal-history-of-cancer-undated", "Personal history of colon cancer (Z85) without dates: placed by its dates only",
+  {"Condition/ph": condition("ph", cc(ICD, "Z85.038", "Personal history of other malignant neoplasm of large intestine"))},
+  {"other-malignancy": (UNK, ["Personal history", "no end date"])}, "needs-data", to_record=["Record when"])
+v("personal-history-of-cancer-recent", "Personal history of colon cancer diagnosed 2023",
+  {"Condition/ph": condition("ph", cc(ICD, "Z85.038", "Personal history of other malignant neoplasm of large intestine"), onsetDateTime="2023-02-01")},
+  {"other-malignancy": (FAIL, ["Personal history", "diagnosed 2023-02-01", "within 5 years"])}, "ineligible")
+v("nyha-stale-without-heart-failure-condition", "An out-of-date NYHA III and no heart-failure Condition asks for a current class",
+  {"Observation/nyha": coded("nyha", LOINC, "88020-3", SCT, "420913000", "2025-11-27T08:00:00Z")},
+  {"heart-failure": (UNK, ["NYHA class out of date"])}, "needs-data", to_record=["NYHA"])
+v("bp-in-kpa-not-usable", "Blood pressure recorded in kPa only",
+  {"Observation/bp2": {"component": [
+      {"code": cc(LOINC, "8480-6"), "valueQuantity": {"value": 17.3, "unit": "kPa", "system": UCUM, "code": "kPa"}},
+      {"code": cc(LOINC, "8462-4"), "valueQuantity": {"value": 10.7, "unit": "kPa", "system": UCUM, "code": "kPa"}}]}},
+  {"uncontrolled-hypertension": (UNK, ["No blood pressure within 30 days", "'kPa' not usable"])}, "needs-data", remove=["Observation/bp1"])
+v("ecog-integer-out-of-scale", "ECOG recorded as the integer 7", {"Observation/ecog": {"valueCodeableConcept": None, "valueInteger": 7}},
+  {"ecog": (UNK, ["ECOG not usable", "not on the scale"])}, "needs-data")
 
 def merge(dst, src):
     for k, val in src.items():
