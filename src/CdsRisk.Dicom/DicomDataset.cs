@@ -30,6 +30,10 @@ public sealed class DicomDataset
 
     public static DicomDataset Empty { get; } = new([], DicomCharacterSet.Default);
 
+    /// <summary>One data set holding the file meta information and the data set (group 0002 first), for display.</summary>
+    public static DicomDataset Merge(DicomDataset meta, DicomDataset dataset) =>
+        new([.. meta.Elements, .. dataset.Elements], dataset.CharacterSet);
+
     public IReadOnlyList<DicomElement> Elements => _elements;
 
     /// <summary>The character set in force for this data set (its own (0008,0005), or the enclosing data set's).</summary>
