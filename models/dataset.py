@@ -3,6 +3,7 @@ exactly as the service does (models/phantoms/preprocess.py). Cached under models
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import asdict
 from multiprocessing import Pool
 from pathlib import Path
@@ -50,6 +51,7 @@ def build(split: str, n: int, seed: int, work: Path, workers: int = 2):
         meta = np.load(meta_path)
         img = np.memmap(img_path, dtype=np.float16, mode="r", shape=(n, 4, *preprocess.GRID))
         return {"image": img, **{k: meta[k] for k in meta.files}}
+    t0 = time.time()
     img = np.memmap(str(img_path) + ".tmp", dtype=np.float16, mode="w+", shape=(n, 4, *preprocess.GRID))
     raw = np.zeros((n, 9)); risk = np.zeros(n); label = np.zeros(n, np.int64)
     feats = np.zeros((n, 8))
@@ -59,7 +61,7 @@ def build(split: str, n: int, seed: int, work: Path, workers: int = 2):
             feats[i] = [tf[k] for k in ("size_cm", "count", "aphe", "washout", "rim", "margin", "peritumoural", "satellites")]
     img.flush(); del img
     Path(str(img_path) + ".tmp").rename(img_path)
-    np.savez(meta_path, raw=raw, risk=risk, label=label, tumour=feats)
+    np.savez(meta_path, raw=raw, risk=risk, label=label, tumour=feats, buildSeconds=time.time() - t0, workers=workers)
     return build(split, n, seed, work, workers)
 
 
