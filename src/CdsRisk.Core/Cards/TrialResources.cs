@@ -43,14 +43,30 @@ public static class TrialResources
         return request;
     }
 
-    public static ResearchSubject Candidate(CardInput input) => new()
+    /// <summary>
+    /// The study travels as a contained ResearchStudy identified by its NCT number, because the EHR's own id for it is
+    /// unknown here; a reference with only an identifier fails invariant ref-1 in Firely's R4 validator.
+    /// </summary>
+    public static ResearchSubject Candidate(CardInput input)
     {
-        Status = ResearchSubject.ResearchSubjectStatus.Candidate,
-        Study = new ResourceReference
+        var nct = new Identifier(CardCodes.ClinicalTrialsGovSystem, CardCodes.TrialNctNumber);
+        return new ResearchSubject
         {
-            Identifier = new Identifier(CardCodes.ClinicalTrialsGovSystem, CardCodes.TrialNctNumber),
-            Display = "NCT07282184: neoadjuvant and adjuvant therapy for early HCC at high risk of aggressive recurrence",
-        },
-        Individual = new ResourceReference(input.PatientReference),
-    };
+            Contained =
+            [
+                new ResearchStudy
+                {
+                    Id = "nct07282184",
+                    Identifier = [nct],
+                    Status = ResearchStudy.ResearchStudyStatus.Active,
+                    Title = StudyTitle,
+                },
+            ],
+            Status = ResearchSubject.ResearchSubjectStatus.Candidate,
+            Study = new ResourceReference("#nct07282184", StudyTitle) { Identifier = (Identifier)nct.DeepCopy() },
+            Individual = new ResourceReference(input.PatientReference),
+        };
+    }
+
+    private const string StudyTitle = "NCT07282184: neoadjuvant and adjuvant therapy for early HCC at high risk of aggressive recurrence";
 }

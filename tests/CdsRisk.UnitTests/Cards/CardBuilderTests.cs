@@ -100,6 +100,18 @@ public sealed class CardBuilderTests
     }
 
     [Fact]
+    public void Ineligible_WithManyFailingCriteria_StillFitsTheSummaryLimit()
+    {
+        var criteria = CardFixtures.EligibleCriteria()
+            .Select(c => c.Status == CriterionStatus.Pass ? c with { Status = CriterionStatus.Fail, Reason = "Not met." } : c)
+            .ToList();
+        var card = Assert.Single(CardBuilder.Build(CardFixtures.Input(EligibilityOutcome.Ineligible, criteria, 0.73)));
+        Assert.Equal(139, card.Summary.Length);
+        Assert.EndsWith("…", card.Summary);
+        Assert.Equal(12, card.Detail.Split('\n').Count(l => l.StartsWith("- **", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void NeedsData_SaysExactlyWhatToRecord()
     {
         var card = Assert.Single(CardBuilder.Build(CardFixtures.NeedsData()));

@@ -54,4 +54,31 @@ public sealed class CardTextTests
         Assert.Equal(new Guid("886313e1-3b8a-5372-9b90-0c9aee199e5d"), DeterministicUuid.Create(dns, "python.org"));
         Assert.Equal(new Guid("5dd43f10-bddf-5730-8d06-7311fc526db3"), DeterministicUuid.Create("abc|eligible"));
     }
+
+    [Fact]
+    public void EscapeCell_OnRandomText_NeverLeavesAnUnescapedPipeOrLineBreak()
+    {
+        var random = new Random(20261127);
+        const string alphabet = "ab |\\*_`[]<>#~&!{}\r\n\t-1.";
+        for (var i = 0; i < 2000; i++)
+        {
+            var text = new string([.. Enumerable.Range(0, random.Next(0, 40)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+            var cell = CardText.EscapeCell(text);
+            Assert.DoesNotContain('\n', cell);
+            Assert.DoesNotContain('\r', cell);
+            for (var j = 0; j < cell.Length; j++)
+            {
+                if (cell[j] == '|')
+                {
+                    var backslashes = 0;
+                    for (var k = j - 1; k >= 0 && cell[k] == '\\'; k--)
+                    {
+                        backslashes++;
+                    }
+
+                    Assert.True(backslashes % 2 == 1, $"unescaped pipe in {cell}");
+                }
+            }
+        }
+    }
 }

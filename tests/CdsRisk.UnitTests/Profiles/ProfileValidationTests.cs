@@ -1,4 +1,6 @@
+using CdsRisk.Core.Cards;
 using CdsRisk.Core.WriteBack;
+using CdsRisk.UnitTests.Cards;
 using CdsRisk.UnitTests.WriteBack;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
@@ -40,6 +42,24 @@ public sealed class ProfileValidationTests(ProfileValidator validator)
         foreach (var write in WriteBackBundle.Writes(input))
         {
             AssertConforms(write.Resource, Claimed(write.Resource));
+        }
+    }
+
+    [Fact]
+    public void CardSuggestionResources_ConformToBaseR4_WithZeroErrors()
+    {
+        var resources = CardFixtures.Golden()
+            .SelectMany(g => CardBuilder.Build(g.Input))
+            .Append(Assert.Single(CardBuilder.Build(CardFixtures.Eligible() with { RiskAssessmentReference = null, UserReference = null, EncounterReference = null })))
+            .SelectMany(c => c.Suggestions).SelectMany(s => s.Actions)
+            .Select(a => a.Resource).OfType<Resource>()
+            .ToList();
+        Assert.Contains(resources, r => r is ServiceRequest);
+        Assert.Contains(resources, r => r is ResearchSubject);
+        foreach (var resource in resources)
+        {
+            var errors = validator.Errors(resource);
+            Assert.True(errors.Count == 0, resource.TypeName + ":\n" + ProfileValidator.Describe(errors));
         }
     }
 
