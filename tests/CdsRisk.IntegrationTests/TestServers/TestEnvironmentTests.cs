@@ -89,6 +89,8 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
     [InlineData("""{"resourceType":"Patient","birthDate":"27/11/1960"}""", "Patient.birthDate")]
     [InlineData("""{"resourceType":"Patient","favouriteColour":"blue"}""", "Patient.favouriteColour")]
     [InlineData("""{"resourceType":"Observation","code":{"text":"albumin"}}""", "Observation.status")]
+    [InlineData("""{"resourceType":"Patient","gender":"bogus"}""", "Patient.gender")]
+    [InlineData("""{"resourceType":"Observation","status":"done","code":{"text":"albumin"}}""", "Observation.status")]
     public async Task Fhir_Returns400WithOperationOutcome_ForInvalidResource(string json, string expression)
     {
         var type = (string)JsonNode.Parse(json)!["resourceType"]!;
