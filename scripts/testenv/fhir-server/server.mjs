@@ -447,8 +447,23 @@ async function main() {
       if (req.headers[h]) headers[h] = req.headers[h];
     }
     const url = '/' + segments.join('/') + (params.size ? '?' + params : '');
+    // PUT to an id that does not exist yet is a create (R4 http §3.1.0.4.1): answer 201, not 200.
+    let putCreates = false;
+    if (method === 'PUT' && segments.length === 2) {
+      try { await repo.readResource(segments[0], segments[1]); } catch { putCreates = true; }
+    }
+    // MemoryRepository has no rollback: snapshot its maps so a failed transaction leaves nothing behind (R4 §3.1.0.11.2).
+    const atomic = segments.length === 0 && method === 'POST' && body?.type === 'transaction';
+    const snapshot = atomic ? { resources: structuredClone(repo.resources), history: structuredClone(repo.history) } : null;
     const result = await route(method, url, body, headers);
     const resource = result.resource;
+    if (snapshot && !isOk(result.outcome)) {
+      repo.resources.clear();
+      repo.history.clear();
+      for (const [k, v] of snapshot.resources) repo.resources.set(k, v);
+      for (const [k, v] of snapshot.history) repo.history.set(k, v);
+    }
+    if (putCreates && isOk(result.outcome)) result.status = 201;
 
     if (!isOk(result.outcome)) return send(res, result.status, result.outcome);
     if (resource?.resourceType === 'Bundle' && resource.type === 'searchset') {

@@ -120,6 +120,36 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
     }
 
     [Fact]
+    public async Task Fhir_TransactionFailingAtRunTime_IsRolledBack()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var bundle = $$$"""
+        {"resourceType":"Bundle","type":"transaction","entry":[
+          {"resource":{"resourceType":"Patient","identifier":[{"system":"urn:test","value":"{{{marker}}}"}]},"request":{"method":"POST","url":"Patient"}},
+          {"request":{"method":"DELETE","url":"Patient/does-not-exist-{{{marker}}}"}}
+        ]}
+        """;
+        var error = await Assert.ThrowsAsync<TestServerException>(() => env.PostFhirBundleAsync(bundle));
+        Assert.Equal(404, error.Status);
+        var found = await env.GetFhirAsync($"Patient?identifier=urn:test|{marker}");
+        Assert.Equal(0, (int?)found["total"]);
+    }
+
+    [Fact]
+    public async Task Fhir_PutToNewId_Creates201_ThenUpdates200()
+    {
+        var id = "put-" + Guid.NewGuid().ToString("N")[..16];
+        using var client = env.CreateFhirClient();
+        var patient = $$"""{"resourceType":"Patient","id":"{{id}}","gender":"male"}""";
+        using var created = await client.PutAsync(new Uri($"Patient/{id}", UriKind.Relative), FhirJson(patient));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.StartsWith($"{env.FhirBaseUrl}/Patient/{id}/_history/", created.Headers.Location!.ToString(), StringComparison.Ordinal);
+        using var updated = await client.PutAsync(new Uri($"Patient/{id}", UriKind.Relative), FhirJson(patient.Replace("male", "female", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        Assert.Equal("female", (string?)(await env.GetFhirAsync($"Patient/{id}"))["gender"]);
+    }
+
+    [Fact]
     public async Task Fhir_ConditionalCreate_ReturnsExistingResourceTheSecondTime()
     {
         var identifier = "urn:test:mrn|" + Guid.NewGuid().ToString("N");
