@@ -27,7 +27,7 @@ step "setup: installing what is missing"
 t=$(now); SETUP_SKIP_RESTORE=1 ./scripts/setup.sh; echo "   setup took $(secs "$t" "$(now)") s"
 
 step "test servers: Orthanc + DICOMweb, FHIR, PostgreSQL on loopback"
-rm -rf "$work/phantoms"
+rm -rf "$work/phantoms" "$work"/cdsrisk.db*
 mkdir -p "$work"
 t=$(now)
 ./scripts/testenv/testenv.sh start --state-dir "$state" --owner-pid $$ >/dev/null

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Starts and stops the test servers: Orthanc (+DICOMweb), the Medplum-based FHIR server, PostgreSQL.
 
+Also a fault-injecting proxy in front of Orthanc (fault-proxy/proxy.mjs) for resilience tests.
 Everything listens on loopback (Orthanc: RemoteAccessAllowed=false, since it has no bind setting),
 on free ports, with storage in a fresh temp directory that is deleted on stop.
 
@@ -216,12 +217,27 @@ class Supervisor:
             json.dump(config, f, indent=2)
         self._spawn("orthanc", [orthanc, "--no-jobs", cfg_path])
         url = f"http://127.0.0.1:{http_port}"
+        # A fault-injecting proxy in front of Orthanc for resilience tests (slow, 500, truncated multipart, ...).
+        proxy_admin = "admin-" + secrets.token_urlsafe(24)
+        proxy = self._spawn("dicomweb-proxy", [find_node(), "proxy.mjs", "--target", url, "--port", "0",
+                                               "--admin-token", proxy_admin, "--parent-pid", str(os.getpid())],
+                            stdout=subprocess.PIPE, cwd=os.path.join(HERE, "fault-proxy"))
 
         def wait():
             self._wait_until("orthanc", lambda: http_ok(url + "/system") and http_ok(url + "/dicom-web/studies"),
                              "GET /system and QIDO /dicom-web/studies answered")
             self.env.update(orthancUrl=url, dicomWebBaseUrl=url + "/dicom-web", orthancPort=http_port,
                             orthancPid=self.procs["orthanc"].pid)
+            line = proxy.stdout.readline().decode("utf-8", "replace").strip()
+            proxy.stdout.close()
+            try:
+                purl = json.loads(line)["baseUrl"]
+            except (json.JSONDecodeError, KeyError):
+                proxy.wait(timeout=5)
+                raise EnvError(f"DICOMweb fault proxy did not start:\n{self._log_tail('dicomweb-proxy')}") from None
+            self._wait_until("dicomweb-proxy", lambda: http_ok(purl + "/dicom-web/studies"), "QIDO through the proxy")
+            self.env.update(dicomWebProxyBaseUrl=purl + "/dicom-web", dicomWebProxyAdminUrl=purl + "/__admin",
+                            dicomWebProxyAdminToken=proxy_admin)
         return wait
 
     def _pg_bin(self, name):
@@ -297,6 +313,7 @@ class Supervisor:
             "fhirBaseUrl": "CDSRISK_FHIR_BASE_URL", "fhirToken": "CDSRISK_FHIR_TOKEN",
             "fhirAdminUrl": "CDSRISK_FHIR_ADMIN_URL", "fhirAdminToken": "CDSRISK_FHIR_ADMIN_TOKEN",
             "orthancUrl": "CDSRISK_ORTHANC_URL", "dicomWebBaseUrl": "CDSRISK_DICOMWEB_BASE_URL",
+            "dicomWebProxyBaseUrl": "CDSRISK_DICOMWEB_PROXY_BASE_URL",
             "postgresConnectionString": "CDSRISK_POSTGRES", "tempDir": "CDSRISK_TESTENV_TMP",
             "supervisorPid": "CDSRISK_TESTENV_PID",
         }
@@ -312,7 +329,8 @@ class Supervisor:
             return
         self.stopping.set()
         # FHIR and Orthanc first (they only serve), PostgreSQL last with a fast shutdown.
-        for name, sig in (("fhir", signal.SIGTERM), ("orthanc", signal.SIGTERM), ("postgres", signal.SIGINT)):
+        for name, sig in (("fhir", signal.SIGTERM), ("dicomweb-proxy", signal.SIGTERM), ("orthanc", signal.SIGTERM),
+                          ("postgres", signal.SIGINT)):
             p = self.procs.get(name)
             if p and p.poll() is None:
                 try:

@@ -76,6 +76,66 @@ function loadDefinitions() {
   }
 }
 
+// Medplum's validateResource checks structure and cardinality but not terminology. For the `code` elements with a
+// required binding (R4 §2.29.0.1: "must" come from the value set), check the value set here, when the core
+// definitions let us expand it completely (all codes of a CodeSystem, or enumerated concepts).
+function requiredCodeBindings() {
+  const bundle = readJson('fhir/r4/valuesets.json');
+  const codeSystems = new Map();
+  const valueSets = new Map();
+  for (const { resource } of bundle.entry) {
+    if (resource.resourceType === 'CodeSystem') codeSystems.set(resource.url, resource);
+    if (resource.resourceType === 'ValueSet') valueSets.set(resource.url, resource);
+  }
+  const flatten = (concepts, out) => {
+    for (const c of concepts ?? []) { out.add(c.code); flatten(c.concept, out); }
+    return out;
+  };
+  const expandCache = new Map();
+  const expand = (url) => {
+    if (expandCache.has(url)) return expandCache.get(url);
+    expandCache.set(url, null); // cycle guard
+    const vs = valueSets.get(url.split('|')[0]);
+    let codes = vs ? new Set() : null;
+    for (const inc of vs?.compose?.include ?? []) {
+      if (!codes) break;
+      if (inc.filter?.length || inc.valueSet?.length) { codes = null; break; }
+      if (inc.concept?.length) inc.concept.forEach((c) => codes.add(c.code));
+      else if (codeSystems.get(inc.system)?.content === 'complete') flatten(codeSystems.get(inc.system).concept, codes);
+      else { codes = null; break; }
+    }
+    if (codes && vs?.compose?.exclude?.length) codes = null;
+    expandCache.set(url, codes);
+    return codes;
+  };
+  const byType = new Map();
+  for (const { resource: sd } of readJson('fhir/r4/profiles-resources.json').entry) {
+    if (sd?.resourceType !== 'StructureDefinition' || sd.kind !== 'resource') continue;
+    const rules = [];
+    for (const el of sd.snapshot?.element ?? []) {
+      if (el.binding?.strength !== 'required' || el.type?.length !== 1 || el.type[0].code !== 'code' || !el.binding.valueSet) continue;
+      const codes = expand(el.binding.valueSet);
+      if (codes && codes.size > 0) rules.push({ path: el.path.split('.').slice(1), expression: el.path, valueSet: el.binding.valueSet.split('|')[0], codes });
+    }
+    byType.set(sd.type, rules);
+  }
+  return byType;
+}
+
+function bindingIssues(resource, bindings) {
+  const issues = [];
+  for (const rule of bindings.get(resource.resourceType) ?? []) {
+    let nodes = [resource];
+    for (const step of rule.path) nodes = nodes.flatMap((n) => (n && typeof n === 'object' ? [n[step]].flat() : [])).filter((v) => v !== undefined);
+    for (const value of nodes) {
+      if (typeof value === 'string' && !rule.codes.has(value)) {
+        issues.push({ severity: 'error', code: 'code-invalid', details: { text: `Value "${value}" is not in the required value set ${rule.valueSet}` }, expression: [rule.expression] });
+      }
+    }
+  }
+  return issues;
+}
+
 // Medplum's internal resource types (Project, Bot, ...) are not FHIR R4: hide them.
 function fhirResourceTypes() {
   const r4 = new Set(
@@ -191,16 +251,20 @@ function send(res, status, body, headers = {}) {
   res.end(text);
 }
 
+let codeBindings = new Map();
+
 function validationIssues(resource, where) {
   if (!resource || typeof resource !== 'object' || Array.isArray(resource) || typeof resource.resourceType !== 'string') {
     return [{ severity: 'error', code: 'structure', details: { text: 'Not a FHIR resource (resourceType missing)' }, expression: [where] }];
   }
+  let issues;
   try {
-    return validateResource(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    issues = validateResource(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
   } catch (err) {
     const oo = normalizeOperationOutcome(err);
-    return (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    issues = (oo.issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
   }
+  return [...issues, ...bindingIssues(resource, codeBindings)];
 }
 
 function bundleValidationIssues(bundle) {
@@ -258,6 +322,7 @@ function referencesIn(value, path) {
 async function main() {
   const opts = parseArgs(process.argv);
   loadDefinitions();
+  codeBindings = requiredCodeBindings();
   const resourceTypes = fhirResourceTypes();
   const router = new FhirRouter();
   const repo = new MemoryRepository();
@@ -382,8 +447,23 @@ async function main() {
       if (req.headers[h]) headers[h] = req.headers[h];
     }
     const url = '/' + segments.join('/') + (params.size ? '?' + params : '');
+    // PUT to an id that does not exist yet is a create (R4 http §3.1.0.4.1): answer 201, not 200.
+    let putCreates = false;
+    if (method === 'PUT' && segments.length === 2) {
+      try { await repo.readResource(segments[0], segments[1]); } catch { putCreates = true; }
+    }
+    // MemoryRepository has no rollback: snapshot its maps so a failed transaction leaves nothing behind (R4 §3.1.0.11.2).
+    const atomic = segments.length === 0 && method === 'POST' && body?.type === 'transaction';
+    const snapshot = atomic ? { resources: structuredClone(repo.resources), history: structuredClone(repo.history) } : null;
     const result = await route(method, url, body, headers);
     const resource = result.resource;
+    if (snapshot && !isOk(result.outcome)) {
+      repo.resources.clear();
+      repo.history.clear();
+      for (const [k, v] of snapshot.resources) repo.resources.set(k, v);
+      for (const [k, v] of snapshot.history) repo.history.set(k, v);
+    }
+    if (putCreates && isOk(result.outcome)) result.status = 201;
 
     if (!isOk(result.outcome)) return send(res, result.status, result.outcome);
     if (resource?.resourceType === 'Bundle' && resource.type === 'searchset') {

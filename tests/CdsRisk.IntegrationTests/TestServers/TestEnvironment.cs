@@ -41,6 +41,10 @@ public sealed class TestEnvironment : IAsyncLifetime
     /// <summary>DICOMweb base (QIDO/WADO-RS), e.g. <c>http://127.0.0.1:PORT/dicom-web</c>.</summary>
     public Uri DicomWebBaseUrl => new(Info.DicomWebBaseUrl);
 
+    /// <summary>The same DICOMweb server behind a fault-injecting proxy (see <see cref="SetDicomWebFaultAsync"/>);
+    /// URLs Orthanc returns through it point back at the proxy.</summary>
+    public Uri DicomWebProxyBaseUrl => new(Info.DicomWebProxyBaseUrl);
+
     /// <summary>Npgsql connection string of a fresh database owned by a superuser.</summary>
     public string PostgresConnectionString => Info.PostgresConnectionString;
 
@@ -230,11 +234,24 @@ public sealed class TestEnvironment : IAsyncLifetime
         if (!response.IsSuccessStatusCode) throw new TestServerException("DELETE /__admin/requests", (int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
     }
 
-    private async Task<HttpResponseMessage> SendAdminAsync(HttpMethod method, string path, string? json, CancellationToken cancellationToken)
+    /// <summary>Makes the DICOMweb proxy misbehave: mode <c>none|500|slow|truncate|close|garbage</c>; <c>truncate</c>
+    /// forwards Orthanc's headers and the first <paramref name="truncateAfterBytes"/> body bytes, then drops the
+    /// connection. <paramref name="count"/> and <paramref name="pathPrefix"/> (e.g. <c>/dicom-web/studies</c>) narrow it.</summary>
+    public async Task SetDicomWebFaultAsync(string mode, int delayMs = 0, int? count = null, string? pathPrefix = null, int truncateAfterBytes = 4096, CancellationToken cancellationToken = default)
+    {
+        var spec = new JsonObject { ["mode"] = mode, ["delayMs"] = delayMs, ["truncateAfterBytes"] = truncateAfterBytes };
+        if (count is not null) spec["count"] = count;
+        if (pathPrefix is not null) spec["pathPrefix"] = pathPrefix;
+        using var response = await SendAdminAsync(HttpMethod.Post, "fault", spec.ToJsonString(), cancellationToken, Info.DicomWebProxyAdminUrl, Info.DicomWebProxyAdminToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode) throw new TestServerException("POST proxy /__admin/fault", (int)response.StatusCode, text);
+    }
+
+    private async Task<HttpResponseMessage> SendAdminAsync(HttpMethod method, string path, string? json, CancellationToken cancellationToken, string? adminUrl = null, string? adminToken = null)
     {
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        using var request = new HttpRequestMessage(method, new Uri($"{Info.FhirAdminUrl}/{path}"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", FhirAdminToken);
+        using var request = new HttpRequestMessage(method, new Uri($"{adminUrl ?? Info.FhirAdminUrl}/{path}"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken ?? FhirAdminToken);
         if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
         return await client.SendAsync(request, cancellationToken);
     }
@@ -289,7 +306,8 @@ public sealed class TestEnvironment : IAsyncLifetime
 
     private sealed record EnvironmentInfo(
         string FhirBaseUrl, string FhirToken, string FhirAdminUrl, string FhirAdminToken,
-        string OrthancUrl, string DicomWebBaseUrl, string PostgresConnectionString, string TempDir, string EnvFile, double StartSeconds)
+        string OrthancUrl, string DicomWebBaseUrl, string DicomWebProxyBaseUrl, string DicomWebProxyAdminUrl, string DicomWebProxyAdminToken,
+        string PostgresConnectionString, string TempDir, string EnvFile, double StartSeconds)
     {
         public static EnvironmentInfo Parse(string json)
         {
@@ -297,7 +315,8 @@ public sealed class TestEnvironment : IAsyncLifetime
             var r = doc.RootElement;
             string S(string name) => r.TryGetProperty(name, out var v) ? v.GetString() ?? "" : "";
             return new EnvironmentInfo(S("fhirBaseUrl"), S("fhirToken"), S("fhirAdminUrl"), S("fhirAdminToken"),
-                S("orthancUrl"), S("dicomWebBaseUrl"), S("postgresConnectionString"), S("tempDir"), S("envFile"),
+                S("orthancUrl"), S("dicomWebBaseUrl"), S("dicomWebProxyBaseUrl"), S("dicomWebProxyAdminUrl"), S("dicomWebProxyAdminToken"),
+                S("postgresConnectionString"), S("tempDir"), S("envFile"),
                 r.TryGetProperty("startSeconds", out var s) ? s.GetDouble() : 0);
         }
     }

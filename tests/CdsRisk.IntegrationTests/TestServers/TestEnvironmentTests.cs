@@ -89,6 +89,8 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
     [InlineData("""{"resourceType":"Patient","birthDate":"27/11/1960"}""", "Patient.birthDate")]
     [InlineData("""{"resourceType":"Patient","favouriteColour":"blue"}""", "Patient.favouriteColour")]
     [InlineData("""{"resourceType":"Observation","code":{"text":"albumin"}}""", "Observation.status")]
+    [InlineData("""{"resourceType":"Patient","gender":"bogus"}""", "Patient.gender")]
+    [InlineData("""{"resourceType":"Observation","status":"done","code":{"text":"albumin"}}""", "Observation.status")]
     public async Task Fhir_Returns400WithOperationOutcome_ForInvalidResource(string json, string expression)
     {
         var type = (string)JsonNode.Parse(json)!["resourceType"]!;
@@ -115,6 +117,36 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
         Assert.Contains("Bundle.entry[1].resource", error.Body, StringComparison.Ordinal);
         var found = await env.GetFhirAsync($"Patient?identifier=urn:test|{marker}");
         Assert.Equal(0, (int?)found["total"]);
+    }
+
+    [Fact]
+    public async Task Fhir_TransactionFailingAtRunTime_IsRolledBack()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var bundle = $$$"""
+        {"resourceType":"Bundle","type":"transaction","entry":[
+          {"resource":{"resourceType":"Patient","identifier":[{"system":"urn:test","value":"{{{marker}}}"}]},"request":{"method":"POST","url":"Patient"}},
+          {"request":{"method":"DELETE","url":"Patient/does-not-exist-{{{marker}}}"}}
+        ]}
+        """;
+        var error = await Assert.ThrowsAsync<TestServerException>(() => env.PostFhirBundleAsync(bundle));
+        Assert.Equal(404, error.Status);
+        var found = await env.GetFhirAsync($"Patient?identifier=urn:test|{marker}");
+        Assert.Equal(0, (int?)found["total"]);
+    }
+
+    [Fact]
+    public async Task Fhir_PutToNewId_Creates201_ThenUpdates200()
+    {
+        var id = "put-" + Guid.NewGuid().ToString("N")[..16];
+        using var client = env.CreateFhirClient();
+        var patient = $$"""{"resourceType":"Patient","id":"{{id}}","gender":"male"}""";
+        using var created = await client.PutAsync(new Uri($"Patient/{id}", UriKind.Relative), FhirJson(patient));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.StartsWith($"{env.FhirBaseUrl}/Patient/{id}/_history/", created.Headers.Location!.ToString(), StringComparison.Ordinal);
+        using var updated = await client.PutAsync(new Uri($"Patient/{id}", UriKind.Relative), FhirJson(patient.Replace("male", "female", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        Assert.Equal("female", (string?)(await env.GetFhirAsync($"Patient/{id}"))["gender"]);
     }
 
     [Fact]
