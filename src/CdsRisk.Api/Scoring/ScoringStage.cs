@@ -25,6 +25,9 @@ public sealed class ScoringStage(
     FhirFetchClient fetcher,
     IOptions<FhirOptions> fhirOptions)
 {
+    /// <summary>How long storage may hold up a hook beyond its budget before the hook answers without the score.</summary>
+    private static readonly TimeSpan StorageGrace = TimeSpan.FromMilliseconds(500);
+
     public const string MriToRecord = "Attach a pre-operative MRI with non-contrast, arterial, portal venous and delayed phases, acquired within 1 month";
     private readonly AllowedBaseUrls _allowedFhir = AllowedBaseUrls.Parse(fhirOptions.Value.AllowedServers);
 
@@ -37,7 +40,21 @@ public sealed class ScoringStage(
             return new ScoringStageResult(PreScoreState.Unavailable(prepared.Problem!), prepared.Mri, null, null, null);
         }
 
-        var attempt = await coordinator.GetOrStartAsync(prepared.Request, wait, cancellationToken);
+        ScoringAttempt attempt;
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter((wait > TimeSpan.Zero ? wait : TimeSpan.Zero) + StorageGrace);
+        try
+        {
+            attempt = await coordinator.GetOrStartAsync(prepared.Request, wait, bounded.Token);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // The service's own storage is locked or down: the hook still answers, and the score is computed on a later call.
+            return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "PRE score not available yet: the service's storage is busy"),
+                null, null, prepared.Request, null);
+        }
+
         return Interpret(attempt, prepared.Request);
     }
 

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using CdsRisk.IntegrationTests.TestServers;
+using Npgsql;
+
+namespace CdsRisk.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// Two service processes sharing one PostgreSQL database, hit at the same time for the same patient: the study is scored once,
+/// the RiskAssessment is written once, and only one process writes it (the outbox drain lease).
+/// </summary>
+[Collection("servers")]
+public sealed class ScaleOutTests(TestEnvironment env)
+{
+    [Fact]
+    public async Task TwoProcessesOnOneDatabase_ScoreTheStudyOnce_AndWriteTheRiskAssessmentOnce()
+    {
+        var patientId = await SeededDemo.CopyPatientAsync(env, "eligible-high-risk", "scale-" + Guid.NewGuid().ToString("N")[..8], env.DicomWebBaseUrl);
+        var database = await CreateDatabaseAsync();
+        await using var first = await ServiceProcess.StartAsync(env, database);
+        await using var second = await ServiceProcess.StartAsync(env, database);
+        await env.ClearFhirRequestLogAsync();
+
+        // Six concurrent hooks, three to each process, all for the same study.
+        var calls = Enumerable.Range(0, 6).Select(async i =>
+        {
+            var target = i % 2 == 0 ? first : second;
+            using var response = await target.Client.PostAsJsonAsync(new Uri(HookCalls.PatientView, UriKind.Relative), HookCalls.PatientViewRequest(env, patientId));
+            return (response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject());
+        }).ToList();
+        var results = await Task.WhenAll(calls);
+
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var scores = results.Select(r => HookCalls.Extension(r.Body)["preScore"]?.GetValue<double>()).ToList();
+        Assert.All(scores, s => Assert.NotNull(s));
+        Assert.Single(scores.Distinct());
+
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var jobs = new NpgsqlCommand("SELECT COUNT(*), SUM(attempts) FROM scoring_jobs;", connection);
+            await using var reader = await jobs.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            Assert.Equal(1L, reader.GetInt64(0));
+            Assert.Equal(1L, reader.GetInt64(1));
+        }
+
+        var assessments = await HookCalls.WaitForSearchAsync(env, $"RiskAssessment?subject=Patient/{patientId}", b => HookCalls.Total(b) >= 1, TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // time for a second, wrong write to show up
+        Assert.Equal(1, HookCalls.Total(await env.GetFhirAsync($"RiskAssessment?subject=Patient/{patientId}")));
+        var transactionPosts = (await env.GetFhirRequestLogAsync())
+            .Count(r => r!["method"]!.GetValue<string>() == "POST" && r["path"]!.GetValue<string>().TrimEnd('/').EndsWith("/fhir", StringComparison.Ordinal));
+        Assert.Equal(1, transactionPosts);
+        _ = assessments;
+    }
+
+    private async Task<string> CreateDatabaseAsync()
+    {
+        var name = "scaleout_" + Guid.NewGuid().ToString("N")[..10];
+        await using (var admin = new NpgsqlConnection(env.PostgresConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name};", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        return new NpgsqlConnectionStringBuilder(env.PostgresConnectionString) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>The service as its own OS process (the built CdsRisk.Api.dll), on a free loopback port.</summary>
+    private sealed class ServiceProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+
+        private ServiceProcess(Process process, HttpClient client)
+        {
+            _process = process;
+            Client = client;
+        }
+
+        public HttpClient Client { get; }
+
+        public static async Task<ServiceProcess> StartAsync(TestEnvironment env, string database)
+        {
+            var configuration = typeof(ScaleOutTests).Assembly.Location.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+            var api = Path.Combine(TestEnvironment.RepositoryRoot, "src", "CdsRisk.Api", "bin", configuration, "net10.0", "CdsRisk.Api.dll");
+            var port = FreePort();
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(api)! };
+            start.ArgumentList.Add(api);
+            start.ArgumentList.Add("--urls");
+            start.ArgumentList.Add($"http://127.0.0.1:{port}");
+            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
+            start.Environment["Auth__Mode"] = "Disabled";
+            start.Environment["Storage__Provider"] = "PostgreSql";
+            start.Environment["Storage__PostgreSql__ConnectionString"] = database;
+            start.Environment["Fhir__AllowedServers__0"] = env.FhirBaseUrl.AbsoluteUri;
+            start.Environment["DicomWeb__AllowedServers__0"] = env.DicomWebBaseUrl.AbsoluteUri;
+            start.Environment["Pipeline__LatencyBudgetMilliseconds"] = "30000";
+            start.Environment["WriteBack__PollSeconds"] = "1";
+            var process = Process.Start(start)!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (true)
+            {
+                try
+                {
+                    using var health = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+                    if (health.IsSuccessStatusCode) break;
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                if (process.HasExited || DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"service process did not start (exit {(process.HasExited ? process.ExitCode : -1)})");
+                }
+
+                await Task.Delay(200);
+            }
+
+            return new ServiceProcess(process, client);
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
+    }
+}

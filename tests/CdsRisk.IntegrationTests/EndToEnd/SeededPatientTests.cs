@@ -1,0 +1,55 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using CdsRisk.IntegrationTests.TestServers;
+
+namespace CdsRisk.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// Every demo scenario through HTTP against the real servers: the outcome and the criteria the scenario decides, the PRE the
+/// generator's reference pipeline computed from the same phantom, and the RiskAssessment + Provenance written back.
+/// </summary>
+[Collection("servers")]
+public sealed class SeededPatientTests(TestEnvironment env)
+{
+    [Theory]
+    [MemberData(nameof(SeededDemo.ScenarioData), MemberType = typeof(SeededDemo))]
+    public async Task PatientView_GivesTheScenariosOutcome_TheReferencePre_AndWritesTheRiskAssessment(string scenario)
+    {
+        var patient = (await SeededDemo.GetAsync(env))[scenario];
+        using var factory = new ServiceFactory(env);
+        using var client = factory.CreateClient();
+
+        var (status, body) = await HookCalls.PostAsync(client, HookCalls.PatientView, HookCalls.PatientViewRequest(env, patient.PatientId));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var extension = HookCalls.Extension(body!);
+        Assert.Equal(patient.ExpectedOutcome, extension["outcome"]!.GetValue<string>());
+        var criteria = extension["criteria"]!.AsObject();
+        Assert.Equal(17, criteria.Count);
+        foreach (var (id, expectedStatus) in patient.ExpectedCriteria)
+        {
+            Assert.True(expectedStatus == criteria[id]!["status"]!.GetValue<string>(),
+                $"{scenario}: criterion {id} is {criteria[id]!["status"]} ({criteria[id]!["reason"]}), expected {expectedStatus}");
+        }
+
+        if (patient.ReferencePre is not { } reference)
+        {
+            Assert.Null(extension["preScore"]);
+            return;
+        }
+
+        var pre = extension["preScore"]!.GetValue<double>();
+        Assert.InRange(Math.Abs(pre - reference), 0, 1e-3);
+        Assert.Equal(pre >= 0.5 ? "high" : "low", extension["risk"]!.GetValue<string>());
+
+        // Written back through the outbox: one RiskAssessment for the patient, its Provenance pointing at it.
+        var assessments = await HookCalls.WaitForSearchAsync(env, $"RiskAssessment?subject=Patient/{patient.PatientId}",
+            b => HookCalls.Total(b) >= 1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, HookCalls.Total(assessments));
+        var assessment = assessments["entry"]![0]!["resource"]!;
+        Assert.Equal(pre, assessment["prediction"]![0]!["probabilityDecimal"]!.GetValue<double>(), 6);
+        Assert.StartsWith("Device/", assessment["performer"]!["reference"]!.GetValue<string>(), StringComparison.Ordinal);
+        var provenance = await env.GetFhirAsync($"Provenance?target=RiskAssessment/{assessment["id"]!.GetValue<string>()}");
+        Assert.Equal(1, HookCalls.Total(provenance));
+    }
+}
