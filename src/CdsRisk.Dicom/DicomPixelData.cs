@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
@@ -191,26 +192,9 @@ public sealed class DicomPixelData
         var slope = (float)RescaleSlope;
         var intercept = (float)RescaleIntercept;
         var bytes = GetFrameBytes(frame);
-        if (BitsAllocated == 16 && BitsStored == 16 && HighBit == 15 && BitConverter.IsLittleEndian)
+        if (BitsAllocated == 16 && BitConverter.IsLittleEndian)
         {
-            // The common MR case: no masking needed, convert in one pass.
-            if (IsSigned)
-            {
-                var values = MemoryMarshal.Cast<byte, short>(bytes);
-                for (var i = 0; i < values.Length; i++)
-                {
-                    destination[i] = values[i] * slope + intercept;
-                }
-            }
-            else
-            {
-                var values = MemoryMarshal.Cast<byte, ushort>(bytes);
-                for (var i = 0; i < values.Length; i++)
-                {
-                    destination[i] = values[i] * slope + intercept;
-                }
-            }
-
+            Convert16(MemoryMarshal.Cast<byte, ushort>(bytes), destination, slope, intercept);
             return;
         }
 
@@ -223,6 +207,50 @@ public sealed class DicomPixelData
                 16 => Extract(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]), shift),
                 _ => Extract64(BinaryPrimitives.ReadUInt32LittleEndian(bytes[(i * 4)..]), shift),
             };
+            destination[i] = stored * slope + intercept;
+        }
+    }
+
+    /// <summary>The common MR case, vectorised: shift to High Bit, mask to Bits Stored, sign-extend, rescale.</summary>
+    private void Convert16(ReadOnlySpan<ushort> words, Span<float> destination, float slope, float intercept)
+    {
+        var shift = HighBit + 1 - BitsStored;
+        var mask = (1u << BitsStored) - 1;
+        var extend = 32 - BitsStored;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var width = Vector<ushort>.Count;
+            var vMask = new Vector<uint>(mask);
+            var vSlope = new Vector<float>(slope);
+            var vIntercept = new Vector<float>(intercept);
+            for (; i <= words.Length - width; i += width)
+            {
+                var w = Vector.ShiftRightLogical(new Vector<ushort>(words[i..]), shift);
+                Vector.Widen(w, out var low, out var high);
+                low &= vMask;
+                high &= vMask;
+                Vector<float> a, b;
+                if (IsSigned)
+                {
+                    a = Vector.ConvertToSingle(Vector.ShiftRightArithmetic(Vector.AsVectorInt32(Vector.ShiftLeft(low, extend)), extend));
+                    b = Vector.ConvertToSingle(Vector.ShiftRightArithmetic(Vector.AsVectorInt32(Vector.ShiftLeft(high, extend)), extend));
+                }
+                else
+                {
+                    a = Vector.ConvertToSingle(low);
+                    b = Vector.ConvertToSingle(high);
+                }
+
+                (a * vSlope + vIntercept).CopyTo(destination[i..]);
+                (b * vSlope + vIntercept).CopyTo(destination[(i + width / 2)..]);
+            }
+        }
+
+        for (; i < words.Length; i++)
+        {
+            var value = (words[i] >> shift) & mask;
+            var stored = IsSigned ? (int)(value << extend) >> extend : (int)value;
             destination[i] = stored * slope + intercept;
         }
     }

@@ -76,6 +76,28 @@ public sealed class DicomReaderTests
         Assert.Equal(DicomReadError.UnsupportedPixelData, ex.Reason);
     }
 
+    [Theory]
+    [InlineData(16, 0)]
+    [InlineData(16, 1)]
+    [InlineData(12, 0)]
+    [InlineData(12, 1)]
+    [InlineData(10, 1)]
+    public void VectorisedModalityValues_EqualStoredValuesTimesSlopePlusIntercept(ushort bitsStored, ushort signed)
+    {
+        var random = new Random(bitsStored * 10 + signed);
+        var words = Enumerable.Range(0, 9 * 11).Select(_ => (ushort)random.Next(65536)).ToArray();
+        var file = DicomReader.Read(Image(9, 11, bitsStored, signed, Words(words))
+            .Add(DicomTags.RescaleSlope, DicomVR.DS, "2.5").Add(DicomTags.RescaleIntercept, DicomVR.DS, "-7")
+            .ToPart10(MrImageStorage, "1.2.3"));
+        var pixels = DicomPixelData.From(file.Dataset);
+        var stored = new int[99];
+        var modality = new float[99];
+        pixels.ReadStoredValues(0, stored);
+        pixels.ReadModalityValues(0, modality);
+        Assert.Equal(stored.Select(v => v * 2.5f - 7f), modality);
+        Assert.Contains(stored, v => signed == 1 ? v < 0 : v >= 1 << (bitsStored - 1));
+    }
+
     [Fact]
     public void PixelDataShorterThanFrames_IsRefusedWithTag()
     {
