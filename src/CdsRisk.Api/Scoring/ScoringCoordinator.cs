@@ -48,6 +48,10 @@ public sealed class ScoringCoordinator(
         return (await jobs.GetAsync(job.Id, cancellationToken) ?? job, created);
     }
 
+    /// <summary>The stored score for this request's key, if one was computed before (by any replica).</summary>
+    public async Task<ScoringOutcome?> GetCachedAsync(ScoringRequest request, CancellationToken cancellationToken) =>
+        await cache.GetAsync(request.CacheKey, cancellationToken) is { } cached ? ScoringJson.ReadOutcome(cached) : null;
+
     /// <summary>The score for <paramref name="request"/> if it is known or can be had within <paramref name="wait"/>; otherwise pending.</summary>
     public async Task<ScoringAttempt> GetOrStartAsync(ScoringRequest request, TimeSpan wait, CancellationToken cancellationToken)
     {

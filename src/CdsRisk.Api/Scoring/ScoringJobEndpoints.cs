@@ -134,13 +134,14 @@ public static class ScoringJobEndpoints
 
         var snapshot = eligibility.Snapshot(record, invocation.ReceivedAt);
         var features = ClinicalFeatureBuilder.Build(snapshot);
-        var prepared = await stage.PrepareAsync(server, token, null, record, snapshot, features, cancellationToken);
+        var prepared = stage.Prepare(server, null, record, snapshot, features);
         if (prepared.Request is null)
         {
             throw new CdsRiskException(ApiErrorCodes.NoImagingStudy, prepared.Problem!);
         }
 
-        var (job, created) = await coordinator.SubmitAsync(prepared.Request, cancellationToken);
+        var located = await stage.WithImageLocationAsync(prepared.Request, prepared.Study!, server, token, cancellationToken);
+        var (job, created) = await coordinator.SubmitAsync(located, cancellationToken);
         var view = ScoringJobView.From(job);
         return created ? TypedResults.Accepted($"/api/scoring-jobs/{job.Id}", view) : TypedResults.Ok(view);
     }

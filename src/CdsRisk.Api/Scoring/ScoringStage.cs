@@ -34,7 +34,7 @@ public sealed class ScoringStage(
     public async Task<ScoringStageResult> RunAsync(HookInvocation invocation, PatientRecord record, PatientSnapshot snapshot,
         ClinicalFeatureSet features, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var prepared = await PrepareAsync(invocation.FhirServer, invocation.Authorization?.AccessToken, invocation.EncounterId, record, snapshot, features, cancellationToken);
+        var prepared = Prepare(invocation.FhirServer, invocation.EncounterId, record, snapshot, features);
         if (prepared.Request is null)
         {
             return new ScoringStageResult(PreScoreState.Unavailable(prepared.Problem!), prepared.Mri, null, null, null);
@@ -45,7 +45,12 @@ public sealed class ScoringStage(
         bounded.CancelAfter((wait > TimeSpan.Zero ? wait : TimeSpan.Zero) + StorageGrace);
         try
         {
-            attempt = await coordinator.GetOrStartAsync(prepared.Request, wait, bounded.Token);
+            // A score already computed answers at once; only a new one needs to know where the images are.
+            attempt = await coordinator.GetCachedAsync(prepared.Request, bounded.Token) is { } cached
+                ? new ScoringAttempt.Completed(cached)
+                : await coordinator.GetOrStartAsync(
+                    await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token),
+                    wait, bounded.Token);
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -58,28 +63,46 @@ public sealed class ScoringStage(
         return Interpret(attempt, prepared.Request);
     }
 
-    /// <summary>The scoring job for this patient, or why there can be none (no MRI, no study UID).</summary>
-    public async Task<(ScoringRequest? Request, string? Problem, MriAssessment? Mri)> PrepareAsync(Uri? fhirServer, string? token, string? encounterId,
-        PatientRecord record, PatientSnapshot snapshot, ClinicalFeatureSet features, CancellationToken cancellationToken)
+    /// <summary>The request with the DICOMweb base of the study's Endpoint, read from the FHIR server when the study only refers to it.</summary>
+    public async Task<ScoringRequest> WithImageLocationAsync(ScoringRequest request, ImagingStudy study, Uri? fhirServer, string? token, CancellationToken cancellationToken)
+    {
+        if (request.DicomWebBaseUrl is not null)
+        {
+            return request;
+        }
+
+        try
+        {
+            var endpoints = await FetchEndpointsAsync(study, fhirServer, token, cancellationToken);
+            return request with { DicomWebBaseUrl = ImagingStudyReference.FromFhir(study, endpoints).BaseUrl?.AbsoluteUri };
+        }
+        catch (DicomWebException)
+        {
+            return request;
+        }
+    }
+
+    /// <summary>The scoring job for this patient (images located by the study's contained Endpoint, if any), or why there can be none.</summary>
+    public (ScoringRequest? Request, ImagingStudy? Study, string? Problem, MriAssessment? Mri) Prepare(Uri? fhirServer, string? encounterId,
+        PatientRecord record, PatientSnapshot snapshot, ClinicalFeatureSet features)
     {
         var study = snapshot.LatestMri is { } mri
             ? record.ImagingStudies.FirstOrDefault(s => "ImagingStudy/" + s.Id == mri.Reference) ?? (record.ImagingStudies.Count > 0 ? record.ImagingStudies[0] : null)
             : null;
         if (study is null)
         {
-            return (null, "no pre-operative MR ImagingStudy on record", null);
+            return (null, null, "no pre-operative MR ImagingStudy on record", null);
         }
 
         ImagingStudyReference reference;
         try
         {
-            var endpoints = await FetchEndpointsAsync(study, fhirServer, token, cancellationToken);
-            reference = ImagingStudyReference.FromFhir(study, endpoints);
+            reference = ImagingStudyReference.FromFhir(study);
         }
         catch (DicomWebException ex)
         {
             var reason = $"ImagingStudy/{study.Id} cannot be retrieved: {ex.Message}";
-            return (null, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
+            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
         }
 
         var protocol = eligibility.Data.Protocol;
@@ -101,7 +124,7 @@ public sealed class ScoringStage(
             ModelSha256 = scorer.Card.Sha256,
             ClinicalFeatureHash = ScoreCacheKey.HashClinicalFeatures(features.Values),
         };
-        return (request, null, null);
+        return (request, study, null, null);
     }
 
     private static ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request)

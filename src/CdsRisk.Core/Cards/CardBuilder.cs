@@ -14,6 +14,9 @@ public static class CardBuilder
     public const string PatientView = "patient-view";
     public const string OrderSelect = "order-select";
 
+    /// <summary>The card's uuid: the same hook instance and card kind always give the same uuid, so feedback on a retried call matches.</summary>
+    public static Guid CardUuid(string hookInstance, CardKind kind) => DeterministicUuid.Create($"card|{hookInstance}|{kind.ToWire()}");
+
     public static IReadOnlyList<CardContent> Build(CardInput input)
     {
         Validate(input);
@@ -184,7 +187,7 @@ public static class CardBuilder
         return new CardContent
         {
             Kind = kind,
-            Uuid = DeterministicUuid.Create($"card|{input.HookInstance}|{kind.ToWire()}"),
+            Uuid = CardUuid(input.HookInstance, kind),
             Summary = CardText.FitSummary(summary),
             Detail = md.ToString().TrimEnd() + "\n",
             Indicator = indicator,

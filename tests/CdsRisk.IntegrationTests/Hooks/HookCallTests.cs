@@ -57,7 +57,7 @@ public sealed class HookCallTests : IDisposable
         JsonAssert.NoEmptyValues(body);
 
         var card = body["cards"]![0]!;
-        Assert.Equal(CardBuilder.StableUuid(Guid.Parse(HookRequests.HookInstance), CardBuilder.EligibilityCardKind).ToString(), card["uuid"]!.GetValue<string>());
+        Assert.Equal(CdsRisk.Core.Cards.CardBuilder.CardUuid(Guid.Parse(HookRequests.HookInstance).ToString("D"), CdsRisk.Core.Cards.CardKind.Eligible).ToString(), card["uuid"]!.GetValue<string>());
         Assert.True(card["summary"]!.GetValue<string>().Length < 140);
         var extension = card["extension"]!["cdsrisk"]!;
         Assert.Equal("eligible", extension["outcome"]!.GetValue<string>());
