@@ -31,6 +31,9 @@ public sealed class AuthOptions
     /// <summary>How long fetched JWKS are kept before they are fetched again.</summary>
     public int JwksCacheSeconds { get; set; } = 3600;
 
+    /// <summary>Whole budget for one JWKS download, retries included.</summary>
+    public double JwksTimeoutSeconds { get; set; } = 10;
+
     public List<TrustedClientOptions> Clients { get; set; } = [];
 }
 
@@ -62,6 +65,11 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         if (options.ClockSkewSeconds is < 0 or > 600)
         {
             failures.Add("Auth:ClockSkewSeconds must be between 0 and 600.");
+        }
+
+        if (options.JwksTimeoutSeconds is < 0.5 or > 120)
+        {
+            failures.Add("Auth:JwksTimeoutSeconds must be between 0.5 and 120.");
         }
 
         if (options.Mode == AuthMode.Required && options.Clients.Count == 0)

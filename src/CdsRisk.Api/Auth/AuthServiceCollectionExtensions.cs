@@ -16,14 +16,9 @@ public static class AuthServiceCollectionExtensions
         services.AddSingleton<JwksCache>();
         services.AddHttpClient(JwksCache.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
-            .AddStandardResilienceHandler(r =>
-            {
-                r.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(5);
-                r.AttemptTimeout.Timeout = TimeSpan.FromSeconds(2);
-                r.Retry.MaxRetryAttempts = 1;
-                r.Retry.Delay = TimeSpan.FromMilliseconds(100);
-                r.Retry.DisableForUnsafeHttpMethods();
-            });
+            .AddStandardResilienceHandler()
+            .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) =>
+                CdsRisk.Api.Hooks.CdsHooksServiceCollectionExtensions.ConfigureResilience(r, sp.GetRequiredService<IOptions<AuthOptions>>().Value.JwksTimeoutSeconds));
         services.AddHostedService<AuthModeAnnouncer>();
         return services;
     }

@@ -23,7 +23,7 @@ public static class FhirJson
     // Empty arrays, empty objects and nulls are removed beforehand (they carry no data). Everything else is rejected: values that cannot be read as their type (dates, numbers, codes
     // outside a required value set), and structural errors (no or unknown resourceType, an array where one value belongs),
     // because Firely keeps those in a form whose typed properties throw when the clinical code reads them.
-    private static readonly HashSet<string> Repaired = new(StringComparer.Ordinal) { "JSON111", "JSON113", "JSON118", "JSON119", "JSON122", "PVAL102", "PVAL105" };
+    private static readonly HashSet<string> Repaired = new(StringComparer.Ordinal) { "JSON111", "JSON113", "JSON118", "JSON119", "JSON122", "PVAL102", "PVAL105", "PVAL128" };
 
     public static bool TryParse(JsonElement element, out Resource? resource, out string error) =>
         TryParse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element), out resource, out error);
