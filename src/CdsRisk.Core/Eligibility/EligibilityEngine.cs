@@ -24,9 +24,16 @@ public sealed class EligibilityEngine
 
     public PatientSnapshot Snapshot(PatientRecord record, DateTimeOffset evaluatedAt) => _builder.Build(record, evaluatedAt);
 
-    public EligibilityResult Evaluate(PatientRecord record, EligibilityInputs inputs)
+    public EligibilityResult Evaluate(PatientRecord record, EligibilityInputs inputs) => Evaluate(_builder.Build(record, inputs.EvaluatedAt), inputs);
+
+    /// <summary>For a pipeline that already built the snapshot (e.g. for the model's clinical features); it must be for the same time.</summary>
+    public EligibilityResult Evaluate(PatientSnapshot s, EligibilityInputs inputs)
     {
-        var s = _builder.Build(record, inputs.EvaluatedAt);
+        if (s.EvaluatedAt != inputs.EvaluatedAt)
+        {
+            throw new ArgumentException($"snapshot is for {s.EvaluatedAt:O}, inputs for {inputs.EvaluatedAt:O}", nameof(inputs));
+        }
+
         CriterionResult[] criteria =
         [
             Age(s),

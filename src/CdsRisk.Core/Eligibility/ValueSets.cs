@@ -83,21 +83,39 @@ public sealed class ValueSet
     }
 
     /// <summary>The first text pattern found in the concept's text or codings' displays.</summary>
-    public string? MatchText(CodeableConcept? concept)
+    public string? MatchText(CodeableConcept? concept) => concept is null ? null : FindPattern(concept, _textPatterns);
+
+    // Plain loops rather than LINQ or iterators: this runs for every Condition against every code list.
+    private static string? FindPattern(CodeableConcept concept, IReadOnlyList<string> patterns)
     {
-        if (concept is null || _textPatterns.Count == 0)
+        if (patterns.Count == 0)
         {
             return null;
         }
 
-        foreach (var text in Texts(concept))
+        if (!string.IsNullOrEmpty(concept.Text) && FindIn(concept.Text, patterns) is { } inText)
         {
-            foreach (var p in _textPatterns)
+            return inText;
+        }
+
+        foreach (var c in concept.Coding)
+        {
+            if (!string.IsNullOrEmpty(c.Display) && FindIn(c.Display, patterns) is { } inDisplay)
             {
-                if (text.Contains(p, StringComparison.OrdinalIgnoreCase))
-                {
-                    return p;
-                }
+                return inDisplay;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? FindIn(string text, IReadOnlyList<string> patterns)
+    {
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            if (text.Contains(patterns[i], StringComparison.OrdinalIgnoreCase))
+            {
+                return patterns[i];
             }
         }
 
@@ -134,21 +152,7 @@ public sealed class ValueSet
         return false;
     }
 
-    private bool ExcludedByText(CodeableConcept concept)
-    {
-        foreach (var text in Texts(concept))
-        {
-            foreach (var p in _excludeText)
-            {
-                if (text.Contains(p, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
+    private bool ExcludedByText(CodeableConcept concept) => FindPattern(concept, _excludeText) is not null;
 
     internal static IEnumerable<string> Texts(CodeableConcept concept)
     {

@@ -27,13 +27,97 @@ internal static class FhirRead
             return null;
         }
 
-        // Fast path for the common full form with an offset (yyyy-MM-ddTHH:mm:ss[.fff](Z|+hh:mm)); partial dates go through Firely.
-        if (s.Length >= 20 && s[10] == 'T' && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.None, out var fast))
+        // Fast path for the common full form (every Observation is dated); partial dates and anything unusual go through Firely.
+        if (TryParseFullDateTime(s, out var fast))
         {
             return fast;
         }
 
         return dt!.TryToDateTimeOffset(TimeSpan.Zero, out var v) ? v : null;
+    }
+
+    /// <summary>Parses exactly yyyy-MM-ddTHH:mm:ss[.fraction](Z|+hh:mm|-hh:mm); false for any other shape.</summary>
+    internal static bool TryParseFullDateTime(ReadOnlySpan<char> s, out DateTimeOffset value)
+    {
+        value = default;
+        if (s.Length < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':'
+            || !Digits(s[..4], out var year) || !Digits(s.Slice(5, 2), out var month) || !Digits(s.Slice(8, 2), out var day)
+            || !Digits(s.Slice(11, 2), out var hour) || !Digits(s.Slice(14, 2), out var minute) || !Digits(s.Slice(17, 2), out var second))
+        {
+            return false;
+        }
+
+        var i = 19;
+        long ticks = 0;
+        var roundUp = 0;
+        if (s[i] == '.')
+        {
+            var start = ++i;
+            while (i < s.Length && char.IsAsciiDigit(s[i]))
+            {
+                if (i - start < 7)
+                {
+                    ticks = (ticks * 10) + (s[i] - '0');
+                }
+                else if (i - start == 7 && s[i] >= '5')
+                {
+                    roundUp = 1; // to the nearest tick, as Firely does
+                }
+
+                i++;
+            }
+
+            if (i == start)
+            {
+                return false;
+            }
+
+            for (var k = Math.Min(i - start, 7); k < 7; k++)
+            {
+                ticks *= 10;
+            }
+
+            ticks += roundUp;
+        }
+
+        TimeSpan offset;
+        var rest = s[i..];
+        if (rest is "Z")
+        {
+            offset = TimeSpan.Zero;
+        }
+        else if (rest.Length == 6 && rest[0] is '+' or '-' && rest[3] == ':' && Digits(rest.Slice(1, 2), out var oh) && Digits(rest.Slice(4, 2), out var om) && oh <= 14 && om < 60)
+        {
+            offset = new TimeSpan(oh, om, 0) * (rest[0] == '-' ? -1 : 1);
+        }
+        else
+        {
+            return false;
+        }
+
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        value = new DateTimeOffset(year, month, day, hour, minute, second, offset).AddTicks(ticks);
+        return true;
+    }
+
+    private static bool Digits(ReadOnlySpan<char> s, out int value)
+    {
+        value = 0;
+        foreach (var c in s)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (c - '0');
+        }
+
+        return true;
     }
 
     public static DateTimeOffset? ParseString(string? value) => value is null ? null : Parse(new FhirDateTime(value));

@@ -424,7 +424,7 @@ public sealed partial class PatientSnapshotBuilder
         var years = _protocol.MalignancyLookbackYears;
         foreach (var c in conditions)
         {
-            if (_sets["cholangiocarcinoma"].Matches(c.Code) || _sets["hcc"].Matches(c.Code) || !_sets["malignancy"].Matches(c.Code))
+            if (!_sets["malignancy"].Matches(c.Code) || _sets["cholangiocarcinoma"].Matches(c.Code) || _sets["hcc"].Matches(c.Code))
             {
                 continue;
             }

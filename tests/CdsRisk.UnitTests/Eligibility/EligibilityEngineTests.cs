@@ -122,6 +122,16 @@ public sealed class EligibilityEngineTests
     }
 
     [Fact]
+    public void EvaluatingASnapshot_GivesTheSameResult_AndRefusesAnotherTime()
+    {
+        var snapshot = Engine.Snapshot(Base(), At);
+        Assert.Equal(
+            Engine.Evaluate(Base(), Inputs()).Criteria.Select(c => c.Reason),
+            Engine.Evaluate(snapshot, Inputs()).Criteria.Select(c => c.Reason));
+        Assert.Throws<ArgumentException>(() => Engine.Evaluate(snapshot, new EligibilityInputs(At.AddHours(1), PreScoreState.Pending())));
+    }
+
+    [Fact]
     public void PreScore_RejectsValuesThatAreNotProbabilities()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => PreScoreState.Computed(1.2));
