@@ -137,6 +137,12 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         var seriesUids = study.SeriesInstanceUids.Count > 0
             ? study.SeriesInstanceUids
             : (await SearchMrSeriesAsync(server, study.StudyInstanceUid, cancellationToken)).Select(s => s.SeriesInstanceUid).ToList();
+        if (seriesUids.Count == 0)
+        {
+            return new StudyImagingResult([], [new ImagingRefusal(ImagingRefusalReason.NoMrSeries, null, null,
+                $"the DICOMweb server lists no MR series for study {study.StudyInstanceUid}")], [], null);
+        }
+
         var slices = new List<ImagingSlice>();
         var serverRefusals = new List<ImagingRefusal>();
         foreach (var seriesUid in seriesUids)
