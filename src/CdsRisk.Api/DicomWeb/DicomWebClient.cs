@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
@@ -5,7 +6,9 @@ using System.Text.Json;
 using CdsRisk.Core.Imaging;
 using CdsRisk.Dicom;
 using Microsoft.AspNetCore.WebUtilities;
+using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
+using FhirEndpoint = Hl7.Fhir.Model.Endpoint;
 
 namespace CdsRisk.Api.DicomWeb;
 
@@ -13,8 +16,11 @@ namespace CdsRisk.Api.DicomWeb;
 /// QIDO-RS and WADO-RS (PS3.18 §10.4, §10.6) against allow-listed servers. Series are streamed part by part; each instance is
 /// parsed as it arrives and reduced to an <see cref="ImagingSlice"/>, so its bytes are held once and briefly.
 /// </summary>
-public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOptions> options, ILogger<DicomWebClient> logger)
+public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOptions> options, IOptions<PhaseRules> phaseRules, ILogger<DicomWebClient> logger)
 {
+    /// <summary>Spans carry counts only (series, instances, bytes), never UIDs or names.</summary>
+    public static readonly ActivitySource ActivitySource = new("CdsRisk.DicomWeb");
+
     /// <summary>Orthanc's DICOMweb plugin understands exactly one media range (no lists, no q-values); ask for Explicit VR LE.</summary>
     public const string SeriesAccept = "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.1";
 
@@ -126,6 +132,15 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
     }
 
     /// <summary>
+    /// Loads the study an R4 ImagingStudy points at, with the site's <see cref="PhaseRules"/> (configuration <c>Imaging:PhaseRules</c>).
+    /// Throws <see cref="DicomWebException"/> (NoStudyUid, NoServer, ServerNotAllowed, Unreachable); server-side failures of single
+    /// series and every imaging problem come back as refusals in the result.
+    /// </summary>
+    public Task<StudyImagingResult> LoadStudyAsync(ImagingStudy study, IEnumerable<FhirEndpoint>? endpoints, ImageInputSpec spec, DateOnly? referenceDate,
+        CancellationToken cancellationToken) =>
+        LoadStudyAsync(ImagingStudyReference.FromFhir(study, endpoints), phaseRules.Value, spec, referenceDate, cancellationToken);
+
+    /// <summary>
     /// Loads a study into phase volumes: resolves and checks the server, lists MR series (from the ImagingStudy, else QIDO-RS),
     /// streams each series and assembles the result. A series the server cannot deliver (HTTP 5xx, for example JPEG 2000 that it
     /// cannot transcode) becomes a refusal naming the series.
@@ -133,10 +148,17 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
     public async Task<StudyImagingResult> LoadStudyAsync(ImagingStudyReference study, PhaseRules rules, ImageInputSpec spec, DateOnly? referenceDate,
         CancellationToken cancellationToken)
     {
+        using var activity = ActivitySource.StartActivity("dicomweb.load-study");
         var server = ResolveServer(study);
         var seriesUids = study.SeriesInstanceUids.Count > 0
             ? study.SeriesInstanceUids
             : (await SearchMrSeriesAsync(server, study.StudyInstanceUid, cancellationToken)).Select(s => s.SeriesInstanceUid).ToList();
+        if (seriesUids.Count == 0)
+        {
+            return new StudyImagingResult([], [new ImagingRefusal(ImagingRefusalReason.NoMrSeries, null, null,
+                $"the DICOMweb server lists no MR series for study {study.StudyInstanceUid}")], [], null);
+        }
+
         var slices = new List<ImagingSlice>();
         var serverRefusals = new List<ImagingRefusal>();
         foreach (var seriesUid in seriesUids)
@@ -158,6 +180,9 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         }
 
         var result = StudyAssembler.Assemble(slices, rules, spec, referenceDate);
+        activity?.SetTag("dicomweb.series", seriesUids.Count);
+        activity?.SetTag("dicomweb.instances", slices.Count);
+        activity?.SetTag("imaging.accepted", result.IsAccepted);
         if (serverRefusals.Count == 0)
         {
             return result;

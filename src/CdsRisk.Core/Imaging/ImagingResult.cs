@@ -17,6 +17,8 @@ public enum ImagingRefusalReason
     ExcessiveNoise,
     TruncatedCoverage,
     ServerError,
+    /// <summary>The server lists no MR series for the study (unknown study, or no MR in it).</summary>
+    NoMrSeries,
 }
 
 /// <summary>A refusal; <see cref="SeriesInstanceUid"/> and <see cref="TimePoint"/> name the volume when it concerns one.</summary>

@@ -11,7 +11,8 @@ public sealed record PhaseRules
     public IReadOnlyList<string> NonContrastKeywords { get; init; } = ["pre", "precontrast", "pre-contrast", "non-contrast", "noncontrast", "native", "unenhanced", "mask"];
     public IReadOnlyList<string> ArterialKeywords { get; init; } = ["arterial", "art", "hap", "lap", "early"];
     public IReadOnlyList<string> PortalVenousKeywords { get; init; } = ["portal", "venous", "pvp", "pv"];
-    public IReadOnlyList<string> DelayedKeywords { get; init; } = ["delayed", "delay", "equilibrium", "transitional", "late", "3min", "3 min"];
+    // Not "late": "late arterial" is an arterial phase.
+    public IReadOnlyList<string> DelayedKeywords { get; init; } = ["delayed", "delay", "equilibrium", "transitional", "3min", "3 min"];
 
     /// <summary>Seconds after Contrast/Bolus Start Time, inclusive ranges, for identification by contrast timing.</summary>
     public double ArterialMinSeconds { get; init; } = 10;

@@ -90,6 +90,14 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     }
 
     [Fact]
+    public async Task UnknownStudy_IsRefusedAsHavingNoMrSeries()
+    {
+        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebUrl, NewStudyUid(), []),
+            PhaseRules.Default, ImageInputSpec.Default, null, CancellationToken.None);
+        Assert.Equal(ImagingRefusalReason.NoMrSeries, Assert.Single(result.Refusals).Reason);
+    }
+
+    [Fact]
     public async Task ServerNotOnAllowList_IsRefusedBeforeAnyRequest()
     {
         var client = Client(allowed: "http://127.0.0.1:1/dicom-web");

@@ -189,6 +189,37 @@ public sealed class DicomReaderTests
         Assert.True(allocated < 200L * file.Length + (8 << 20), $"allocated {allocated} bytes for a {file.Length}-byte input");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ManyTinyElementsOrItems_AllocateASmallMultipleOfTheInput(bool items)
+    {
+        // Worst case for per-element overhead: 1 MiB of zero-length elements, or of empty items in one sequence.
+        using var stream = new MemoryStream();
+        stream.Write([0x08, 0x00, 0x05, 0x00, 0, 0, 0, 0]);
+        if (items)
+        {
+            stream.Write([0x08, 0x00, 0x15, 0x11, 0xFF, 0xFF, 0xFF, 0xFF]);
+        }
+
+        for (var i = 0; i < 1 << 17; i++)
+        {
+            stream.Write(items ? [0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0] : [0x09, 0x00, (byte)i, (byte)(i >> 8), 0, 0, 0, 0]);
+        }
+
+        if (items)
+        {
+            stream.Write([0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        }
+
+        var input = stream.ToArray();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var file = DicomReader.Read(input);
+        var ratio = (double)(GC.GetAllocatedBytesForCurrentThread() - before) / input.Length;
+        Assert.Equal(items ? 1 << 17 : (1 << 17) + 1, items ? file.Dataset.GetSequence(new DicomTag(0x0008, 0x1115)).Count : file.Dataset.Elements.Count);
+        Assert.True(ratio < 40, $"allocated {ratio:F1}x the input");
+    }
+
     [Fact]
     public void ExplicitVRBigEndianWithoutMeta_IsRefusedAsBigEndian()
     {

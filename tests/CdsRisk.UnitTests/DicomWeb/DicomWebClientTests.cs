@@ -30,7 +30,7 @@ public sealed class DicomWebClientTests
 
     private static DicomWebClient Client(FakeServer server, string? authorization = null) =>
         new(new HttpClient(server), Options.Create(new DicomWebOptions { AllowedServers = [Server.AbsoluteUri], AuthorizationHeader = authorization }),
-            NullLogger<DicomWebClient>.Instance);
+            Options.Create(PhaseRules.Default), NullLogger<DicomWebClient>.Instance);
 
     private static HttpResponseMessage Multipart(IEnumerable<byte[]> parts, string contentType, bool partLengths)
     {
@@ -156,6 +156,21 @@ public sealed class DicomWebClientTests
 
         var noUid = new ImagingStudy { Identifier = [new Identifier("urn:dicom:uid", "1.2.3")] };
         Assert.Equal(DicomWebError.NoStudyUid, Assert.Throws<DicomWebException>(() => ImagingStudyReference.FromFhir(noUid)).Error);
+    }
+
+    [Fact]
+    public void PhaseRules_BindFromImagingSection_AddingSiteKeywordsToTheDefaults()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Imaging:PhaseRules:ArterialKeywords:0"] = "arteriell",
+            ["Imaging:PhaseRules:MinSlices"] = "40",
+        }).Build();
+        using var services = new ServiceCollection().AddLogging().AddDicomWeb(configuration).BuildServiceProvider();
+        var rules = services.GetRequiredService<IOptions<PhaseRules>>().Value;
+        Assert.Equal(40, rules.MinSlices);
+        Assert.Contains("arteriell", rules.ArterialKeywords);
+        Assert.Contains("arterial", rules.ArterialKeywords);
     }
 
     [Fact]

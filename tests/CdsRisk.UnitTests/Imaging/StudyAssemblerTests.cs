@@ -52,6 +52,33 @@ public sealed class StudyAssemblerTests
         Assert.Contains("30 s", result.Phases[1].IdentificationDetail);
     }
 
+    [Theory]
+    [InlineData("LATE ARTERIAL", Phase.Arterial)]
+    [InlineData("ax t1 lava HAP", Phase.Arterial)]
+    [InlineData("PVP 70s", Phase.PortalVenous)]
+    [InlineData("equilibrium 3 min", Phase.Delayed)]
+    [InlineData("T1 native", Phase.NonContrast)]
+    public void SiteKeywords_MatchWordsInTheDescription(string description, Phase expected)
+    {
+        var study = new SyntheticMrStudy();
+        var renamed = Slices(study).Select(s => s.SeriesInstanceUid == study.SeriesUid((int)expected) ? s with { SeriesDescription = description } : s).ToList();
+        var result = Assemble(renamed);
+        var phase = Assert.Single(result.Phases, p => p.SeriesInstanceUid == study.SeriesUid((int)expected));
+        Assert.Equal(expected, phase.Phase);
+        Assert.Equal(PhaseIdentification.DescriptionKeyword, phase.IdentifiedBy);
+    }
+
+    [Fact]
+    public void WithoutDescriptions_PhasesComeFromContrastTagsAndTiming()
+    {
+        var study = new SyntheticMrStudy();
+        var result = Assemble(Slices(study).Select(s => s with { SeriesDescription = "T1 VIBE" }).ToList());
+        Assert.True(result.IsAccepted);
+        Assert.Equal([PhaseIdentification.TimeOrder, PhaseIdentification.ContrastTiming, PhaseIdentification.ContrastTiming, PhaseIdentification.ContrastTiming],
+            result.Phases.Select(p => p.IdentifiedBy));
+        Assert.Equal([study.SeriesUid(0), study.SeriesUid(1), study.SeriesUid(2), study.SeriesUid(3)], result.Phases.Select(p => p.SeriesInstanceUid));
+    }
+
     [Fact]
     public void MissingPhase_IsRefusedNamingThePhase()
     {
