@@ -157,8 +157,8 @@ public static partial class WriteBackResources
             new()
             {
                 Text = high
-                    ? $"Threshold {threshold}: PRE {pre} is at or above it (high risk; NCT07282184 offers neoadjuvant + adjuvant therapy)."
-                    : $"Threshold {threshold}: PRE {pre} is below it (low risk; standard surgical pathway).",
+                    ? $"Threshold {threshold} (NCT07282184 protocol): PRE {pre} is at or above it, high risk of aggressive recurrence."
+                    : $"Threshold {threshold} (NCT07282184 protocol): PRE {pre} is below it, low risk of aggressive recurrence.",
             },
         };
         if (input.ImputedFeatures.Count > 0)

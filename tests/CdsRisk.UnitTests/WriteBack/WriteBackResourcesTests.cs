@@ -38,7 +38,7 @@ public sealed class WriteBackResourcesTests
     public void RiskAssessment_Notes_StateThresholdImputedMissingAndReferenceModel()
     {
         var notes = WriteBackResources.RiskAssessment(TestAssessments.HighRisk(), Device).Note.Select(n => n.Text ?? "").ToList();
-        Assert.Contains(notes, n => n.StartsWith("Threshold 0.50: PRE 0.731 is at or above it", StringComparison.Ordinal));
+        Assert.Contains(notes, n => n == "Threshold 0.50 (NCT07282184 protocol): PRE 0.731 is at or above it, high risk of aggressive recurrence.");
         Assert.Contains(notes, n => n.Contains("platelets_10e9_l"));
         Assert.Contains(notes, n => n.Contains("platelet count not recorded in the last 30 days"));
         Assert.Contains(FhirCodes.ReferenceModelNote, notes);
