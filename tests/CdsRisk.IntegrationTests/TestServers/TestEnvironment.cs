@@ -294,6 +294,23 @@ public sealed class TestEnvironment : IAsyncLifetime
         return results;
     }
 
+    // ---- PostgreSQL helpers -------------------------------------------------------------------------------------
+
+    /// <summary>Creates a fresh, empty database (for a test that needs its own schema) and returns its connection string.</summary>
+    public async Task<string> CreatePostgresDatabaseAsync(string? prefix = null, CancellationToken cancellationToken = default)
+    {
+        var name = $"{prefix ?? "test"}_{Guid.NewGuid():N}"[..Math.Min(63, (prefix ?? "test").Length + 33)].ToLowerInvariant();
+        if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')) throw new ArgumentException("prefix must be letters, digits or _", nameof(prefix));
+        await using (var connection = new Npgsql.NpgsqlConnection(PostgresConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString) { Database = name }.ConnectionString;
+    }
+
     // ---- Seeding -----------------------------------------------------------------------------------------------
 
     /// <summary>

@@ -218,7 +218,11 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
         Assert.Equal($"Patient/{patientId}", (string?)match["resource"]!["subject"]!["reference"]);
         var included = Assert.Single(found, e => (string?)e!["search"]!["mode"] == "include")!;
         Assert.Equal("Provenance", (string?)included["resource"]!["resourceType"]);
-        Assert.Contains(search["link"]!.AsArray(), l => (string?)l!["relation"] == "next");
+        var next = (string)search["link"]!.AsArray().Single(l => (string?)l!["relation"] == "next")!["url"]!;
+        var page2 = await env.GetFhirAsync(next[(env.FhirBaseUrl.ToString().TrimEnd('/').Length + 1)..]);
+        var second = Assert.Single(page2["entry"]!.AsArray(), e => (string?)e!["search"]!["mode"] == "match")!;
+        Assert.Equal("2026-01-10", (string?)second["resource"]!["effectiveDateTime"]);
+        Assert.DoesNotContain(page2["link"]!.AsArray(), l => (string?)l!["relation"] == "next");
     }
 
     [Fact]
@@ -262,5 +266,16 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
         await using var select = new NpgsqlCommand($"SELECT id FROM {table}", connection);
         Assert.Equal(42, (int)(await select.ExecuteScalarAsync())!);
         Assert.Equal("127.0.0.1", connection.Host);
+    }
+
+    [Fact]
+    public async Task Postgres_CreateDatabase_GivesAnEmptyDatabaseOfItsOwn()
+    {
+        var connectionString = await env.CreatePostgresDatabaseAsync("scaleout");
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        Assert.StartsWith("scaleout_", connection.Database, StringComparison.Ordinal);
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", connection);
+        Assert.Equal(0L, (long)(await count.ExecuteScalarAsync())!);
     }
 }
