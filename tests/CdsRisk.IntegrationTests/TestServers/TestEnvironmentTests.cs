@@ -240,6 +240,52 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
     }
 
     [Fact]
+    public async Task Fhir_SlowFault_DelaysTheAnswer()
+    {
+        await env.SetFhirFaultAsync("slow", delayMs: 1500, count: 1, pathPrefix: "/Procedure");
+        using var client = env.CreateFhirClient();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await client.GetAsync(new Uri("Procedure?patient=x", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(clock.ElapsedMilliseconds >= 1400, $"answered after {clock.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Fhir_GarbageFault_Answers200WithUnparsableJson()
+    {
+        await env.SetFhirFaultAsync("garbage", count: 1, pathPrefix: "/AllergyIntolerance");
+        using var client = env.CreateFhirClient();
+        using var response = await client.GetAsync(new Uri("AllergyIntolerance?patient=x", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => JsonNode.Parse(body));
+    }
+
+    [Fact]
+    public async Task Fhir_401Fault_RejectsAValidToken()
+    {
+        await env.SetFhirFaultAsync("401", count: 1, pathPrefix: "/MedicationStatement");
+        using var client = env.CreateFhirClient();
+        using var response = await client.GetAsync(new Uri("MedicationStatement?patient=x", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Fhir_CloseFault_DropsTheConnection()
+    {
+        await env.SetFhirFaultAsync("close", count: 1, pathPrefix: "/FamilyMemberHistory");
+        // A fresh connection, so that the client cannot quietly retry on another pooled one.
+        using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero };
+        using var client = new HttpClient(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"{env.FhirBaseUrl}/FamilyMemberHistory/_search"))
+        {
+            Content = new StringContent("patient=x", Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", env.FhirToken);
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(request));
+    }
+
+    [Fact]
     public async Task Fhir_RequestLog_RecordsPathAndAuthorisation_ButNoToken()
     {
         var marker = Guid.NewGuid().ToString("N");
