@@ -226,6 +226,19 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
     }
 
     [Fact]
+    public async Task Fhir_PostSearch_WithFormBody_FindsWhatGetFinds()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var created = await env.CreateFhirResourceAsync(JsonNode.Parse($$"""{"resourceType":"Patient","identifier":[{"system":"urn:test","value":"{{marker}}"}]}""")!.AsObject());
+        using var client = env.CreateFhirClient();
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["identifier"] = $"urn:test|{marker}" });
+        using var response = await client.PostAsync(new Uri("Patient/_search", UriKind.Relative), form);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var bundle = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal((string?)created["id"], (string?)Assert.Single(bundle["entry"]!.AsArray())!["resource"]!["id"]);
+    }
+
+    [Fact]
     public async Task Fhir_InjectedFault_AppliesToCountedRequests_ThenRecovers()
     {
         await env.SetFhirFaultAsync("500", count: 1, pathPrefix: "/Condition");
