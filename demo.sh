@@ -47,7 +47,10 @@ manifest=$(/usr/bin/python3 scripts/testenv/seed.py "${seed_args[@]}") || {
 echo "   seeded in $(secs "$t" "$(now)") s; manifest: $manifest"
 
 step "building the demo client"
-dotnet build src/CdsRisk.Cli -c Release -v quiet -nologo 2>&1 | grep -E "error|Warn|warn" || true
+if ! dotnet build src/CdsRisk.Cli -c Release -nologo > "$work/cli-build.log" 2>&1; then
+  grep -E "error" "$work/cli-build.log" | sort -u | tail -20 >&2
+  echo "demo: building the demo client failed; see $work/cli-build.log" >&2; exit 1
+fi
 
 step "starting the service and playing the EHR"
 demo_args=(demo --env "$state/env.json" --manifest "$manifest" --work "$work" --api-project src/CdsRisk.Api)

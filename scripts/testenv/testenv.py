@@ -427,6 +427,7 @@ def cmd_run(args):
     print(json.dumps({"event": "ready", **sup.env}), flush=True)
     log(f"ready in {sup.env['startSeconds']} s; state in {state_dir}")
 
+    reported = set()
     while not done.wait(0.25):
         if owner and not pid_alive(owner):
             reason["why"] = f"owner process {owner} is gone"
@@ -435,9 +436,9 @@ def cmd_run(args):
             reason["why"] = "parent process is gone"
             break
         for name, p in sup.procs.items():
-            if p.poll() is not None and not sup.stopping.is_set():
+            if p.poll() is not None and name not in reported:
+                reported.add(name)  # the others stay up: a test may have stopped this one on purpose
                 log(f"{name} exited unexpectedly with code {p.returncode}")
-                sup.procs[name] = p  # keep it for stop(); the others stay up
     log(f"stopping ({reason['why']})")
     sup.stop()
     try:

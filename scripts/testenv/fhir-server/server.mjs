@@ -438,8 +438,13 @@ async function main() {
     params.delete('_include');
     params.delete('_revinclude');
     params.delete('_format');
-    const isTypeSearch = method === 'GET' && segments.length === 1;
-    if (isTypeSearch || (method === 'POST' && segments.length === 2 && segments[1] === '_search')) {
+    // POST Type/_search with a form body is the same search as GET Type?params (R4 http §3.1.0.8).
+    let routeMethod = method;
+    if (method === 'POST' && segments.length === 2 && segments[1] === '_search' && body === undefined) {
+      segments.pop();
+      routeMethod = 'GET';
+    }
+    if (routeMethod === 'GET' && segments.length === 1) {
       normaliseReferenceParams(segments[0], params, baseUrl);
     }
     const headers = {};
@@ -455,7 +460,7 @@ async function main() {
     // MemoryRepository has no rollback: snapshot its maps so a failed transaction leaves nothing behind (R4 §3.1.0.11.2).
     const atomic = segments.length === 0 && method === 'POST' && body?.type === 'transaction';
     const snapshot = atomic ? { resources: structuredClone(repo.resources), history: structuredClone(repo.history) } : null;
-    const result = await route(method, url, body, headers);
+    const result = await route(routeMethod, url, body, headers);
     const resource = result.resource;
     if (snapshot && !isOk(result.outcome)) {
       repo.resources.clear();

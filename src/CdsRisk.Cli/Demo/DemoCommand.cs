@@ -15,6 +15,8 @@ public static class DemoCommand
     /// <summary>The issuer the demo client signs as; the service is configured to trust it with the demo JWKS.</summary>
     public const string DemoIssuer = "https://demo-ehr.cdsrisk.example.org";
 
+    private static readonly TimeSpan PendingPatience = TimeSpan.FromSeconds(90);
+
     private const string Usage = """
         usage: cdsrisk-cli demo --env ENV_JSON --manifest MANIFEST_JSON [--work DIR] [--api-project DIR]
                                 [--only scenario,...] [--no-wait]
@@ -111,8 +113,19 @@ public static class DemoCommand
             var withPrefetch = i % 2 == 0;
             printer.PatientHeader(i + 1, patients.Count, patient, withPrefetch);
 
-            var view = await progress.WhileAsync($"[{i + 1}/{patients.Count}] {patient.Scenario}: patient-view", ehr.PatientViewAsync(patient, services, withPrefetch, cancellationToken));
+            var label = $"[{i + 1}/{patients.Count}] {patient.Scenario}: patient-view";
+            var view = await progress.WhileAsync(label, ehr.PatientViewAsync(patient, services, withPrefetch, cancellationToken));
             printer.HookResult("patient-view", view);
+
+            // A service over its latency budget answers "pending" and finishes in the background; the next hook for the
+            // patient answers from the result, as an EHR would see when the user reopens the chart.
+            var reopen = Stopwatch.StartNew();
+            while (view.Ok && view.IsPending && reopen.Elapsed < PendingPatience)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                view = await progress.WhileAsync(label + " (chart reopened)", ehr.PatientViewAsync(patient, services, withPrefetch, cancellationToken));
+                if (!view.IsPending) printer.HookResult("patient-view, chart reopened", view);
+            }
             HookResult? order = null;
             if (DemoEhr.OrdersHepatectomy(patient.Scenario))
             {
@@ -121,6 +134,13 @@ public static class DemoCommand
             }
 
             var written = await ehr.RiskAssessmentsAsync(patient.PatientId, cancellationToken);
+            // The write-back may trail the answer (an outbox): give it a few seconds when a score was given.
+            for (var tries = 0; written.Items.Count == 0 && written.Problem is null && view.Assessment?["preScore"] is not null && tries < 20; tries++)
+            {
+                await Task.Delay(500, cancellationToken);
+                written = await ehr.RiskAssessmentsAsync(patient.PatientId, cancellationToken);
+            }
+
             printer.RiskAssessments(fhirBase, patient.PatientId, written);
             rows.Add(new SummaryRow(patient, view, order, written));
         }

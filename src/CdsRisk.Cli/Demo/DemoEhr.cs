@@ -224,6 +224,11 @@ public sealed record HookResult(int Status, TimeSpan Elapsed, int PrefetchKeys, 
 
     public IReadOnlyList<JsonObject> Cards => (Body?["cards"] as JsonArray ?? []).OfType<JsonObject>().ToList();
 
+    /// <summary>The service answered "still working" (a pending card) instead of an assessment.</summary>
+    public bool IsPending => Assessment is null
+        ? Cards.Any(c => ((string?)c["summary"] ?? "").Contains("pending", StringComparison.OrdinalIgnoreCase))
+        : (string?)Assessment["outcome"] == "pending";
+
     /// <summary>The first card's <c>cdsrisk</c> extension (outcome, preScore, model, criteria), if the service sent one.</summary>
     public JsonObject? Assessment => Cards.Select(c => c["extension"]?["cdsrisk"]).OfType<JsonObject>().FirstOrDefault();
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace CdsRisk.IntegrationTests.TestServers;
@@ -54,36 +53,21 @@ public sealed class SeederTests(TestEnvironment env) : IDisposable
 
     public void Dispose() => Directory.Delete(workDir, recursive: true);
 
-    private async Task<(int ExitCode, string StdOut, string StdErr)> RunSeederAsync(string scenarios, bool failAge = false)
+    private async Task<SeedResult> RunSeederAsync(string scenarios, bool failAge = false)
     {
         var generator = Path.Combine(workDir, "fake_generate.py");
         await File.WriteAllTextAsync(generator, FakeGenerator);
-        var start = new ProcessStartInfo("/usr/bin/python3")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = TestEnvironment.RepositoryRoot,
-        };
-        foreach (var a in new[] { Path.Combine(TestEnvironment.RepositoryRoot, "scripts", "testenv", "seed.py"), "--env", env.EnvironmentFile, "--out", Path.Combine(workDir, "out"), "--generator", generator, "--scenarios", scenarios, "--today", "2026-11-27" })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        if (failAge) start.Environment["FAKE_FAIL_AGE"] = "1";
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
+        var environment = failAge ? new Dictionary<string, string> { ["FAKE_FAIL_AGE"] = "1" } : null;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await p.WaitForExitAsync(timeout.Token);
-        return (p.ExitCode, await stdout, await stderr);
+        return await env.SeedAsync(Path.Combine(workDir, "out"), scenarios.Split(','), generator, "2026-11-27", environment, timeout.Token);
     }
 
     [Fact]
     public async Task Seeder_UploadsStudies_PostsBundlesWithRealEndpoint_AndWritesManifest()
     {
-        var (code, stdout, stderr) = await RunSeederAsync("eligible-high-risk,eligible-dynamic-layout");
-        Assert.True(code == 0, stderr);
-        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(stdout.Trim()))!;
+        var seeded = await RunSeederAsync("eligible-high-risk,eligible-dynamic-layout");
+        Assert.True(seeded.ExitCode == 0, seeded.Log);
+        var manifest = seeded.Manifest!;
         var patients = manifest["patients"]!.AsArray();
         Assert.Equal(["eligible-high-risk", "eligible-dynamic-layout"], patients.Select(p => (string?)p!["scenario"]));
         Assert.Empty(manifest["failed"]!.AsArray());
@@ -116,10 +100,10 @@ public sealed class SeederTests(TestEnvironment env) : IDisposable
     [Fact]
     public async Task Seeder_ExitsNonZero_AndNamesTheScenario_WhenTheGeneratorFails()
     {
-        var (code, stdout, stderr) = await RunSeederAsync("low-risk,ineligible-age", failAge: true);
-        Assert.Equal(1, code);
-        Assert.Contains("FAILED ineligible-age", stderr, StringComparison.Ordinal);
-        var manifest = JsonNode.Parse(await File.ReadAllTextAsync(stdout.Trim()))!;
+        var seeded = await RunSeederAsync("low-risk,ineligible-age", failAge: true);
+        Assert.Equal(1, seeded.ExitCode);
+        Assert.Contains("FAILED ineligible-age", seeded.Log, StringComparison.Ordinal);
+        var manifest = seeded.Manifest!;
         Assert.Equal("low-risk", (string?)Assert.Single(manifest["patients"]!.AsArray())!["scenario"]);
         Assert.Equal("ineligible-age", (string?)Assert.Single(manifest["failed"]!.AsArray()));
     }
@@ -127,8 +111,9 @@ public sealed class SeederTests(TestEnvironment env) : IDisposable
     [Fact]
     public async Task Seeder_RefusesUnknownScenario()
     {
-        var (code, _, stderr) = await RunSeederAsync("eligible-high-risk,not-a-scenario");
-        Assert.Equal(2, code);
-        Assert.Contains("unknown scenario(s): not-a-scenario", stderr, StringComparison.Ordinal);
+        var seeded = await RunSeederAsync("eligible-high-risk,not-a-scenario");
+        Assert.Equal(2, seeded.ExitCode);
+        Assert.Null(seeded.Manifest);
+        Assert.Contains("unknown scenario(s): not-a-scenario", seeded.Log, StringComparison.Ordinal);
     }
 }

@@ -294,6 +294,55 @@ public sealed class TestEnvironment : IAsyncLifetime
         return results;
     }
 
+    // ---- PostgreSQL helpers -------------------------------------------------------------------------------------
+
+    /// <summary>Creates a fresh, empty database (for a test that needs its own schema) and returns its connection string.</summary>
+    public async Task<string> CreatePostgresDatabaseAsync(string? prefix = null, CancellationToken cancellationToken = default)
+    {
+        var name = $"{prefix ?? "test"}_{Guid.NewGuid():N}"[..Math.Min(63, (prefix ?? "test").Length + 33)].ToLowerInvariant();
+        if (!name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')) throw new ArgumentException("prefix must be letters, digits or _", nameof(prefix));
+        await using (var connection = new Npgsql.NpgsqlConnection(PostgresConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString) { Database = name }.ConnectionString;
+    }
+
+    // ---- Seeding -----------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Runs <c>scripts/testenv/seed.py</c> against these servers: phantoms from the generator (default
+    /// <c>models/phantoms/generate.py</c>) into <paramref name="outDir"/>, DICOM into Orthanc, Bundles into the FHIR
+    /// server. The manifest lists, per scenario: scenario, seed, layout, patientId (server id), studyInstanceUids,
+    /// imagingStudyIds, dicomFiles, expectedPath, expected (the generator's expected.json).
+    /// </summary>
+    public async Task<SeedResult> SeedAsync(string outDir, IEnumerable<string>? scenarios = null, string? generator = null, string? today = null, IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("CDSRISK_PYTHON") ?? "/usr/bin/python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepositoryRoot,
+        };
+        var args = new List<string> { Path.Combine(RepositoryRoot, "scripts", "testenv", "seed.py"), "--env", EnvironmentFile, "--out", outDir };
+        if (scenarios is not null) args.AddRange(["--scenarios", string.Join(',', scenarios)]);
+        if (generator is not null) args.AddRange(["--generator", generator]);
+        if (today is not null) args.AddRange(["--today", today]);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) start.Environment[k] = v;
+
+        using var p = Process.Start(start) ?? throw new InvalidOperationException("could not start seed.py");
+        var stdout = p.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = p.StandardError.ReadToEndAsync(cancellationToken);
+        await p.WaitForExitAsync(cancellationToken);
+        var manifestPath = (await stdout).Trim();
+        JsonObject? manifest = File.Exists(manifestPath) ? JsonNode.Parse(await File.ReadAllTextAsync(manifestPath, cancellationToken)) as JsonObject : null;
+        return new SeedResult(p.ExitCode, manifest, await stderr);
+    }
+
     private static string FindRepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -321,6 +370,10 @@ public sealed class TestEnvironment : IAsyncLifetime
         }
     }
 }
+
+/// <summary>What <see cref="TestEnvironment.SeedAsync"/> did: the seeder's exit code (0 all seeded, 1 some failed,
+/// 2 bad arguments), its manifest (null if none was written) and its progress log.</summary>
+public sealed record SeedResult(int ExitCode, JsonObject? Manifest, string Log);
 
 /// <summary>What Orthanc answered to an upload.</summary>
 /// <param name="Status"><c>Success</c>, or <c>AlreadyStored</c> for a repeat.</param>

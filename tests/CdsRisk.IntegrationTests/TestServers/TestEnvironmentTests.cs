@@ -218,7 +218,24 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
         Assert.Equal($"Patient/{patientId}", (string?)match["resource"]!["subject"]!["reference"]);
         var included = Assert.Single(found, e => (string?)e!["search"]!["mode"] == "include")!;
         Assert.Equal("Provenance", (string?)included["resource"]!["resourceType"]);
-        Assert.Contains(search["link"]!.AsArray(), l => (string?)l!["relation"] == "next");
+        var next = (string)search["link"]!.AsArray().Single(l => (string?)l!["relation"] == "next")!["url"]!;
+        var page2 = await env.GetFhirAsync(next[(env.FhirBaseUrl.ToString().TrimEnd('/').Length + 1)..]);
+        var second = Assert.Single(page2["entry"]!.AsArray(), e => (string?)e!["search"]!["mode"] == "match")!;
+        Assert.Equal("2026-01-10", (string?)second["resource"]!["effectiveDateTime"]);
+        Assert.DoesNotContain(page2["link"]!.AsArray(), l => (string?)l!["relation"] == "next");
+    }
+
+    [Fact]
+    public async Task Fhir_PostSearch_WithFormBody_FindsWhatGetFinds()
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        var created = await env.CreateFhirResourceAsync(JsonNode.Parse($$"""{"resourceType":"Patient","identifier":[{"system":"urn:test","value":"{{marker}}"}]}""")!.AsObject());
+        using var client = env.CreateFhirClient();
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["identifier"] = $"urn:test|{marker}" });
+        using var response = await client.PostAsync(new Uri("Patient/_search", UriKind.Relative), form);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var bundle = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal((string?)created["id"], (string?)Assert.Single(bundle["entry"]!.AsArray())!["resource"]!["id"]);
     }
 
     [Fact]
@@ -233,6 +250,52 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
 
         using var ok = await client.GetAsync(new Uri("Condition?patient=x", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    [Fact]
+    public async Task Fhir_SlowFault_DelaysTheAnswer()
+    {
+        await env.SetFhirFaultAsync("slow", delayMs: 1500, count: 1, pathPrefix: "/Procedure");
+        using var client = env.CreateFhirClient();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await client.GetAsync(new Uri("Procedure?patient=x", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(clock.ElapsedMilliseconds >= 1400, $"answered after {clock.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Fhir_GarbageFault_Answers200WithUnparsableJson()
+    {
+        await env.SetFhirFaultAsync("garbage", count: 1, pathPrefix: "/AllergyIntolerance");
+        using var client = env.CreateFhirClient();
+        using var response = await client.GetAsync(new Uri("AllergyIntolerance?patient=x", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => JsonNode.Parse(body));
+    }
+
+    [Fact]
+    public async Task Fhir_401Fault_RejectsAValidToken()
+    {
+        await env.SetFhirFaultAsync("401", count: 1, pathPrefix: "/MedicationStatement");
+        using var client = env.CreateFhirClient();
+        using var response = await client.GetAsync(new Uri("MedicationStatement?patient=x", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Fhir_CloseFault_DropsTheConnection()
+    {
+        await env.SetFhirFaultAsync("close", count: 1, pathPrefix: "/FamilyMemberHistory");
+        // A fresh connection, so that the client cannot quietly retry on another pooled one.
+        using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero };
+        using var client = new HttpClient(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"{env.FhirBaseUrl}/FamilyMemberHistory/_search"))
+        {
+            Content = new StringContent("patient=x", Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", env.FhirToken);
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(request));
     }
 
     [Fact]
@@ -262,5 +325,16 @@ public sealed class TestEnvironmentTests(TestEnvironment env)
         await using var select = new NpgsqlCommand($"SELECT id FROM {table}", connection);
         Assert.Equal(42, (int)(await select.ExecuteScalarAsync())!);
         Assert.Equal("127.0.0.1", connection.Host);
+    }
+
+    [Fact]
+    public async Task Postgres_CreateDatabase_GivesAnEmptyDatabaseOfItsOwn()
+    {
+        var connectionString = await env.CreatePostgresDatabaseAsync("scaleout");
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        Assert.StartsWith("scaleout_", connection.Database, StringComparison.Ordinal);
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", connection);
+        Assert.Equal(0L, (long)(await count.ExecuteScalarAsync())!);
     }
 }
