@@ -32,7 +32,7 @@ public sealed class TrialRiskEvaluator(
         var score = await scoring.RunAsync(invocation, patient, snapshot, features, wait, cancellationToken);
 
         // Every criterion of the trial, with the score and what the images showed.
-        var result = eligibility.Evaluate(patient, new EligibilityInputs(invocation.ReceivedAt, score.Pre, score.Mri));
+        var result = eligibility.Evaluate(snapshot, new EligibilityInputs(invocation.ReceivedAt, score.Pre, score.Mri));
         return new RiskEvaluation
         {
             Outcome = result.Outcome,
