@@ -8,8 +8,18 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build CdsRisk.sln -c Release 2>&1 | tail -n 3
 results=$(mktemp -d)
 status=0
+# CDSRISK_PRIVATE_NETWORK=1 runs the tests (and so the servers they start) in a network namespace of their own with only
+# loopback: Orthanc, which listens on every interface, is then unreachable from outside by construction.
+isolate=()
+if [ -n "${CDSRISK_PRIVATE_NETWORK:-}" ]; then
+  if unshare -n true 2>/dev/null && command -v ip >/dev/null; then
+    isolate=(unshare -n sh -c 'ip link set lo up && exec "$@"' isolate)
+  else
+    echo "test.sh: unshare -n is not available here; running without network isolation" >&2
+  fi
+fi
 for project in tests/CdsRisk.UnitTests tests/CdsRisk.IntegrationTests; do
-  dotnet test "$project" -c Release --no-build --logger "trx;LogFileName=$(basename "$project").trx" \
+  "${isolate[@]}" dotnet test "$project" -c Release --no-build --logger "trx;LogFileName=$(basename "$project").trx" \
     --results-directory "$results" || status=1
 done
 # One closing line in the plain 'N passed, N failed' form, summed over the .trx files.

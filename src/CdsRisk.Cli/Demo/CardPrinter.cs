@@ -42,6 +42,14 @@ internal sealed class CardPrinter(TextWriter output)
         {
             var why = result.Status == 0 ? "no answer" : $"HTTP {result.Status}";
             output.WriteLine($"  {label}: {why} after {timing}{prefetch}: {result.Problem ?? Describe(result.Body)}");
+            var hint = result.Status switch
+            {
+                401 => "the service did not accept the demo client's JWT (its Auth:Clients configuration)",
+                404 => "the service has no such CDS service id (yet)",
+                412 => "the service found required data missing and could not fetch it (CDS Hooks 2.0 §Prefetch)",
+                _ => null,
+            };
+            if (hint is not null) output.WriteLine($"      ({hint})");
             return;
         }
 
