@@ -163,12 +163,14 @@ public static class DemoCommand
         new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development", // Swagger UI
+            // Development turns client authentication off by default; the demo signs like a real EHR, so it is on.
+            ["Auth__Mode"] = "Required",
             ["Auth__Clients__0__Issuer"] = signer.Issuer,
             ["Auth__Clients__0__Jwks"] = signer.JwksJson,
             ["Fhir__AllowedServers__0"] = fhirBase,
             ["DicomWeb__AllowedServers__0"] = dicomWebBase,
             ["Storage__Provider"] = "Sqlite",
-            ["Storage__ConnectionString"] = $"Data Source={Path.GetFullPath(Path.Combine(workDir, "cdsrisk.db"))}",
+            ["Storage__Sqlite__Path"] = Path.GetFullPath(Path.Combine(workDir, "cdsrisk.db")),
         };
 
     private static JsonObject ReadJson(string path, string what)
