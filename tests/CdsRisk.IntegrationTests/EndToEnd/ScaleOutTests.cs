@@ -19,7 +19,7 @@ public sealed class ScaleOutTests(TestEnvironment env)
     public async Task TwoProcessesOnOneDatabase_ScoreTheStudyOnce_AndWriteTheRiskAssessmentOnce()
     {
         var patientId = await SeededDemo.CopyPatientAsync(env, "eligible-high-risk", "scale-" + Guid.NewGuid().ToString("N")[..8], env.DicomWebBaseUrl);
-        var database = await CreateDatabaseAsync();
+        var database = await env.CreatePostgresDatabaseAsync("scaleout");
         await using var first = await ServiceProcess.StartAsync(env, database);
         await using var second = await ServiceProcess.StartAsync(env, database);
         await env.ClearFhirRequestLogAsync();
@@ -55,19 +55,6 @@ public sealed class ScaleOutTests(TestEnvironment env)
             .Count(r => r!["method"]!.GetValue<string>() == "POST" && r["path"]!.GetValue<string>() == "/");
         Assert.Equal(1, transactionPosts);
         _ = assessments;
-    }
-
-    private async Task<string> CreateDatabaseAsync()
-    {
-        var name = "scaleout_" + Guid.NewGuid().ToString("N")[..10];
-        await using (var admin = new NpgsqlConnection(env.PostgresConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name};", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        return new NpgsqlConnectionStringBuilder(env.PostgresConnectionString) { Database = name }.ConnectionString;
     }
 
     /// <summary>The service as its own OS process (the built CdsRisk.Api.dll), on a free loopback port.</summary>

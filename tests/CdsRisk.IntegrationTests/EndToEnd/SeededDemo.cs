@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using CdsRisk.IntegrationTests.TestServers;
 
@@ -43,29 +42,15 @@ public static class SeededDemo
     private static async Task<IReadOnlyDictionary<string, SeededPatient>> SeedAsync(TestEnvironment env)
     {
         var output = Path.Combine(env.TempDir, "seed-" + Guid.NewGuid().ToString("N")[..8]);
-        var start = new ProcessStartInfo("/usr/bin/python3")
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
+        var seeded = await env.SeedAsync(output, cancellationToken: timeout.Token);
+        if (seeded.ExitCode != 0 || seeded.Manifest is null)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = TestEnvironment.RepositoryRoot,
-        };
-        foreach (var a in new[] { Path.Combine(TestEnvironment.RepositoryRoot, "scripts", "testenv", "seed.py"), "--env", env.EnvironmentFile, "--out", output, "--jobs", "2" })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"seeding failed ({process.ExitCode}): {await stderr}");
+            throw new InvalidOperationException($"seeding failed ({seeded.ExitCode}): {seeded.Log}");
         }
 
         _outputDirectory = output;
-        var manifest = JsonNode.Parse(await File.ReadAllTextAsync((await stdout).Trim()))!;
+        var manifest = seeded.Manifest;
         var patients = new Dictionary<string, SeededPatient>(StringComparer.Ordinal);
         foreach (var p in manifest["patients"]!.AsArray())
         {
