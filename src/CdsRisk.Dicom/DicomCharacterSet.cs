@@ -27,32 +27,31 @@ public sealed class DicomCharacterSet
     internal static DicomCharacterSet FromValue(ReadOnlySpan<byte> value)
     {
         var text = Encoding.Latin1.GetString(value).Trim(' ', '\0');
-        var terms = text.Split('\\');
-        Encoding? encoding = null;
-        var supported = true;
-        foreach (var raw in terms)
+        Encoding? chosen = null;
+        foreach (var raw in text.Split('\\'))
         {
             var term = raw.Trim();
-            Encoding? next = term switch
+            if (term is "" or "ISO_IR 6" or "ISO 2022 IR 6")
             {
-                "" or "ISO_IR 6" or "ISO 2022 IR 6" => null,
-                "ISO_IR 100" or "ISO 2022 IR 100" => Encoding.Latin1,
-                "ISO_IR 192" => Encoding.UTF8,
-                _ => Unsupported,
-            };
-            if (ReferenceEquals(next, Unsupported) || (next is not null && encoding is not null && !ReferenceEquals(next, encoding)))
-            {
-                supported = false;
-                break;
+                continue; // the default repertoire, a subset of both encodings below
             }
 
-            encoding ??= next;
+            Encoding? encoding = term switch
+            {
+                "ISO_IR 100" or "ISO 2022 IR 100" => Encoding.Latin1,
+                "ISO_IR 192" => Encoding.UTF8,
+                _ => null,
+            };
+            if (encoding is null || (chosen is not null && !ReferenceEquals(chosen, encoding)))
+            {
+                return new DicomCharacterSet(text, null); // unsupported, or code extensions mixing two sets
+            }
+
+            chosen = encoding;
         }
 
-        return new DicomCharacterSet(text, supported ? encoding ?? Encoding.Latin1 : null);
+        return new DicomCharacterSet(text, chosen ?? Encoding.Latin1);
     }
-
-    private static readonly Encoding Unsupported = Encoding.ASCII;
 
     /// <summary>Decodes text of a VR that the character set applies to (SH, LO, ST, LT, PN, UC, UT).</summary>
     public string Decode(ReadOnlySpan<byte> bytes, DicomTag tag) =>

@@ -98,10 +98,11 @@ public sealed class DicomElement
         }
 
         var result = new double[span.Length / size];
+        var vr = VR.ToString();
         for (var i = 0; i < result.Length; i++)
         {
             var v = span.Slice(i * size, size);
-            result[i] = VR.ToString() switch
+            result[i] = vr switch
             {
                 "US" => BinaryPrimitives.ReadUInt16LittleEndian(v),
                 "SS" => BinaryPrimitives.ReadInt16LittleEndian(v),

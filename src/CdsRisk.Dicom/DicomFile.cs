@@ -53,7 +53,7 @@ public sealed record DicomReaderOptions
     public static DicomReaderOptions Default { get; } = new();
 
     /// <summary>Deepest sequence nesting accepted (a top-level sequence is depth 1).</summary>
-    public int MaxNestingDepth { get; init; } = 16;
+    public int MaxNestingDepth { get; init; } = 64;
 
     /// <summary>Absolute cap on the inflated size of a deflated data set.</summary>
     public long MaxInflatedBytes { get; init; } = 512L * 1024 * 1024;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using CdsRisk.Core.Imaging;
@@ -80,7 +79,7 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         timeout.CancelAfter(TimeSpan.FromSeconds(_options.SeriesTimeoutSeconds));
         using var request = Get(server, $"studies/{Uid(studyUid)}/series/{Uid(seriesUid)}", SeriesAccept);
         using var response = await SendAsync(request, seriesUid, timeout.Token);
-        var boundary = Boundary(response.Content.Headers.ContentType, seriesUid);
+        var boundary = Boundary(response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var types) ? types.ToString() : null, seriesUid);
         await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
         var reader = new MultipartReader(boundary, body) { BodyLengthLimit = _options.MaxInstanceBytes };
         while (true)
@@ -261,14 +260,16 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         return response;
     }
 
-    private static string Boundary(MediaTypeHeaderValue? contentType, string seriesUid)
+    /// <summary>The boundary of a multipart/related answer, quoted or not (RFC 2046 §5.1.1, RFC 2387), parsed with ASP.NET Core's header parser.</summary>
+    private static string Boundary(string? contentType, string seriesUid)
     {
-        if (contentType?.MediaType is not { } media || !media.Equals("multipart/related", StringComparison.OrdinalIgnoreCase))
+        if (contentType is null || !Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+            || !media.MediaType.Equals("multipart/related", StringComparison.OrdinalIgnoreCase))
         {
-            throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: response is {contentType?.MediaType ?? "untyped"}, not multipart/related", seriesUid);
+            throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: response is {(contentType is null ? "untyped" : "not multipart/related")}", seriesUid);
         }
 
-        var boundary = contentType.Parameters.FirstOrDefault(p => p.Name.Equals("boundary", StringComparison.OrdinalIgnoreCase))?.Value?.Trim('"');
+        var boundary = Microsoft.Net.Http.Headers.HeaderUtilities.RemoveQuotes(media.Boundary).ToString();
         if (string.IsNullOrEmpty(boundary) || boundary.Length > 70)
         {
             throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: multipart response without a valid boundary (RFC 2046 §5.1.1)", seriesUid);

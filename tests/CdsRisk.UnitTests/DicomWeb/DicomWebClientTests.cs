@@ -34,7 +34,7 @@ public sealed class DicomWebClientTests
 
     private static HttpResponseMessage Multipart(IEnumerable<byte[]> parts, string contentType, bool partLengths)
     {
-        const string boundary = "cdsrisk-a1b2c3d4";
+        const string boundary = "cdsrisk a1b2:c3d4";
         using var body = new MemoryStream();
         foreach (var part in parts)
         {
@@ -51,13 +51,14 @@ public sealed class DicomWebClientTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async System.Threading.Tasks.Task Series_IsStreamedFromMultipart_WithQuotedBoundary_WithAndWithoutPartLengths(bool partLengths)
+    [InlineData(true, "multipart/related; type=\"application/dicom\"; boundary=\"{b}\"")]
+    [InlineData(false, "multipart/related; type=\"application/dicom\"; boundary=\"{b}\"")]
+    [InlineData(false, "multipart/related; boundary=\"{b}\"; type=\"application/dicom; transfer-syntax=1.2.840.10008.1.2.1\"")]
+    public async System.Threading.Tasks.Task Series_IsStreamedFromMultipart_WithQuotedParameters_WithAndWithoutPartLengths(bool partLengths, string contentType)
     {
         var study = new SyntheticMrStudy { Slices = 3 };
         var parts = Enumerable.Range(0, 3).Select(z => study.Instance(1, z)).ToList();
-        var server = new FakeServer(_ => Multipart(parts, "multipart/related; type=\"application/dicom\"; boundary=\"{b}\"", partLengths));
+        var server = new FakeServer(_ => Multipart(parts, contentType, partLengths));
 
         var files = new List<CdsRisk.Dicom.DicomFile>();
         await foreach (var (file, error) in Client(server).RetrieveSeriesAsync(Server, study.StudyInstanceUid, study.SeriesUid(1), CancellationToken.None))
@@ -76,7 +77,7 @@ public sealed class DicomWebClientTests
     [Fact]
     public async System.Threading.Tasks.Task CorruptPart_IsYieldedAsTypedReaderError_NotThrown()
     {
-        var server = new FakeServer(_ => Multipart([new byte[200]], "multipart/related; type=\"application/dicom\"; boundary={b}", true));
+        var server = new FakeServer(_ => Multipart([new byte[200]], "multipart/related; type=\"application/dicom\"; boundary=\"{b}\"", true));
         var results = new List<(CdsRisk.Dicom.DicomFile?, CdsRisk.Dicom.DicomReadException?)>();
         await foreach (var item in Client(server).RetrieveSeriesAsync(Server, "1.2.3", "1.2.3.4", CancellationToken.None))
         {
