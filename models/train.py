@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Trains the reference PRE model on synthetic phantoms and exports it to ONNX.
 
-  /usr/bin/python3 models/train.py [--n-train 2000] [--n-test 600] [--epochs 8] [--seed 1]
+  /usr/bin/python3 models/train.py [--n-train 1600] [--epochs 30] [--seed 1] [--target risk|label]
 
-Writes models/pre-reference/{pre-reference.onnx, pre-reference.pt, model-card.json (clinical statistics,
-inputs, metrics are filled in by evaluate.py)}, and the C# parity fixtures. CPU only, seeded; one thread by default (on a
+Writes models/pre-reference/{pre-reference.onnx, pre-reference.pt, model-card.json (clinical statistics and
+training record; evaluate.py completes the card)}. CPU only, seeded; one thread by default (on a
 shared 2-core machine a second intra-op thread made training slower, not faster).
 """
 from __future__ import annotations
@@ -120,7 +120,7 @@ def export_onnx(net: PreNet, path: Path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n-train", type=int, default=2000)
+    ap.add_argument("--n-train", type=int, default=1600)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--target", choices=("risk", "label"), default="risk")
     ap.add_argument("--batch", type=int, default=32)

@@ -58,15 +58,19 @@ question "is the PRE ≥ 0.5?". Not validated on, and never to be used for, real
   beyond the Milan criteria) within 2 years of resection.
 
 ## Architecture
-3D CNN over the phase stack (2×2×2 patch stem, three 3×3×3 conv blocks with batch norm, global mean + max pooling
-→ 64 features) and an MLP over the 9 clinical features (→ 32), concatenated and fused by an MLP (64 → 1).
-Trained with modality dropout (whole clinical vector zeroed 10 %, image zeroed 8 %, single clinical features
-zeroed 10 %) so that imputation and the ablations below are meaningful. AdamW, one-cycle LR, BCE on the sampled
-labels, seeded (`models/train.py`).
+A 2×2×2 average pool (32×64×64 → 16×32×32, inside the graph), three 3×3×3 convolution blocks with batch norm
+(stride 2, 2, 1; 16, 32, 32 channels), global mean + max pooling → 64 image features; an MLP over the 9 clinical
+features → 32; concatenated and fused by an MLP (64 → 1), sigmoid. {c['parameters']:,} parameters.
+Training (`models/train.py`): AdamW, one-cycle LR {t['lr']}, batch {t['batch']}, {t['epochs']} epochs, seed {t['seed']},
+one CPU thread; target: **{'the generator ground-truth probability (soft labels)' if t.get('target') == 'risk' else 'the sampled labels'}**
+— a privilege of synthetic data: with {t['nTrain']} cases the sampled 0/1 labels were too noisy for the image
+branch to learn (a first run on labels gave image-only AUC ≈ 0.54). Modality dropout: the whole clinical vector
+zeroed 10 % of the time, the image 8 %, single clinical features 10 %, so that imputation and the ablations below
+are meaningful.
 
 ## Synthetic data (`models/phantoms`)
 Abdominal T1 fat-suppressed gradient-echo volumes (default 48 × 128 × 128, 5 mm slices, 3 mm pixels; training
-also uses 40×112², 36×96², 44×120² matrices) with body wall, liver, portal and hepatic veins, IVC, aorta, spleen,
+also uses 40×96², 36×80², 32×64² matrices) with body wall, liver, portal and hepatic veins, IVC, aorta, spleen,
 kidneys and spine; per-phase signal tables for extracellular gadolinium; per-"scanner" gain, offset, bias field,
 arterial timing, Rician noise (2–7 %), and for one vendor RescaleSlope/Intercept. Tumours (1–3, largest 1.2–11 cm)
 carry the features linked to microvascular invasion and aggressive recurrence: arterial hyperenhancement (APHE)
