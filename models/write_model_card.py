@@ -20,6 +20,10 @@ def main():
            ("clinical only: separate small MLP trained on the 9 features", m["clinicalOnlyMlp"]),
            ("oracle: the generator's ground-truth probability", m["oracleGroundTruth"])]
     abl_rows = "\n".join(f"| {n} | {v['auc']:.3f} | {v['brier']:.3f} |" for n, v in abl)
+    s = c.get("scenarioCheck")
+    scen = (f"Scenario check (`models/verify_scenarios.py`, {s['phantoms']} demo phantoms, seeds {s['seeds']}): "
+            f"{s['failures']} failures; high-risk scenarios PRE {s['highRiskPreRange'][0]:.3f}–{s['highRiskPreRange'][1]:.3f}, "
+            f"low-risk {s['lowRiskPreRange'][0]:.3f}–{s['lowRiskPreRange'][1]:.3f}.") if s else ""
     md = f"""# Model card: `{c['id']}` {c['version']}
 
 > **NOT FOR CLINICAL USE.** A reference model trained on **synthetic phantoms only**. It has the shape of the
@@ -33,7 +37,7 @@ def main():
 | SHA-256 | `{c['sha256']}` |
 | version | {c['version']} |
 | training data | synthetic (`models/phantoms`), {t['nTrain']} phantoms, seed {t['seed']} |
-| training time | {t['trainSeconds']:.0f} s on 2 CPU threads ({t['epochs']} epochs; data generation {t['dataSeconds']:.0f} s), PyTorch {t['torch']} |
+| training time | {t['trainSeconds']:.0f} s, {t['threads']} CPU thread ({t['epochs']} epochs), plus {t['dataSeconds']:.0f} s to generate the training phantoms (2 processes); measured on a shared 2-core machine under heavy load; PyTorch {t['torch']} |
 | threshold | {c['threshold']} (PRE ≥ threshold = high risk; the service reads its threshold from the protocol settings) |
 
 ## Intended use
@@ -64,7 +68,8 @@ features → 32; concatenated and fused by an MLP (64 → 1), sigmoid. {c['param
 Training (`models/train.py`): AdamW, one-cycle LR {t['lr']}, batch {t['batch']}, {t['epochs']} epochs, seed {t['seed']},
 one CPU thread; target: **{'the generator ground-truth probability (soft labels)' if t.get('target') == 'risk' else 'the sampled labels'}**
 — a privilege of synthetic data: with {t['nTrain']} cases the sampled 0/1 labels were too noisy for the image
-branch to learn (a first run on labels gave image-only AUC ≈ 0.54). Modality dropout: the whole clinical vector
+branch to learn (a first run on labels, with an earlier phantom version whose rim and halo were thinner, gave
+image-only AUC ≈ 0.54). Modality dropout: the whole clinical vector
 zeroed 10 % of the time, the image 8 %, single clinical features 10 %, so that imputation and the ablations below
 are meaningful.
 
@@ -96,6 +101,8 @@ Correlation of PRE with the ground-truth probability: {m['correlationWithGroundT
 PyTorch one-patient latency {m['torchLatencyMsMedian']:.1f} ms (the C# benchmark measures ONNX Runtime).
 For orientation only (real data, not comparable): Recurr-NET reported AUROC 0.77–0.86 internal; clinical scores 0.52–0.62.
 
+{scen}
+
 Calibration (10 bins):
 
 | predicted | n | mean predicted | observed rate |
@@ -113,6 +120,7 @@ optimistic for anything real.
 /usr/bin/python3 models/evaluate.py       # completes model-card.json (metrics, sha256)
 /usr/bin/python3 models/write_model_card.py
 /usr/bin/python3 models/make_fixtures.py  # C# parity fixtures
+/usr/bin/python3 models/verify_scenarios.py  # demo scenarios land on the intended side of 0.5
 ```
 """
     (OUT / "model-card.md").write_text(md)
