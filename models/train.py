@@ -101,8 +101,8 @@ def train(args) -> dict:
         print(f"epoch {epoch + 1}/{args.epochs} loss {total / args.n_train:.4f} {time.time() - t1:.0f}s", flush=True)
     t_train = time.time() - t1
     net.eval()
-    OUT.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), OUT / "pre-reference.pt")
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), args.out / "pre-reference.pt")
     return {"stats": stats, "net": net, "dataSeconds": round(t_data, 1), "trainSeconds": round(t_train, 1)}
 
 
@@ -128,10 +128,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default models/pre-reference)")
     args = ap.parse_args(argv)
     res = train(args)
-    export_onnx(res["net"], OUT / "pre-reference.onnx")
-    card_path = OUT / "model-card.json"
+    export_onnx(res["net"], args.out / "pre-reference.onnx")
+    card_path = args.out / "model-card.json"
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     card.setdefault("clinical", {})["features"] = res["stats"]
     card["training"] = {"seed": args.seed, "nTrain": args.n_train, "epochs": args.epochs, "batch": args.batch,

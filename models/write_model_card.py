@@ -24,6 +24,9 @@ def main():
     scen = (f"Scenario check (`models/verify_scenarios.py`, {s['phantoms']} demo phantoms, seeds {s['seeds']}): "
             f"{s['failures']} failures; high-risk scenarios PRE {s['highRiskPreRange'][0]:.3f}–{s['highRiskPreRange'][1]:.3f}, "
             f"low-risk {s['lowRiskPreRange'][0]:.3f}–{s['lowRiskPreRange'][1]:.3f}.") if s else ""
+    r = c.get("reproducibility")
+    repro = (f"Reproducibility: a second run ({r['check']}) produced a {'bit-identical .onnx (same SHA-256)' if r['identicalSha256'] else 'different .onnx'}; "
+             f"that run's training took {r['trainSeconds']:.0f} s (machine load varies).") if r else ""
     md = f"""# Model card: `{c['id']}` {c['version']}
 
 > **NOT FOR CLINICAL USE.** A reference model trained on **synthetic phantoms only**. It has the shape of the
@@ -39,6 +42,8 @@ def main():
 | training data | synthetic (`models/phantoms`), {t['nTrain']} phantoms, seed {t['seed']} |
 | training time | {t['trainSeconds']:.0f} s, {t['threads']} CPU thread ({t['epochs']} epochs), plus {t['dataSeconds']:.0f} s to generate the training phantoms (2 processes); measured on a shared 2-core machine under heavy load; PyTorch {t['torch']} |
 | threshold | {c['threshold']} (PRE ≥ threshold = high risk; the service reads its threshold from the protocol settings) |
+
+{repro}
 
 ## Intended use
 Demonstration and testing of the CdsRisk CDS Hooks service: early HCC scheduled for liver resection, the trial's
