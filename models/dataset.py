@@ -18,14 +18,16 @@ import preprocess  # noqa: E402
 from risk import ground_truth_risk, sample_patient  # noqa: E402
 
 # (slices, rows/cols, slice spacing mm): different "scanners" acquire different matrices over similar fields of view
-MATRICES = ((48, 128, 5.0), (40, 112, 6.0), (36, 96, 6.5), (44, 120, 5.5))
+# (the full 48 x 128 x 128 of the demo phantoms is in the mix; the smaller ones keep generation affordable)
+MATRICES = ((48, 128, 5.0), (40, 96, 6.0), (36, 80, 6.5), (32, 64, 7.5))
+MATRIX_P = (0.1, 0.3, 0.3, 0.3)
 
 
 def make_case(args):
     seed, index = args
     rng = np.random.default_rng([seed, index])
     p = sample_patient(rng)
-    nz, n, dz = MATRICES[int(rng.integers(len(MATRICES)))]
+    nz, n, dz = MATRICES[int(rng.choice(len(MATRICES), p=MATRIX_P))]
     grid = phantom.Grid(nz, n, n, dz, 384.0 / n, 384.0 / n)
     scanner = phantom.sample_scanner(rng)
     anat = phantom.sample_anatomy(rng)
@@ -44,7 +46,7 @@ def make_case(args):
 def build(split: str, n: int, seed: int, work: Path, workers: int = 2):
     """Returns dict with image (memmap float16 [n,4,32,64,64]), raw clinical [n,9], risk [n], label [n]."""
     work.mkdir(parents=True, exist_ok=True)
-    prefix = work / f"{split}-s{seed}-n{n}"
+    prefix = work / f"{split}-v{phantom.VERSION}-s{seed}-n{n}"
     img_path = Path(str(prefix) + ".image.f16")
     meta_path = Path(str(prefix) + ".meta.npz")
     if img_path.exists() and meta_path.exists():

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Evaluates the reference PRE model on a held-out synthetic set and completes the model card JSON.
 
-  /usr/bin/python3 models/evaluate.py [--n-test 600] [--seed 2]
+  /usr/bin/python3 models/evaluate.py [--n-test 400] [--seed 2]
 
 Metrics: AUC (against the sampled labels), Brier score, a 10-bin calibration table, and the ablation:
   fused          the model as shipped
@@ -91,7 +91,7 @@ def metrics(y, p):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n-test", type=int, default=600)
+    ap.add_argument("--n-test", type=int, default=400)
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--version", default="1.0.0")
     args = ap.parse_args(argv)
@@ -136,6 +136,7 @@ def main(argv=None):
         "sha256": sha,
         "sizeBytes": onnx_path.stat().st_size,
         "opset": 17,
+        "parameters": sum(p.numel() for p in net.parameters()),
         "inputs": [{"name": "image", "shape": ["N", 4, 32, 64, 64], "dtype": "float32"},
                    {"name": "clinical", "shape": ["N", 9], "dtype": "float32"}],
         "output": {"name": "pre", "shape": ["N", 1], "dtype": "float32",

@@ -56,7 +56,7 @@ def main():
     par = TEST_DATA / "parity"
     shutil.rmtree(par, ignore_errors=True)
     par.mkdir(parents=True)
-    te = dataset.build("test", 600, 2, WORK)
+    te = dataset.build("test", 400, 2, WORK)
     exp = json.loads((pp / "expected.json").read_text())
     img_a = np.fromfile(pp / "image.f32", dtype="<f4").reshape(4, 32, 64, 64)
     risks = te["risk"]

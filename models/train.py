@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Trains the reference PRE model on synthetic phantoms and exports it to ONNX.
 
-  /usr/bin/python3 models/train.py [--n-train 2000] [--n-test 600] [--epochs 8] [--seed 1]
+  /usr/bin/python3 models/train.py [--n-train 1600] [--epochs 30] [--seed 1] [--target risk|label]
 
-Writes models/pre-reference/{pre-reference.onnx, pre-reference.pt, model-card.json (clinical statistics,
-inputs, metrics are filled in by evaluate.py)}, and the C# parity fixtures. CPU only, seeded; one thread by default (on a
+Writes models/pre-reference/{pre-reference.onnx, pre-reference.pt, model-card.json (clinical statistics and
+training record; evaluate.py completes the card)}. CPU only, seeded; one thread by default (on a
 shared 2-core machine a second intra-op thread made training slower, not faster).
 """
 from __future__ import annotations
@@ -101,8 +101,8 @@ def train(args) -> dict:
         print(f"epoch {epoch + 1}/{args.epochs} loss {total / args.n_train:.4f} {time.time() - t1:.0f}s", flush=True)
     t_train = time.time() - t1
     net.eval()
-    OUT.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), OUT / "pre-reference.pt")
+    args.out.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), args.out / "pre-reference.pt")
     return {"stats": stats, "net": net, "dataSeconds": round(t_data, 1), "trainSeconds": round(t_train, 1)}
 
 
@@ -120,7 +120,7 @@ def export_onnx(net: PreNet, path: Path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n-train", type=int, default=2000)
+    ap.add_argument("--n-train", type=int, default=1600)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--target", choices=("risk", "label"), default="risk")
     ap.add_argument("--batch", type=int, default=32)
@@ -128,10 +128,11 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=OUT, help="output folder (default models/pre-reference)")
     args = ap.parse_args(argv)
     res = train(args)
-    export_onnx(res["net"], OUT / "pre-reference.onnx")
-    card_path = OUT / "model-card.json"
+    export_onnx(res["net"], args.out / "pre-reference.onnx")
+    card_path = args.out / "model-card.json"
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     card.setdefault("clinical", {})["features"] = res["stats"]
     card["training"] = {"seed": args.seed, "nTrain": args.n_train, "epochs": args.epochs, "batch": args.batch,

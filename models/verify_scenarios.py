@@ -40,6 +40,14 @@ def main(argv=None) -> int:
             print(json.dumps(rows[-1]), flush=True)
     pres = [r["referencePre"] for r in rows if r["referencePre"] is not None]
     print(f"{len(rows)} phantoms, {len(failures)} failures; PRE range {min(pres):.3f}..{max(pres):.3f}")
+    high = [r["referencePre"] for r in rows if r["referencePre"] is not None and r["scenario"] != "low-risk"]
+    low = [r["referencePre"] for r in rows if r["scenario"] == "low-risk"]
+    card_path = HERE / "pre-reference" / "model-card.json"
+    card = json.loads(card_path.read_text())
+    card["scenarioCheck"] = {"seeds": a.seeds, "phantoms": len(rows), "failures": len(failures),
+                             "highRiskPreRange": [round(min(high), 4), round(max(high), 4)],
+                             "lowRiskPreRange": [round(min(low), 4), round(max(low), 4)]}
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
     return 1 if failures else 0
 
 

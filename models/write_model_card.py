@@ -20,6 +20,13 @@ def main():
            ("clinical only: separate small MLP trained on the 9 features", m["clinicalOnlyMlp"]),
            ("oracle: the generator's ground-truth probability", m["oracleGroundTruth"])]
     abl_rows = "\n".join(f"| {n} | {v['auc']:.3f} | {v['brier']:.3f} |" for n, v in abl)
+    s = c.get("scenarioCheck")
+    scen = (f"Scenario check (`models/verify_scenarios.py`, {s['phantoms']} demo phantoms, seeds {s['seeds']}): "
+            f"{s['failures']} failures; high-risk scenarios PRE {s['highRiskPreRange'][0]:.3f}–{s['highRiskPreRange'][1]:.3f}, "
+            f"low-risk {s['lowRiskPreRange'][0]:.3f}–{s['lowRiskPreRange'][1]:.3f}.") if s else ""
+    r = c.get("reproducibility")
+    repro = (f"Reproducibility: a second run ({r['check']}) produced a {'bit-identical .onnx (same SHA-256)' if r['identicalSha256'] else 'different .onnx'}; "
+             f"that run's training took {r['trainSeconds']:.0f} s (machine load varies).") if r else ""
     md = f"""# Model card: `{c['id']}` {c['version']}
 
 > **NOT FOR CLINICAL USE.** A reference model trained on **synthetic phantoms only**. It has the shape of the
@@ -33,8 +40,10 @@ def main():
 | SHA-256 | `{c['sha256']}` |
 | version | {c['version']} |
 | training data | synthetic (`models/phantoms`), {t['nTrain']} phantoms, seed {t['seed']} |
-| training time | {t['trainSeconds']:.0f} s on 2 CPU threads ({t['epochs']} epochs; data generation {t['dataSeconds']:.0f} s), PyTorch {t['torch']} |
+| training time | {t['trainSeconds']:.0f} s, {t['threads']} CPU thread ({t['epochs']} epochs), plus {t['dataSeconds']:.0f} s to generate the training phantoms (2 processes); measured on a shared 2-core machine under heavy load; PyTorch {t['torch']} |
 | threshold | {c['threshold']} (PRE ≥ threshold = high risk; the service reads its threshold from the protocol settings) |
+
+{repro}
 
 ## Intended use
 Demonstration and testing of the CdsRisk CDS Hooks service: early HCC scheduled for liver resection, the trial's
@@ -58,15 +67,20 @@ question "is the PRE ≥ 0.5?". Not validated on, and never to be used for, real
   beyond the Milan criteria) within 2 years of resection.
 
 ## Architecture
-3D CNN over the phase stack (2×2×2 patch stem, three 3×3×3 conv blocks with batch norm, global mean + max pooling
-→ 64 features) and an MLP over the 9 clinical features (→ 32), concatenated and fused by an MLP (64 → 1).
-Trained with modality dropout (whole clinical vector zeroed 10 %, image zeroed 8 %, single clinical features
-zeroed 10 %) so that imputation and the ablations below are meaningful. AdamW, one-cycle LR, BCE on the sampled
-labels, seeded (`models/train.py`).
+A 2×2×2 average pool (32×64×64 → 16×32×32, inside the graph), three 3×3×3 convolution blocks with batch norm
+(stride 2, 2, 1; 16, 32, 32 channels), global mean + max pooling → 64 image features; an MLP over the 9 clinical
+features → 32; concatenated and fused by an MLP (64 → 1), sigmoid. {c['parameters']:,} parameters.
+Training (`models/train.py`): AdamW, one-cycle LR {t['lr']}, batch {t['batch']}, {t['epochs']} epochs, seed {t['seed']},
+one CPU thread; target: **{'the generator ground-truth probability (soft labels)' if t.get('target') == 'risk' else 'the sampled labels'}**
+— a privilege of synthetic data: with {t['nTrain']} cases the sampled 0/1 labels were too noisy for the image
+branch to learn (a first run on labels, with an earlier phantom version whose rim and halo were thinner, gave
+image-only AUC ≈ 0.54). Modality dropout: the whole clinical vector
+zeroed 10 % of the time, the image 8 %, single clinical features 10 %, so that imputation and the ablations below
+are meaningful.
 
 ## Synthetic data (`models/phantoms`)
 Abdominal T1 fat-suppressed gradient-echo volumes (default 48 × 128 × 128, 5 mm slices, 3 mm pixels; training
-also uses 40×112², 36×96², 44×120² matrices) with body wall, liver, portal and hepatic veins, IVC, aorta, spleen,
+also uses 40×96², 36×80², 32×64² matrices) with body wall, liver, portal and hepatic veins, IVC, aorta, spleen,
 kidneys and spine; per-phase signal tables for extracellular gadolinium; per-"scanner" gain, offset, bias field,
 arterial timing, Rician noise (2–7 %), and for one vendor RescaleSlope/Intercept. Tumours (1–3, largest 1.2–11 cm)
 carry the features linked to microvascular invasion and aggressive recurrence: arterial hyperenhancement (APHE)
@@ -92,6 +106,8 @@ Correlation of PRE with the ground-truth probability: {m['correlationWithGroundT
 PyTorch one-patient latency {m['torchLatencyMsMedian']:.1f} ms (the C# benchmark measures ONNX Runtime).
 For orientation only (real data, not comparable): Recurr-NET reported AUROC 0.77–0.86 internal; clinical scores 0.52–0.62.
 
+{scen}
+
 Calibration (10 bins):
 
 | predicted | n | mean predicted | observed rate |
@@ -109,6 +125,7 @@ optimistic for anything real.
 /usr/bin/python3 models/evaluate.py       # completes model-card.json (metrics, sha256)
 /usr/bin/python3 models/write_model_card.py
 /usr/bin/python3 models/make_fixtures.py  # C# parity fixtures
+/usr/bin/python3 models/verify_scenarios.py  # demo scenarios land on the intended side of 0.5
 ```
 """
     (OUT / "model-card.md").write_text(md)

@@ -16,6 +16,7 @@ from risk import TumourFeatures
 AIR, FAT, MUSCLE, LIVER, SPLEEN, KIDNEY, AORTA, PORTAL, BONE, TUMOUR, RIM, HALO, HEPVEIN = range(13)
 N_LABELS = 13
 PHASES = ("non-contrast", "arterial", "portal-venous", "delayed")
+VERSION = 2  # bump when the rendering changes: training caches are keyed by it
 
 # Signal per label and phase (arbitrary units, fat-suppressed T1 gradient echo, extracellular gadolinium).
 _BASE = np.zeros((N_LABELS, 4), dtype=np.float64)
@@ -46,9 +47,10 @@ class Grid:
 
     def axes(self):
         x0, y0, z0 = self.origin()
-        z = (z0 + np.arange(self.nz) * self.dz).reshape(-1, 1, 1)
-        y = (y0 + np.arange(self.ny) * self.dy).reshape(1, -1, 1)
-        x = (x0 + np.arange(self.nx) * self.dx).reshape(1, 1, -1)
+        # float32 halves the memory traffic of the full-grid shape tests
+        z = (z0 + np.arange(self.nz) * self.dz).reshape(-1, 1, 1).astype(np.float32)
+        y = (y0 + np.arange(self.ny) * self.dy).reshape(1, -1, 1).astype(np.float32)
+        x = (x0 + np.arange(self.nx) * self.dx).reshape(1, 1, -1).astype(np.float32)
         return z, y, x
 
 
@@ -154,7 +156,7 @@ def place_tumours(rng: np.random.Generator, anat: Anatomy, t: TumourFeatures) ->
             for _ in range(t.satellites):
                 v = rng.normal(size=3)
                 v /= np.linalg.norm(v)
-                sats.append((tuple(c + v * (r * (1 + 0.45 * t.margin) + rng.uniform(6, 16))), float(rng.uniform(3.0, 5.5))))
+                sats.append((tuple(c + v * (r * (1 + 0.45 * t.margin) + rng.uniform(5, 12))), float(rng.uniform(4.0, 7.0))))
         out.append(TumourPlacement(tuple(float(a) for a in c), float(r), lobes, signs, hd, sats))
     return out
 
@@ -216,10 +218,11 @@ def build_labels(grid: Grid, anat: Anatomy, t: TumourFeatures, tumours: list[Tum
         in_liver = np.isin(local, (LIVER, PORTAL, HEPVEIN))
         if t.peritumoural > 0.05:
             cosh = (dxv * tp.halo_dir[0] + dyv * tp.halo_dir[1] + dzv * tp.halo_dir[2]) / dist
-            halo = (dist <= reff + 12) & (cosh > 0.2) & (local == LIVER)
+            halo = (dist <= reff + 18) & (cosh > 0.0) & (local == LIVER)
             local[halo] = HALO
         local[(dist <= reff) & (in_liver | (local == HALO))] = RIM
-        local[dist <= np.maximum(reff - 4.0, reff * 0.6)] = TUMOUR
+        # rim: the outer 30 % of the radius (at least 4 mm), so that it survives the model's coarse grid
+        local[dist <= np.minimum(reff - 4.0, reff * 0.7)] = TUMOUR
         labels[sl] = local
         for c, r in tp.satellites:
             sl2 = _bbox(grid, c, r + 1)
@@ -236,14 +239,14 @@ def phase_table(t: TumourFeatures, scanner: Scanner) -> np.ndarray:
     liver = _BASE[LIVER]
     a, w, rim, pte = t.aphe, t.washout, t.rim, t.peritumoural
     tab[TUMOUR] = (330,
-                   liver[1] * (1 + 1.0 * a) * (1 - 0.5 * rim),
+                   liver[1] * (1 + 1.0 * a) * (1 - 0.6 * rim),
                    liver[2] * (1 - 0.4 * w),
                    liver[3] * (1 - 0.45 * w))
     tab[RIM] = (340,
-                liver[1] * (1 + 1.0 * a) * (1 + 0.7 * rim),
+                liver[1] * (1 + 1.0 * a) * (1 + 0.8 * rim),
                 liver[2] * (1 - 0.15 * w),
                 liver[3] * 1.15)  # enhancing capsule
-    tab[HALO] = (liver[0], liver[1] * (1 + 0.8 * pte), liver[2], liver[3])
+    tab[HALO] = (liver[0], liver[1] * (1 + 1.2 * pte), liver[2], liver[3])
     # early arterial timing: less arterial enhancement everywhere except the aorta
     art_gain = scanner.arterial_timing
     tab[:, 1] = tab[:, 0] + (tab[:, 1] - tab[:, 0]) * art_gain

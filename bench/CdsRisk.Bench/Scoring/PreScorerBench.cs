@@ -42,11 +42,13 @@ public static class PreScorerBench
         Array.Sort(times);
 
         using var card = JsonDocument.Parse(File.ReadAllText(Path.Combine(PreModelOptions.BundledDirectory, PreModelOptions.CardFileName)));
-        var trainSeconds = card.RootElement.TryGetProperty("training", out var tr) && tr.TryGetProperty("trainSeconds", out var ts) ? ts.GetDouble() : double.NaN;
+        var hasTraining = card.RootElement.TryGetProperty("training", out var tr);
+        var trainSeconds = hasTraining && tr.TryGetProperty("trainSeconds", out var ts) ? ts.GetDouble() : double.NaN;
+        var trainThreads = hasTraining && tr.TryGetProperty("threads", out var th) ? th.GetInt32() : 0;
         Console.WriteLine($"pre-model: {scorer.Card.Id} {scorer.Card.Version} sha256 {scorer.Card.Sha256[..12]}…");
         Console.WriteLine($"pre-model: onnx size {new FileInfo(scorer.ModelPath).Length / 1024.0:F1} KiB; session load + hash check {loadMs:F0} ms");
         Console.WriteLine($"pre-model: inference one patient, 2 threads, {runs} runs: median {times[runs / 2]:F2} ms, p95 {times[(int)(runs * 0.95)]:F2} ms, min {times[0]:F2} ms");
         Console.WriteLine($"pre-model: managed allocation per Score {allocated} B");
-        Console.WriteLine($"pre-model: training time (models/train.py, CPU 2 threads) {trainSeconds:F0} s");
+        Console.WriteLine($"pre-model: training time (models/train.py, CPU, {trainThreads} thread(s), from the card) {trainSeconds:F0} s");
     }
 }
