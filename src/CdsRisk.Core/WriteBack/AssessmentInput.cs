@@ -31,7 +31,7 @@ public sealed record AssessmentInput
     /// <summary>The Observations whose values fed the clinical features ("Observation/{id}").</summary>
     public IReadOnlyList<string> ObservationReferences { get; init; } = [];
 
-    /// <summary><see cref="ClinicalFeatureHash.Compute"/> of the clinical features the model read.</summary>
+    /// <summary><see cref="Scoring.ScoreCacheKey.HashClinicalFeatures"/> of the clinical features the model read.</summary>
     public required string ClinicalFeatureHash { get; init; }
 
     /// <summary>Clinical features that were missing and imputed (names from ClinicalFeatureNames).</summary>

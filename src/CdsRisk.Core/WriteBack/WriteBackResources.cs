@@ -22,7 +22,7 @@ public static partial class WriteBackResources
     public static Identifier RiskAssessmentIdentifier(AssessmentInput input)
     {
         Validate(input);
-        var value = ClinicalFeatureHash.Sha256Hex(string.Join('\n',
+        var value = Sha256Hex(string.Join('\n',
             input.PatientReference, input.StudyInstanceUid, input.Model.Sha256, input.ClinicalFeatureHash));
         return new Identifier(FhirCodes.RiskAssessmentIdSystem, value);
     }
@@ -217,7 +217,7 @@ public static partial class WriteBackResources
 
         if (input.ClinicalFeatureHash is null || input.ClinicalFeatureHash.Length != 64 || !input.ClinicalFeatureHash.All(char.IsAsciiHexDigitLower))
         {
-            throw new AssessmentInputException("ClinicalFeatureHash: expected 64 lower-case hex digits (ClinicalFeatureHash.Compute).");
+            throw new AssessmentInputException("ClinicalFeatureHash: expected 64 lower-case hex digits (ScoreCacheKey.HashClinicalFeatures).");
         }
 
         if (input.EncounterReference is { } enc)
@@ -251,4 +251,7 @@ public static partial class WriteBackResources
 
     [GeneratedRegex("^(0|[1-9][0-9]*)(\\.(0|[1-9][0-9]*))+$")]
     private static partial Regex DicomUid();
+
+    private static string Sha256Hex(string text) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 }

@@ -36,7 +36,7 @@ internal static class TestAssessments
         StudyInstanceUid = "1.2.826.0.1.3680043.8.498.10001",
         ImagingStudyReference = "ImagingStudy/mri-001",
         ObservationReferences = ["Observation/afp-001", "Observation/alb-001", "Observation/bili-001"],
-        ClinicalFeatureHash = ClinicalFeatureHash.Compute(Features),
+        ClinicalFeatureHash = ScoreCacheKey.HashClinicalFeatures(Features),
         ImputedFeatures = [ClinicalFeatureNames.PlateletsE9PerL],
         MissingData = ["platelet count not recorded in the last 30 days"],
     };

@@ -6,14 +6,14 @@ using Microsoft.Extensions.Options;
 
 namespace CdsRisk.UnitTests.Storage;
 
-public sealed class SqliteFeedbackStoreTests : IDisposable
+public sealed class FeedbackStoreTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "cdsrisk-unit", Guid.NewGuid().ToString("N"));
-    private readonly SqliteDatabase _database;
+    private readonly Database _database;
 
-    public SqliteFeedbackStoreTests()
+    public FeedbackStoreTests()
     {
-        _database = new SqliteDatabase(Options.Create(new StorageOptions { Sqlite = new SqliteStorageOptions { Path = "nested/data/cdsrisk.db" } }), new Environment(_root));
+        _database = new Database(Options.Create(new StorageOptions { Sqlite = new SqliteStorageOptions { Path = "nested/data/cdsrisk.db" } }), new Environment(_root));
     }
 
     public void Dispose()
@@ -41,8 +41,9 @@ public sealed class SqliteFeedbackStoreTests : IDisposable
     [Fact]
     public async Task Migration_CreatesTheFolderAndIsRepeatable()
     {
-        Assert.Equal(1, await _database.MigrateAsync(CancellationToken.None));
-        Assert.Equal(1, await _database.MigrateAsync(CancellationToken.None));
+        var version = await _database.MigrateAsync(CancellationToken.None);
+        Assert.True(version >= 2, "feedback, then the scoring, outbox and audit tables");
+        Assert.Equal(version, await _database.MigrateAsync(CancellationToken.None));
         Assert.True(File.Exists(Path.Combine(_root, "nested", "data", "cdsrisk.db")));
     }
 
@@ -50,7 +51,7 @@ public sealed class SqliteFeedbackStoreTests : IDisposable
     public async Task SameFeedbackTwice_IsStoredOnce_EvenWithTheInstantWrittenDifferently()
     {
         await _database.MigrateAsync(CancellationToken.None);
-        var store = new SqliteFeedbackStore(_database);
+        var store = new FeedbackStore(_database);
 
         Assert.Equal(1, await store.SaveAsync("svc", [Accepted("c1", "2026-11-27T10:00:00Z")], DateTimeOffset.UtcNow, CancellationToken.None));
         Assert.Equal(0, await store.SaveAsync("svc", [Accepted("c1", "2026-11-27T11:00:00+01:00")], DateTimeOffset.UtcNow, CancellationToken.None));
@@ -65,7 +66,7 @@ public sealed class SqliteFeedbackStoreTests : IDisposable
     public async Task OverrideReason_RoundTrips()
     {
         await _database.MigrateAsync(CancellationToken.None);
-        var store = new SqliteFeedbackStore(_database);
+        var store = new FeedbackStore(_database);
         var feedback = new Feedback
         {
             Card = "c2",
