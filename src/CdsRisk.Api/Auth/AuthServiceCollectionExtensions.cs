@@ -16,6 +16,7 @@ public static class AuthServiceCollectionExtensions
         services.AddSingleton<JwksCache>();
         services.AddHttpClient(JwksCache.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
+            .RemoveAllLoggers()
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) =>
                 CdsRisk.Api.Hooks.CdsHooksServiceCollectionExtensions.ConfigureResilience(r, sp.GetRequiredService<IOptions<AuthOptions>>().Value.JwksTimeoutSeconds));

@@ -14,7 +14,10 @@ public sealed class JwksCache(IHttpClientFactory httpClients, IOptions<AuthOptio
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastRefresh = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastFailure = new(StringComparer.Ordinal);
     private readonly AuthOptions _options = options.Value;
+
+    private TimeSpan RefreshInterval => TimeSpan.FromSeconds(_options.JwksRefreshSeconds);
 
     public async Task<JsonWebKey?> FindKeyAsync(Uri jwksUrl, string kid, CancellationToken cancellationToken)
     {
@@ -28,16 +31,26 @@ public sealed class JwksCache(IHttpClientFactory httpClients, IOptions<AuthOptio
                 return cached;
             }
 
-            if (_lastRefresh.TryGetValue(url, out var last) && now - last < TimeSpan.FromSeconds(_options.JwksRefreshSeconds))
+            // An unknown kid may be a rotated key: refresh, but at most once per interval, so that a flood of
+            // made-up kids does not become a flood of JWKS downloads.
+            if (_lastRefresh.TryGetValue(url, out var last) && now - last < RefreshInterval)
             {
                 return null;
             }
+
+            _lastRefresh[url] = now;
+        }
+        else if (_lastFailure.TryGetValue(url, out var failedAt) && now - failedAt < RefreshInterval)
+        {
+            return entry is null ? null : Find(entry.Keys, kid);
         }
 
-        _lastRefresh[url] = now;
         var keys = await FetchAsync(jwksUrl, cancellationToken);
         if (keys is null)
         {
+            _lastFailure[url] = now;
+
+            // A key set past its cache time is still better than none while its host is down.
             return entry is null ? null : Find(entry.Keys, kid);
         }
 

@@ -41,6 +41,10 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, IOptions<FhirOp
             keys.Count(k => k.State == KeyState.Given),
             keys.Count(k => k.State == KeyState.Fetched),
             keys.Count(k => k.State == KeyState.Unavailable));
+        if (!canFetch && invocation.FhirServer is not null && keys.Any(k => k.State == KeyState.Unavailable))
+        {
+            logger.FhirServerNotAllowed(invocation.HookInstance, invocation.FhirServer.Host);
+        }
 
         var missingRequired = keys.Where(k => k.Template.Required && k.State is KeyState.Unavailable or KeyState.NoData or KeyState.NotApplicable).ToList();
         var patient = keys.Where(k => k.Template.Key == "patient").SelectMany(k => k.Resources).OfType<Patient>().FirstOrDefault();
@@ -166,7 +170,6 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, IOptions<FhirOp
 
         if (!_allowed.Admits(WithTrailingSlash(invocation.FhirServer)))
         {
-            logger.FhirServerNotAllowed(invocation.HookInstance, invocation.FhirServer.Host);
             problem = "absent from prefetch and fhirServer is not on Fhir:AllowedServers";
             return false;
         }

@@ -38,6 +38,7 @@ public static class CdsHooksServiceCollectionExtensions
                 http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline owns timeouts
             })
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.All })
+            .RemoveAllLoggers() // the default handler logs request URLs, and FHIR search URLs carry patient ids
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) => ConfigureResilience(r, sp.GetRequiredService<IOptions<FhirOptions>>().Value.TimeoutSeconds));
 
@@ -69,6 +70,14 @@ public static class CdsHooksServiceCollectionExtensions
     public static IServiceCollection AddCdsRiskCors(this IServiceCollection services, IConfiguration configuration)
     {
         var origins = configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
+        for (var i = 0; i < origins.Length; i++)
+        {
+            if (!Uri.TryCreate(origins[i], UriKind.Absolute, out var origin) || origin.AbsolutePath != "/" || origin.Query.Length > 0)
+            {
+                throw new InvalidOperationException($"Cors:AllowedOrigins:{i} must be an origin such as https://ehr.example.org (got '{origins[i]}').");
+            }
+        }
+
         services.AddCors(o => o.AddDefaultPolicy(policy =>
         {
             if (origins.Length == 0)

@@ -24,6 +24,7 @@ public sealed class CdsRiskExceptionHandler(ILogger<CdsRiskExceptionHandler> log
         {
             CdsRiskException e => (e.Error, e.Message, e.Errors),
             BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => (ErrorCodes.UnsupportedMediaType, "Send the body as application/json.", null),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (ErrorCodes.PayloadTooLarge, "The request body exceeds the server's limit.", null),
             BadHttpRequestException { InnerException: JsonException json } => (ErrorCodes.MalformedBody, DescribeJsonError(json), JsonErrors(json)),
             BadHttpRequestException bad when bad.StatusCode < 500 => (ErrorCodes.BadRequest, "The request body is missing or could not be read.", null),
             JsonException json => (ErrorCodes.MalformedBody, DescribeJsonError(json), JsonErrors(json)),

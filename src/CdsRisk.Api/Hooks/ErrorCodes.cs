@@ -18,6 +18,7 @@ public static class ErrorCodes
     public static readonly ErrorCode PrefetchPatientMismatch = new("CDSR-1006", StatusCodes.Status400BadRequest, "The prefetched Patient is not the patient in context");
     public static readonly ErrorCode UnsupportedMediaType = new("CDSR-1007", StatusCodes.Status415UnsupportedMediaType, "The request body must be application/json");
     public static readonly ErrorCode BadRequest = new("CDSR-1008", StatusCodes.Status400BadRequest, "The request could not be read");
+    public static readonly ErrorCode PayloadTooLarge = new("CDSR-1011", StatusCodes.Status413PayloadTooLarge, "The request body is too large");
     public static readonly ErrorCode UnknownRoute = new("CDSR-1010", StatusCodes.Status404NotFound, "No such endpoint");
     public static readonly ErrorCode MalformedDraftOrders = new("CDSR-1009", StatusCodes.Status400BadRequest, "context.draftOrders is not a valid FHIR R4 Bundle");
 

@@ -17,7 +17,7 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
         if (!result.IsValid)
         {
             var errors = result.Errors
-                .GroupBy(e => WirePath.FromPropertyPath(e.PropertyName), StringComparer.Ordinal)
+                .GroupBy(e => e.PropertyName.StartsWith("prefetch.", StringComparison.Ordinal) ? e.PropertyName : WirePath.FromPropertyPath(e.PropertyName), StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).Distinct(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
             return TypedResults.ValidationProblem(
                 errors,

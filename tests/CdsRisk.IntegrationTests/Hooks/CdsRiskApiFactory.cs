@@ -36,6 +36,28 @@ public class CdsRiskApiFactory : WebApplicationFactory<Program>
 
     public RecordingRiskEvaluator Evaluator { get; } = new();
 
+    /// <summary>Every log line the service wrote (at the levels the settings let through), for checks that no token or PHI is logged.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Logs { get; } = new();
+
+    private sealed class CapturingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> sink) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, sink);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class CapturingLogger(string category, System.Collections.Concurrent.ConcurrentQueue<string> sink) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
@@ -44,7 +66,11 @@ public class CdsRiskApiFactory : WebApplicationFactory<Program>
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(logging =>
+        {
+            logging.SetMinimumLevel(LogLevel.Warning);
+            logging.AddProvider(new CapturingLoggerProvider(Logs));
+        });
         if (_useRecordingEvaluator)
         {
             builder.ConfigureTestServices(services => services.Replace(ServiceDescriptor.Singleton<IRiskEvaluator>(Evaluator)));

@@ -22,6 +22,7 @@ public sealed class PrefetchFetchTests : IAsyncLifetime
         {
             ["Fhir:AllowedServers:0"] = FhirBase,
             ["Fhir:TimeoutSeconds"] = "5",
+            ["Logging:LogLevel:Default"] = "Trace",
         });
     }
 
@@ -123,6 +124,10 @@ public sealed class PrefetchFetchTests : IAsyncLifetime
         Assert.Equal(["hcc-1", "hcc-2"], patient.Conditions.Select(c => c.Id).Order());
         Assert.Single(patient.Observations); // the same Observation from both Observation keys is kept once
         Assert.Empty(patient.UnavailableData);
+
+        Assert.NotEmpty(_factory.Logs);
+        Assert.DoesNotContain(_factory.Logs, line => line.Contains(Token, StringComparison.Ordinal));
+        Assert.DoesNotContain(_factory.Logs, line => line.Contains("patient=p1", StringComparison.Ordinal) || line.Contains("Patient/p1", StringComparison.Ordinal));
     }
 
     [Fact]
