@@ -82,7 +82,6 @@ public static class PipelineServiceCollectionExtensions
 
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
         services.AddSingleton<ApiClientAuthentication>();
-        services.AddSingleton<IValidator<ScoringJobRequest>, ScoringJobRequestValidator>();
         return services;
     }
 }

@@ -35,9 +35,16 @@ public sealed class ExampleDriftTests
         AssertSame("Provenance-example-high-risk.json", WriteBackResources.Provenance(TestAssessments.HighRisk(), RiskRef, DeviceRef));
     }
 
+    // CDSRISK_UPDATE_GOLDEN=1 rewrites the examples from the builders (review the diff before committing).
     private static void AssertSame(string file, Resource built)
     {
-        var expected = JsonNode.Parse(File.ReadAllText(Path.Combine(ProfileValidator.ProfilesDirectory, "examples", file)));
+        var path = Path.Combine(ProfileValidator.ProfilesDirectory, "examples", file);
+        if (Environment.GetEnvironmentVariable("CDSRISK_UPDATE_GOLDEN") == "1")
+        {
+            File.WriteAllText(path, JsonNode.Parse(built.ToJson())!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
+        }
+
+        var expected = JsonNode.Parse(File.ReadAllText(path));
         var actual = JsonNode.Parse(built.ToJson());
         var differences = new List<string>();
         GoldenJson.Compare("$", expected, actual, differences);
