@@ -26,7 +26,7 @@ public sealed record AssessmentSummary
 }
 
 /// <summary>A page of assessments, newest first.</summary>
-public sealed record AssessmentList(IReadOnlyList<AssessmentSummary> Items, int Limit, int Offset);
+public sealed record AssessmentList([property: AlwaysWrite] IReadOnlyList<AssessmentSummary> Items, int Limit, int Offset);
 
 /// <summary>Feedback a clinician gave on one of the assessment's cards.</summary>
 public sealed record FeedbackRecord(string Card, string Outcome, DateTimeOffset OutcomeTimestamp, IReadOnlyList<string> AcceptedSuggestions, Hooks.Coding? OverrideReason, string? OverrideComment);
@@ -123,7 +123,7 @@ public static class AuditEndpoints
                 Attempts = item.Attempts,
                 LastError = item.LastError,
                 NextAttempt = item.State == OutboxStates.Pending ? item.NextAttempt : null,
-                FhirId = item.ResultLocation is { } location ? string.Join('/', location.Split('/').Take(2)) : null,
+                FhirId = item.ResultLocation,
                 FhirServer = item.FhirServer,
             };
         return TypedResults.Ok(new AssessmentRecordView { Assessment = Summary(row), Detail = detail, Feedback = received, WriteBack = writeBack });

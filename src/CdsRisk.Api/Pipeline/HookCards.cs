@@ -83,7 +83,7 @@ public sealed class HookCards(
         }
 
         var item = await outbox.GetAsync(identifier, cancellationToken);
-        return item?.ResultLocation is { } location ? string.Join('/', location.Split('/').Take(2)) : null;
+        return item?.ResultLocation;
     }
 
     /// <summary>CDS Hooks 2.0 §systemActions: the Device, RiskAssessment and Provenance as creates, for EHRs that write them themselves.</summary>

@@ -47,7 +47,9 @@ public sealed class ImagingScoringWork(
         if (!imaging.IsAccepted || imaging.Tensor is null)
         {
             var refusals = imaging.Refusals.Select(Describe).ToList();
-            return imaging.Refusals.All(r => r.Reason == ImagingRefusalReason.ServerError) && imaging.Refusals.Count > 0
+            // A series the server could not deliver makes every other refusal (a phase then missing) a consequence, not a finding:
+            // nothing is cached and the study is tried again.
+            return imaging.Refusals.Any(r => r.Reason == ImagingRefusalReason.ServerError)
                 ? ScoringOutcome.Failed("the DICOMweb server could not deliver: " + string.Join("; ", refusals)) with { Phases = phases, Refusals = refusals }
                 : new ScoringOutcome { Phases = phases, Refusals = refusals };
         }

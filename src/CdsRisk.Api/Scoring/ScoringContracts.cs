@@ -69,9 +69,6 @@ public sealed record ScoringOutcome
     /// <summary>The deterministic identifier of the RiskAssessment written for this score, when one was queued.</summary>
     public string? RiskAssessmentIdentifier { get; init; }
 
-    [JsonIgnore]
-    public bool IsCacheable => TransientError is null;
-
     public static ScoringOutcome Failed(string error) => new() { TransientError = error };
 }
 

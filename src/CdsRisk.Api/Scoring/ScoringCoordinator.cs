@@ -142,12 +142,15 @@ public sealed class ScoringCoordinator(
             {
                 var progress = new Progress(this, jobId, token);
                 var outcome = await work.RunAsync(request, progress, token);
-                var json = JsonSerializer.Serialize(outcome, ScoringJson.Options);
-                if (outcome.IsCacheable)
+                if (outcome.TransientError is { } error)
                 {
-                    await cache.PutAsync(request.CacheKey, request.StudyInstanceUid, request.ModelSha256, request.ClinicalFeatureHash, json, CancellationToken.None);
+                    // Not a result: the job fails, and a later hook (or the worker) tries it again after Scoring:RetryFailedAfterSeconds.
+                    await jobs.FailAsync(jobId, Owner, error, CancellationToken.None);
+                    return outcome;
                 }
 
+                var json = JsonSerializer.Serialize(outcome, ScoringJson.Options);
+                await cache.PutAsync(request.CacheKey, request.StudyInstanceUid, request.ModelSha256, request.ClinicalFeatureHash, json, CancellationToken.None);
                 await jobs.CompleteAsync(jobId, Owner, json, CancellationToken.None);
                 return outcome;
             }

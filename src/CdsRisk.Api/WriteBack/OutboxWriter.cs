@@ -139,8 +139,11 @@ public sealed class OutboxWriter(
         }
     }
 
-    /// <summary>The RiskAssessment's location in a transaction-response Bundle (entry.response.location).</summary>
-    private static string? RiskAssessmentLocation(string body)
+    /// <summary>
+    /// "RiskAssessment/{id}" from a transaction-response Bundle: the entry's response.location (relative or absolute, with or without
+    /// _history), or the returned resource when a conditional create found the existing one.
+    /// </summary>
+    internal static string? RiskAssessmentLocation(string body)
     {
         try
         {
@@ -149,9 +152,16 @@ public sealed class OutboxWriter(
             foreach (var entry in entries.EnumerateArray())
             {
                 if (entry.TryGetProperty("response", out var response) && response.TryGetProperty("location", out var location)
-                    && location.GetString() is { } text && text.StartsWith("RiskAssessment/", StringComparison.Ordinal))
+                    && location.GetString() is { } text && text.IndexOf("RiskAssessment/", StringComparison.Ordinal) is var at and >= 0)
                 {
-                    return text;
+                    var parts = text[at..].Split('/');
+                    return parts.Length >= 2 && parts[1].Length > 0 ? "RiskAssessment/" + parts[1] : null;
+                }
+
+                if (entry.TryGetProperty("resource", out var resource) && resource.TryGetProperty("resourceType", out var type)
+                    && type.GetString() == "RiskAssessment" && resource.TryGetProperty("id", out var id))
+                {
+                    return "RiskAssessment/" + id.GetString();
                 }
             }
         }

@@ -43,7 +43,7 @@ public sealed class EligibilityEngine
             PreScore(inputs.Pre),
             ChildPughCriterion(s),
             Ecog(s),
-            inputs.Mri is { } mri ? FromAssessment(mri) : MriFromStudy(s),
+            inputs.Mri is { } mri ? MriOutsideWindow(s) ?? FromAssessment(mri) : MriFromStudy(s),
             Confirm(CriterionIds.FollowUp, "Ability to attend 2 years of follow-up: to be confirmed with the patient"),
             NonHccPathology(s),
             OtherMalignancy(s),
@@ -233,7 +233,7 @@ public sealed class EligibilityEngine
             PreScoreStatus.Computed when pre.Value >= _p.PreThreshold =>
                 Result(id, CriterionStatus.Pass, $"PRE {Num(pre.Value!.Value)} ≥ {t}: high risk of aggressive recurrence", ev),
             PreScoreStatus.Computed => Result(id, CriterionStatus.Fail, $"PRE {Num(pre.Value!.Value)} < {t}: low risk of aggressive recurrence", ev),
-            PreScoreStatus.Pending => Result(id, CriterionStatus.Unknown, "PRE score is being computed"),
+            PreScoreStatus.Pending => Result(id, CriterionStatus.Unknown, pre.Reason ?? "PRE score is being computed"),
             _ => Result(id, CriterionStatus.Unknown, $"PRE score unavailable: {pre.Reason}", null, $"Provide what the PRE score needs ({pre.Reason})"),
         };
     }
@@ -287,6 +287,27 @@ public sealed class EligibilityEngine
         {
             ToRecord = m.Status == CriterionStatus.Unknown ? m.ToRecord ?? "Provide a 4-phase liver MRI (non-contrast, arterial, portal venous, delayed)" : null,
         };
+
+    /// <summary>
+    /// The protocol window applies even when the images were read and found complete: a 4-phase study older than the window
+    /// does not satisfy the criterion (the imaging pipeline does not know the window).
+    /// </summary>
+    private CriterionResult? MriOutsideWindow(PatientSnapshot s)
+    {
+        if (s.LatestMri is not { Started: { } started } mri)
+        {
+            return null;
+        }
+
+        var days = FhirRead.DaysBetween(started, s.EvaluatedAt);
+        var window = _p.MriWindowDays;
+        return days <= window
+            ? null
+            : Result(CriterionIds.Mri4Phase, CriterionStatus.Unknown,
+                $"Latest MR study ({FhirRead.Day(started)}) is {days} days old: protocol requires within {window} days",
+                [new Evidence(mri.Reference, "MR study", $"{mri.SeriesCount} series", started)],
+                $"Perform a 4-phase liver MRI (non-contrast, arterial, portal venous, delayed) within {window} days before enrolment");
+    }
 
     private CriterionResult MriFromStudy(PatientSnapshot s)
     {
