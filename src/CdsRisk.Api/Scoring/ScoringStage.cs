@@ -4,6 +4,7 @@ using CdsRisk.Api.Pipeline;
 using CdsRisk.Core.Eligibility;
 using CdsRisk.Core.Patients;
 using CdsRisk.Core.Scoring;
+using CdsRisk.Core.WriteBack;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
 using Evidence = CdsRisk.Core.Eligibility.Evidence;
@@ -135,7 +136,7 @@ public sealed class ScoringStage(
                 var evidence = outcome.Phases.Select(p => new Evidence(request.ImagingStudyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
                     $"{p.Slices} slices{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}; {p.IdentifiedBy}: {p.Detail}")).ToList();
                 return new ScoringStageResult(
-                    PreScoreState.Computed(pre, outcome.RiskAssessmentIdentifier),
+                    PreScoreState.Computed(pre, outcome.RiskAssessmentIdentifier is { } id ? $"RiskAssessment?identifier={FhirCodes.RiskAssessmentIdSystem}|{id}" : null),
                     new MriAssessment(CriterionStatus.Pass, $"all four phases found and readable ({outcome.Phases.Count} volumes)", evidence),
                     outcome, request, null);
 

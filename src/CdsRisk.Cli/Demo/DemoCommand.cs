@@ -267,16 +267,11 @@ public sealed record DemoPatient(string Scenario, string PatientId, JsonObject? 
         (string?)o["patientId"] ?? throw new DemoException("a manifest entry has no patientId"),
         o["expected"] as JsonObject);
 
-    /// <summary>The generator's expected outcome, if its expected.json names one.</summary>
-    public string? ExpectedOutcome => Expected?["outcome"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    /// <summary>The outcome the phantom generator designed the scenario for (expected.json <c>expectedOutcome</c>).</summary>
+    public string? ExpectedOutcome => Expected?["expectedOutcome"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
-    /// <summary>The generator's reference PRE score, under whichever of the usual names it uses.</summary>
-    public double? ExpectedPre =>
-        new[] { "preScore", "pre", "referencePre", "expectedPre" }
-            .Select(k => Expected?[k])
-            .OfType<JsonValue>()
-            .Select(v => v.TryGetValue<double>(out var d) ? d : (double?)null)
-            .FirstOrDefault(d => d is not null);
+    /// <summary>The PRE the generator's reference pipeline computed from the same phantom (expected.json <c>referencePre</c>).</summary>
+    public double? ExpectedPre => Expected?["referencePre"] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
 }
 
 internal sealed record SummaryRow(DemoPatient Patient, HookResult View, HookResult? Order, RiskAssessmentList Written);
