@@ -32,19 +32,22 @@ public sealed record AssessmentDetail
 public sealed record CardRecord(string Uuid, string Summary, string Indicator, string? Card);
 
 /// <summary>
-/// Records each assessment for the audit API. A storage problem never fails the hook: the record waits in memory and is
-/// written by the background writer as soon as storage answers again.
+/// Records each assessment for the audit API through a group commit: concurrent hooks hand their rows to one writer that stores
+/// them in one transaction and tells each hook when its row is stored. A hook waits at most a moment; when storage is slow, locked
+/// or down the hook answers anyway and its row stays queued until storage takes it.
 /// </summary>
-public sealed class AssessmentRecorder(AssessmentAuditStore store, ILogger<AssessmentRecorder> logger)
+public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
 {
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     };
 
-    private readonly Channel<AuditedAssessment> _retry = Channel.CreateBounded<AuditedAssessment>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
+    private static readonly TimeSpan HookWait = TimeSpan.FromMilliseconds(250);
+    private readonly Channel<(AuditedAssessment Row, TaskCompletionSource Stored)> _queue =
+        Channel.CreateBounded<(AuditedAssessment, TaskCompletionSource)>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
 
-    internal ChannelReader<AuditedAssessment> Retry => _retry.Reader;
+    internal ChannelReader<(AuditedAssessment Row, TaskCompletionSource Stored)> Queue => _queue.Reader;
 
     public async Task<bool> RecordAsync(HookInvocation invocation, RiskEvaluation evaluation, CdsServiceResponse response, CancellationToken cancellationToken)
     {
@@ -89,42 +92,60 @@ public sealed class AssessmentRecorder(AssessmentAuditStore store, ILogger<Asses
             DetailJson: JsonSerializer.Serialize(detail, Json),
             OutboxId: outcome?.RiskAssessmentIdentifier);
 
+        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite((row, stored)))
+        {
+            await _queue.Writer.WriteAsync((row, stored), cancellationToken);
+        }
+
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromMilliseconds(250));
-            await store.RecordAsync(row, timeout.Token);
+            await stored.Task.WaitAsync(HookWait, cancellationToken);
             return true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (TimeoutException)
         {
-            logger.AuditDeferred(row.Id, ex.GetType().Name);
-            _retry.Writer.TryWrite(row);
+            logger.AuditDeferred(row.Id, "a slow or locked database");
             return false;
         }
     }
 }
 
-/// <summary>Writes audit records that storage could not take during the hook.</summary>
-internal sealed class AuditRetryWorker(AssessmentRecorder recorder, AssessmentAuditStore store, ILogger<AuditRetryWorker> logger) : BackgroundService
+/// <summary>The group-commit writer: takes every queued row, stores them in one transaction, retries until storage takes them.</summary>
+internal sealed class AuditWriter(AssessmentRecorder recorder, AssessmentAuditStore store, ILogger<AuditWriter> logger) : BackgroundService
 {
+    private const int MaxBatch = 500;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var row in recorder.Retry.ReadAllAsync(stoppingToken))
+        var batch = new List<(AuditedAssessment Row, TaskCompletionSource Stored)>(MaxBatch);
+        while (await recorder.Queue.WaitToReadAsync(stoppingToken))
         {
-            for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
+            while (batch.Count < MaxBatch && recorder.Queue.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    await store.RecordAsync(row, stoppingToken);
+                    await store.RecordAsync([.. batch.Select(b => b.Row)], stoppingToken);
                     break;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    logger.AuditDeferred(row.Id, ex.GetType().Name);
-                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, attempt)), stoppingToken);
+                    logger.AuditDeferred(batch[0].Row.Id, ex.GetType().Name);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * attempt)), stoppingToken);
                 }
             }
+
+            foreach (var (_, stored) in batch)
+            {
+                stored.TrySetResult();
+            }
+
+            batch.Clear();
         }
     }
 }

@@ -78,7 +78,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<IRiskEvaluator, TrialRiskEvaluator>();
         services.AddSingleton<HookCards>();
         services.AddSingleton<AssessmentRecorder>();
-        services.AddHostedService<AuditRetryWorker>();
+        services.AddHostedService<AuditWriter>();
 
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
         services.AddSingleton<ApiClientAuthentication>();

@@ -15,18 +15,27 @@ public sealed class AssessmentAuditStore(Database database)
 {
     private const string Columns = "id, patient_ref, fhir_server, hook, hook_instance, assessed_ms, model_id, model_version, model_sha256, outcome, risk, pre_score, study_uid, detail_json, outbox_id";
 
-    /// <summary>One row per hook instance and patient: a repeated hook (same hookInstance) replaces nothing and adds nothing.</summary>
-    public async Task RecordAsync(AuditedAssessment a, CancellationToken cancellationToken)
+    /// <summary>One row per hook instance: a repeated hook (same hookInstance) replaces nothing and adds nothing.</summary>
+    public Task RecordAsync(AuditedAssessment a, CancellationToken cancellationToken) => RecordAsync([a], cancellationToken);
+
+    /// <summary>Several rows in one transaction (the recorder's group commit).</summary>
+    public async Task RecordAsync(IReadOnlyList<AuditedAssessment> rows, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(null, $"""
-            INSERT INTO risk_assessments ({Columns})
-            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, @detail, @outbox)
-            ON CONFLICT (id) DO NOTHING;
-            """, cancellationToken,
-            ("id", a.Id), ("patient", a.PatientRef), ("server", a.FhirServer), ("hook", a.Hook), ("instance", a.HookInstance),
-            ("at", a.AssessedAt.ToUnixMs()), ("modelId", a.ModelId), ("modelVersion", a.ModelVersion), ("sha", a.ModelSha256),
-            ("outcome", a.Outcome), ("risk", a.Risk), ("pre", a.PreScore), ("study", a.StudyUid), ("detail", a.DetailJson), ("outbox", a.OutboxId));
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var a in rows)
+        {
+            await connection.ExecuteAsync(transaction, $"""
+                INSERT INTO risk_assessments ({Columns})
+                VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, @detail, @outbox)
+                ON CONFLICT (id) DO NOTHING;
+                """, cancellationToken,
+                ("id", a.Id), ("patient", a.PatientRef), ("server", a.FhirServer), ("hook", a.Hook), ("instance", a.HookInstance),
+                ("at", a.AssessedAt.ToUnixMs()), ("modelId", a.ModelId), ("modelVersion", a.ModelVersion), ("sha", a.ModelSha256),
+                ("outcome", a.Outcome), ("risk", a.Risk), ("pre", a.PreScore), ("study", a.StudyUid), ("detail", a.DetailJson), ("outbox", a.OutboxId));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<AuditedAssessment?> GetAsync(string id, CancellationToken cancellationToken)
