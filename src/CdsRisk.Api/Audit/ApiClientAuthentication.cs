@@ -44,17 +44,8 @@ public sealed class ApiClientAuthentication(
     public bool Disabled => auth.Value.Mode == AuthMode.Disabled;
 
     public Task<string?> ValidateAsync(HttpContext context, bool auditClient) =>
-        (auditClient ? _auditClients : cdsClients).ValidateAsync(context.Request.Headers.Authorization, CalledUrl(context), context.RequestAborted);
-
-    /// <summary>The exact URL called (query excluded), which <c>aud</c> must equal; behind a proxy, from <c>Auth:PublicBaseUrl</c>.</summary>
-    private string CalledUrl(HttpContext context)
-    {
-        var request = context.Request;
-        var path = (request.PathBase + request.Path).ToUriComponent();
-        return string.IsNullOrEmpty(auth.Value.PublicBaseUrl)
-            ? $"{request.Scheme}://{request.Host.ToUriComponent()}{path}"
-            : auth.Value.PublicBaseUrl.TrimEnd('/') + path;
-    }
+        (auditClient ? _auditClients : cdsClients).ValidateAsync(context.Request.Headers.Authorization,
+            CdsClientAuthenticationMiddleware.CalledUrlOf(context, auth.Value.PublicBaseUrl), context.RequestAborted);
 }
 
 /// <summary>A bare 401 unless the caller's JWT is from a client trusted for this group of endpoints.</summary>

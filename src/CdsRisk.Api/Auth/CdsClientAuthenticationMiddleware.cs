@@ -31,12 +31,15 @@ public sealed class CdsClientAuthenticationMiddleware(RequestDelegate next, IOpt
     }
 
     /// <summary>The exact URL the client called, which <c>aud</c> must equal (query excluded).</summary>
-    public string CalledUrl(HttpContext context)
+    public string CalledUrl(HttpContext context) => CalledUrlOf(context, _options.PublicBaseUrl);
+
+    /// <summary>The URL called (query excluded): from the request, or under <c>Auth:PublicBaseUrl</c> behind a proxy.</summary>
+    public static string CalledUrlOf(HttpContext context, string? publicBaseUrl)
     {
         var request = context.Request;
         var path = (request.PathBase + request.Path).ToUriComponent();
-        return string.IsNullOrEmpty(_options.PublicBaseUrl)
+        return string.IsNullOrEmpty(publicBaseUrl)
             ? $"{request.Scheme}://{request.Host.ToUriComponent()}{path}"
-            : _options.PublicBaseUrl.TrimEnd('/') + path;
+            : publicBaseUrl.TrimEnd('/') + path;
     }
 }
