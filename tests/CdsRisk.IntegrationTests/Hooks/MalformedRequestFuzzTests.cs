@@ -6,15 +6,14 @@ using System.Text.Json.Nodes;
 
 namespace CdsRisk.IntegrationTests.Hooks;
 
-/// <summary>10,000 seeded mutations of valid requests: every answer is a 2xx or 4xx, never a 5xx.</summary>
-public sealed class MalformedRequestFuzzTests : IDisposable
+/// <summary>
+/// 10,000 seeded mutations of valid requests: every answer is a 2xx or 4xx, never a 5xx — against the protocol layer alone
+/// (a recording evaluator) and against the whole pipeline (eligibility engine, bundled model, cards, audit).
+/// </summary>
+public sealed class MalformedRequestFuzzTests
 {
     private const int Cases = 10_000;
     private const int Seed = 20261127;
-
-    private readonly CdsRiskApiFactory _factory = new(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Critical" });
-
-    public void Dispose() => _factory.Dispose();
 
     private static readonly string[] Paths =
     [
@@ -27,9 +26,12 @@ public sealed class MalformedRequestFuzzTests : IDisposable
         "{\"resourceType\":\"OperationOutcome\"}", "\"Patient/\"", "\"\"",
     ];
 
-    [Fact]
-    public async Task MutatedAndMalformedRequests_NeverGet5xx()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task MutatedAndMalformedRequests_NeverGet5xx(bool protocolLayerOnly)
     {
+        using var factory = new CdsRiskApiFactory(new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Critical" }, useRecordingEvaluator: protocolLayerOnly);
         var seeds = new[]
         {
             HookRequests.PatientView(HookRequests.FullPrefetch()).ToJsonString(),
@@ -40,7 +42,7 @@ public sealed class MalformedRequestFuzzTests : IDisposable
         var random = new Random(Seed);
         var cases = Enumerable.Range(0, Cases).Select(_ => MakeCase(random, seeds)).ToList();
 
-        using var client = _factory.CreateClient();
+        using var client = factory.CreateClient();
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         var statuses = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         var stopwatch = Stopwatch.StartNew();
