@@ -158,25 +158,33 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
                 $"the DICOMweb server lists no MR series for study {study.StudyInstanceUid}")], [], null);
         }
 
-        var slices = new List<ImagingSlice>();
-        var serverRefusals = new List<ImagingRefusal>();
-        foreach (var seriesUid in seriesUids)
-        {
-            try
+        // Series are retrieved DicomWeb:ParallelSeries at a time, so the server prepares one while this side parses another;
+        // each series keeps its own list, joined in the study's order.
+        var perSeries = new List<ImagingSlice>[seriesUids.Count];
+        var failures = new ImagingRefusal?[seriesUids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, seriesUids.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = _options.ParallelSeries, CancellationToken = cancellationToken },
+            async (index, ct) =>
             {
-                await foreach (var (file, error) in RetrieveSeriesAsync(server, study.StudyInstanceUid, seriesUid, cancellationToken))
+                var seriesUid = seriesUids[index];
+                var list = perSeries[index] = [];
+                try
                 {
-                    slices.Add(file is not null
-                        ? ImagingSlice.FromDataset(file.Dataset, spec)
-                        : new ImagingSlice { SeriesInstanceUid = seriesUid, Modality = "MR", PixelProblem = error!.Message });
+                    await foreach (var (file, error) in RetrieveSeriesAsync(server, study.StudyInstanceUid, seriesUid, ct))
+                    {
+                        list.Add(file is not null
+                            ? ImagingSlice.FromDataset(file.Dataset, spec)
+                            : new ImagingSlice { SeriesInstanceUid = seriesUid, Modality = "MR", PixelProblem = error!.Message });
+                    }
                 }
-            }
-            catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError or DicomWebError.InvalidResponse)
-            {
-                LogSeriesFailed(logger, ex.StatusCode ?? 0, ex.Error.ToString());
-                serverRefusals.Add(new ImagingRefusal(ImagingRefusalReason.ServerError, seriesUid, null, ex.Message));
-            }
-        }
+                catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError or DicomWebError.InvalidResponse)
+                {
+                    LogSeriesFailed(logger, ex.StatusCode ?? 0, ex.Error.ToString());
+                    failures[index] = new ImagingRefusal(ImagingRefusalReason.ServerError, seriesUid, null, ex.Message);
+                }
+            });
+        var slices = perSeries.SelectMany(l => l).ToList();
+        var serverRefusals = failures.OfType<ImagingRefusal>().ToList();
 
         var result = StudyAssembler.Assemble(slices, rules, spec, referenceDate);
         activity?.SetTag("dicomweb.series", seriesUids.Count);

@@ -32,6 +32,10 @@ public sealed class DicomWebOptions
     [Range(1024, int.MaxValue)]
     public int MaxInstanceBytes { get; set; } = 256 * 1024 * 1024;
 
+    /// <summary>Series of one study retrieved at the same time.</summary>
+    [Range(1, 16)]
+    public int ParallelSeries { get; set; } = 2;
+
     /// <summary>Errors that make the options unusable, naming the key.</summary>
     public IEnumerable<string> Problems()
     {
