@@ -71,9 +71,31 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         }
     }
 
-    /// <summary>WADO-RS: the instances of one series as parsed files, as they arrive. A part the reader refuses is yielded as its exception.</summary>
+    /// <summary>
+    /// WADO-RS: the instances of one series as parsed files, each owning a copy of its bytes (for tools that keep the files; the
+    /// pipeline streams through <see cref="ReadSeriesPartsAsync"/> instead). A part the reader refuses comes as its exception.
+    /// </summary>
     public async IAsyncEnumerable<(DicomFile? File, DicomReadException? Error)> RetrieveSeriesAsync(Uri server, string studyUid, string seriesUid,
         [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var files = new List<(DicomFile?, DicomReadException?)>();
+        await ReadSeriesPartsAsync(server, studyUid, seriesUid, (part, _) =>
+        {
+            files.Add(Parse(part.ToArray()));
+            return ValueTask.CompletedTask;
+        }, cancellationToken);
+        foreach (var file in files)
+        {
+            yield return file;
+        }
+    }
+
+    /// <summary>
+    /// WADO-RS: reads one series part by part and hands each instance's bytes to <paramref name="onPart"/>, which must not keep
+    /// them: the buffer is pooled and reused for the next part, so a series streams through without an allocation per instance.
+    /// </summary>
+    internal async System.Threading.Tasks.Task ReadSeriesPartsAsync(Uri server, string studyUid, string seriesUid, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> onPart,
+        CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_options.SeriesTimeoutSeconds));
@@ -82,51 +104,58 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         var boundary = Boundary(response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var types) ? types.ToString() : null, seriesUid);
         await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
         var reader = new MultipartReader(boundary, body) { BodyLengthLimit = _options.MaxInstanceBytes };
-        while (true)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
         {
-            MultipartSection? section;
-            byte[] bytes;
-            int length;
-            try
+            while (true)
             {
-                section = await reader.ReadNextSectionAsync(timeout.Token);
-                if (section is null)
+                int length;
+                try
                 {
-                    yield break;
+                    var section = await reader.ReadNextSectionAsync(timeout.Token);
+                    if (section is null)
+                    {
+                        return;
+                    }
+
+                    if (section.ContentType is { } type && !type.StartsWith("application/dicom", StringComparison.OrdinalIgnoreCase))
+                    {
+                        throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: a part has content type {type}, not application/dicom", seriesUid);
+                    }
+
+                    (buffer, length) = await ReadPartAsync(section, buffer, timeout.Token);
+                }
+                catch (IOException ex)
+                {
+                    throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed or cut short ({ex.GetType().Name})", seriesUid, inner: ex);
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed ({ex.Message})", seriesUid, inner: ex);
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new DicomWebException(DicomWebError.Unreachable, $"series {seriesUid} did not arrive within {_options.SeriesTimeoutSeconds} s", seriesUid, inner: ex);
                 }
 
-                if (section.ContentType is { } type && !type.StartsWith("application/dicom", StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: a part has content type {type}, not application/dicom", seriesUid);
-                }
+                await onPart(buffer.AsMemory(0, length), timeout.Token);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
-                (bytes, length) = await ReadPartAsync(section, timeout.Token);
-            }
-            catch (IOException ex)
-            {
-                throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed or cut short ({ex.GetType().Name})", seriesUid, inner: ex);
-            }
-            catch (InvalidDataException ex)
-            {
-                throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed ({ex.Message})", seriesUid, inner: ex);
-            }
-            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new DicomWebException(DicomWebError.Unreachable, $"series {seriesUid} did not arrive within {_options.SeriesTimeoutSeconds} s", seriesUid, inner: ex);
-            }
-
-            DicomFile? file = null;
-            DicomReadException? error = null;
-            try
-            {
-                file = DicomReader.Read(bytes.AsMemory(0, length));
-            }
-            catch (DicomReadException ex)
-            {
-                error = ex;
-            }
-
-            yield return (file, error);
+    private static (DicomFile? File, DicomReadException? Error) Parse(ReadOnlyMemory<byte> bytes)
+    {
+        try
+        {
+            return (DicomReader.Read(bytes), null);
+        }
+        catch (DicomReadException ex)
+        {
+            return (null, ex);
         }
     }
 
@@ -170,12 +199,15 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
                 var list = perSeries[index] = [];
                 try
                 {
-                    await foreach (var (file, error) in RetrieveSeriesAsync(server, study.StudyInstanceUid, seriesUid, ct))
+                    // Each instance is reduced to the model grid as it arrives (ImagingSlice copies what it needs), so its bytes go back to the pool.
+                    await ReadSeriesPartsAsync(server, study.StudyInstanceUid, seriesUid, (part, _) =>
                     {
+                        var (file, error) = Parse(part);
                         list.Add(file is not null
                             ? ImagingSlice.FromDataset(file.Dataset, spec)
                             : new ImagingSlice { SeriesInstanceUid = seriesUid, Modality = "MR", PixelProblem = error!.Message });
-                    }
+                        return ValueTask.CompletedTask;
+                    }, ct);
                 }
                 catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError or DicomWebError.InvalidResponse)
                 {
@@ -201,7 +233,8 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
             : result with { Refusals = [.. serverRefusals, .. result.Refusals], SkippedVolumes = [.. result.SkippedVolumes, .. serverRefusals] };
     }
 
-    private async Task<(byte[] Bytes, int Length)> ReadPartAsync(MultipartSection section, CancellationToken cancellationToken)
+    /// <summary>Reads one part into <paramref name="buffer"/> (a pooled array, grown through the pool when a part is larger).</summary>
+    private async Task<(byte[] Buffer, int Length)> ReadPartAsync(MultipartSection section, byte[] buffer, CancellationToken cancellationToken)
     {
         if (section.Headers is { } headers && headers.TryGetValue("Content-Length", out var values)
             && long.TryParse(values.ToString(), out var declared) && declared >= 0)
@@ -211,14 +244,39 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
                 throw new DicomWebException(DicomWebError.InvalidResponse, $"an instance of {declared} bytes exceeds DicomWeb:MaxInstanceBytes");
             }
 
-            var exact = new byte[declared];
-            await section.Body.ReadExactlyAsync(exact, cancellationToken);
-            return (exact, exact.Length);
+            buffer = Grow(buffer, (int)declared);
+            await section.Body.ReadExactlyAsync(buffer.AsMemory(0, (int)declared), cancellationToken);
+            return (buffer, (int)declared);
         }
 
-        using var buffer = new MemoryStream();
-        await section.Body.CopyToAsync(buffer, cancellationToken);
-        return (buffer.GetBuffer(), (int)buffer.Length);
+        var length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                buffer = Grow(buffer, checked(buffer.Length * 2));
+            }
+
+            var read = await section.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+            if (read == 0)
+            {
+                return (buffer, length);
+            }
+
+            length += read;
+        }
+
+        static byte[] Grow(byte[] buffer, int needed)
+        {
+            if (buffer.Length >= needed)
+            {
+                return buffer;
+            }
+
+            var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(needed);
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            return bigger;
+        }
     }
 
     private HttpRequestMessage Get(Uri server, string relative, string accept)
