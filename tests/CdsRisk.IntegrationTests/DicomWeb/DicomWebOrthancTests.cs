@@ -1,3 +1,4 @@
+using CdsRisk.IntegrationTests.TestServers;
 using CdsRisk.Api.DicomWeb;
 using CdsRisk.Core.Imaging;
 using CdsRisk.Dicom.Synthetic;
@@ -6,8 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace CdsRisk.IntegrationTests.DicomWeb;
 
-[Collection(OrthancCollection.Name)]
-public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
+[Collection("servers")]
+public sealed class DicomWebOrthancTests(TestEnvironment orthanc)
 {
     private static readonly DateOnly Reference = new(2026, 11, 27);
 
@@ -15,7 +16,7 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["DicomWeb:AllowedServers:0"] = allowed ?? orthanc.DicomWebUrl.AbsoluteUri,
+            ["DicomWeb:AllowedServers:0"] = allowed ?? orthanc.DicomWebBaseUrl.AbsoluteUri,
             ["DicomWeb:MaxRetries"] = "1",
         }).Build();
         var services = new ServiceCollection().AddLogging().AddDicomWeb(configuration).BuildServiceProvider();
@@ -28,7 +29,7 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     {
         foreach (var instance in study.Instances())
         {
-            await orthanc.UploadAsync(instance);
+            await orthanc.UploadDicomAsync(instance);
         }
 
         return study;
@@ -38,7 +39,7 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     public async Task SeparateSeriesStudy_FoundByQido_IsAcceptedWithFourKeywordPhases()
     {
         var study = await UploadAsync(new SyntheticMrStudy { StudyInstanceUid = NewStudyUid() });
-        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebUrl, study.StudyInstanceUid, []),
+        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebBaseUrl, study.StudyInstanceUid, []),
             PhaseRules.Default, ImageInputSpec.Default, Reference, CancellationToken.None);
 
         Assert.True(result.IsAccepted, string.Join("; ", result.Refusals.Select(r => r.Detail)));
@@ -51,7 +52,7 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     public async Task DynamicSeriesStudy_FromImagingStudySeriesList_IsSplitIntoFourTimePoints()
     {
         var study = await UploadAsync(new SyntheticMrStudy { StudyInstanceUid = NewStudyUid(), Layout = SyntheticLayout.DynamicSeries });
-        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebUrl, study.StudyInstanceUid, [study.SeriesUid(0)]),
+        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebBaseUrl, study.StudyInstanceUid, [study.SeriesUid(0)]),
             PhaseRules.Default, ImageInputSpec.Default, Reference, CancellationToken.None);
 
         Assert.True(result.IsAccepted, string.Join("; ", result.Refusals.Select(r => r.Detail)));
@@ -63,7 +64,7 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     public async Task StudyMissingAPhase_IsRefusedNamingIt()
     {
         var study = await UploadAsync(new SyntheticMrStudy { StudyInstanceUid = NewStudyUid(), Phases = [0, 1, 2] });
-        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebUrl, study.StudyInstanceUid, []),
+        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebBaseUrl, study.StudyInstanceUid, []),
             PhaseRules.Default, ImageInputSpec.Default, Reference, CancellationToken.None);
 
         Assert.False(result.IsAccepted);
@@ -76,10 +77,10 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     public async Task Jpeg2000Series_OrthancCannotTranscode_IsAClearRefusalNamingTheSeries()
     {
         var j2k = await File.ReadAllBytesAsync(Path.Combine(RepositoryRoot(), "tests", "CdsRisk.UnitTests", "TestData", "pydicom", "MR_small_jp2klossless.dcm"));
-        await orthanc.UploadAsync(j2k);
+        await orthanc.UploadDicomAsync(j2k);
         const string studyUid = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457";
         const string seriesUid = "1.3.6.1.4.1.5962.1.3.4.1.20040826185059.5457";
-        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebUrl, studyUid, []),
+        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebBaseUrl, studyUid, []),
             PhaseRules.Default, ImageInputSpec.Default, null, CancellationToken.None);
 
         Assert.False(result.IsAccepted);
@@ -92,7 +93,7 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     [Fact]
     public async Task UnknownStudy_IsRefusedAsHavingNoMrSeries()
     {
-        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebUrl, NewStudyUid(), []),
+        var result = await Client().LoadStudyAsync(new ImagingStudyReference(orthanc.DicomWebBaseUrl, NewStudyUid(), []),
             PhaseRules.Default, ImageInputSpec.Default, null, CancellationToken.None);
         Assert.Equal(ImagingRefusalReason.NoMrSeries, Assert.Single(result.Refusals).Reason);
     }
@@ -102,7 +103,7 @@ public sealed class DicomWebOrthancTests(OrthancFixture orthanc)
     {
         var client = Client(allowed: "http://127.0.0.1:1/dicom-web");
         var ex = await Assert.ThrowsAsync<DicomWebException>(() => client.LoadStudyAsync(
-            new ImagingStudyReference(orthanc.DicomWebUrl, "1.2.3", []), PhaseRules.Default, ImageInputSpec.Default, null, CancellationToken.None));
+            new ImagingStudyReference(orthanc.DicomWebBaseUrl, "1.2.3", []), PhaseRules.Default, ImageInputSpec.Default, null, CancellationToken.None));
         Assert.Equal(DicomWebError.ServerNotAllowed, ex.Error);
     }
 
