@@ -14,7 +14,7 @@ namespace CdsRisk.Api.Fhir;
 /// an OperationOutcome in a key, an absent key or a paginated Bundle is fetched from <c>fhirServer</c> (in parallel,
 /// with the hook's bearer token, only from allow-listed servers). Missing Patient that cannot be fetched → 412.
 /// </summary>
-public sealed class PatientRecordLoader(FhirFetchClient fetcher, IOptions<FhirOptions> options, ILogger<PatientRecordLoader> logger)
+public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCache parsed, IOptions<FhirOptions> options, ILogger<PatientRecordLoader> logger)
 {
     private readonly AllowedBaseUrls _allowed = AllowedBaseUrls.Parse(options.Value.AllowedServers);
 
@@ -101,7 +101,7 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, IOptions<FhirOp
                 return new KeyData(template, KeyState.NoData, [], "the client reports that no such data exists (null)");
             }
 
-            if (!FhirJson.TryParse(value.Value, out var resource, out var error))
+            if (!parsed.TryParse(value.Value, out var resource, out var error))
             {
                 throw new CdsRiskException(ErrorCodes.MalformedPrefetch, $"prefetch.{template.Key} is not a valid FHIR R4 resource.",
                     new Dictionary<string, string[]> { ["prefetch." + template.Key] = [error] });

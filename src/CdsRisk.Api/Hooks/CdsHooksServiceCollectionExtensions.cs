@@ -42,6 +42,7 @@ public static class CdsHooksServiceCollectionExtensions
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) => ConfigureResilience(r, sp.GetRequiredService<IOptions<FhirOptions>>().Value.TimeoutSeconds));
 
+        services.AddSingleton<PrefetchParseCache>();
         services.AddScoped<PatientRecordLoader>();
         services.AddHostedService<FhirModelWarmup>();
         return services;
