@@ -43,7 +43,7 @@ public sealed class ScoringCoordinator(
     /// <summary>Creates the job when new (idempotent per key) and starts it here when this process may; does not wait.</summary>
     public async Task<(ScoringJobRow Job, bool Created)> SubmitAsync(ScoringRequest request, CancellationToken cancellationToken)
     {
-        var (job, created) = await jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.CacheKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
+        var (job, created) = await CreateOrGetJobAsync(request, cancellationToken);
         await TryStartAsync(job, cancellationToken);
         return (await jobs.GetAsync(job.Id, cancellationToken) ?? job, created);
     }
@@ -52,16 +52,14 @@ public sealed class ScoringCoordinator(
     public async Task<ScoringOutcome?> GetCachedAsync(ScoringRequest request, CancellationToken cancellationToken) =>
         await cache.GetAsync(request.CacheKey, cancellationToken) is { } cached ? ScoringJson.ReadOutcome(cached) : null;
 
-    /// <summary>The score for <paramref name="request"/> if it is known or can be had within <paramref name="wait"/>; otherwise pending.</summary>
+    /// <summary>
+    /// The score for <paramref name="request"/> if its job has one or can have one within <paramref name="wait"/>; otherwise pending.
+    /// A finished job carries its result, so callers that already looked in the cache (<see cref="GetCachedAsync"/>) do not read it twice.
+    /// </summary>
     public async Task<ScoringAttempt> GetOrStartAsync(ScoringRequest request, TimeSpan wait, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + wait;
-        if (await cache.GetAsync(request.CacheKey, cancellationToken) is { } cached)
-        {
-            return new ScoringAttempt.Completed(ScoringJson.ReadOutcome(cached));
-        }
-
-        var (job, _) = await jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.CacheKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
+        var (job, _) = await CreateOrGetJobAsync(request, cancellationToken);
         var overloaded = !await TryStartAsync(job, cancellationToken);
 
         while (true)
@@ -99,6 +97,9 @@ public sealed class ScoringCoordinator(
             await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
         }
     }
+
+    private Task<(ScoringJobRow Job, bool Created)> CreateOrGetJobAsync(ScoringRequest request, CancellationToken cancellationToken) =>
+        jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.CacheKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
 
     /// <summary>Starts the job in this process when it is claimable and a slot or queue place is free. False when this process is overloaded.</summary>
     internal async Task<bool> TryStartAsync(ScoringJobRow job, CancellationToken cancellationToken)

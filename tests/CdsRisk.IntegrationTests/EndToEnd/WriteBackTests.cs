@@ -24,8 +24,8 @@ public sealed class WriteBackTests(TestEnvironment env)
         var third = await HookCalls.PostAsync(otherClient, HookCalls.PatientView, HookCalls.PatientViewRequest(env, patient.PatientId));
 
         Assert.All(new[] { first, second, third }, r => Assert.Equal(HttpStatusCode.OK, r.Status));
-        await WaitForOutboxAsync(factory, client);
-        await WaitForOutboxAsync(other, otherClient);
+        await WaitForOutboxAsync(factory);
+        await WaitForOutboxAsync(other);
         var assessments = await env.GetFhirAsync($"RiskAssessment?subject=Patient/{patient.PatientId}");
         Assert.Equal(1, HookCalls.Total(assessments));
         var id = assessments["entry"]![0]!["resource"]!["id"]!.GetValue<string>();
@@ -127,7 +127,7 @@ public sealed class WriteBackTests(TestEnvironment env)
         }
     }
 
-    private static async Task WaitForOutboxAsync(ServiceFactory factory, HttpClient client)
+    private static async Task WaitForOutboxAsync(ServiceFactory factory)
     {
         var outbox = (CdsRisk.Api.Storage.OutboxStore)factory.Services.GetService(typeof(CdsRisk.Api.Storage.OutboxStore))!;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -135,7 +135,5 @@ public sealed class WriteBackTests(TestEnvironment env)
         {
             await Task.Delay(200);
         }
-
-        _ = client;
     }
 }
