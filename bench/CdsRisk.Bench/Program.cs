@@ -33,7 +33,8 @@ if (what is "all" or "hooks")
     if (Option("--env") is { } env && Option("--patient") is { } patient)
     {
         await HookBench.RunAsync(env, patient, int.Parse(Option("--connections") ?? "64", System.Globalization.CultureInfo.InvariantCulture),
-            TimeSpan.FromSeconds(int.Parse(Option("--seconds") ?? "15", System.Globalization.CultureInfo.InvariantCulture)));
+            TimeSpan.FromSeconds(int.Parse(Option("--seconds") ?? "15", System.Globalization.CultureInfo.InvariantCulture)),
+            [.. (Option("--auth") ?? "es384,rs384,none").Split(',').Select(a => Enum.Parse<HookBench.AuthChoice>(a, ignoreCase: true))]);
     }
     else
     {

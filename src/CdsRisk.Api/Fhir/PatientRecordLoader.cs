@@ -81,6 +81,7 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
             DraftOrders = draftOrders,
             SelectedOrders = invocation.Selections,
             UnavailableData = [.. keys.Where(k => k.State == KeyState.Unavailable).Select(k => k.Template.Category).Distinct(StringComparer.Ordinal)],
+            FetchedData = [.. keys.Where(k => k.State == KeyState.Fetched).Select(k => k.Template.Category).Distinct(StringComparer.Ordinal)],
         };
     }
 

@@ -26,6 +26,8 @@ public static class CdsHooksEndpoints
             .WithDescription("Loads the patient's data (prefetch first, missing keys fetched from fhirServer), evaluates NCT07282184 and answers with cards carrying the `cdsrisk` extension. 412 with an OperationOutcome when the Patient is missing and cannot be fetched.")
             .AddEndpointFilter<KnownServiceFilter>()
             .AddEndpointFilter<ValidationFilter<CdsServiceRequest>>()
+            .Accepts<CdsServiceRequest>("application/json")
+            .Produces<CdsServiceResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -52,7 +54,8 @@ public static class CdsHooksEndpoints
     private static Ok<CdsServiceDiscovery> Discover() =>
         TypedResults.Ok(new CdsServiceDiscovery { Services = [.. CdsServiceCatalog.Services.Select(s => s.ToDiscovery())] });
 
-    private static async Task<Ok<CdsServiceResponse>> CallServiceAsync(string id, CdsServiceRequest request, RiskPipeline pipeline, CancellationToken cancellationToken)
+    // The pipeline answers with the JSON of a CdsServiceResponse (see RiskPipeline), written as is.
+    private static async Task<IResult> CallServiceAsync(string id, CdsServiceRequest request, RiskPipeline pipeline, CancellationToken cancellationToken)
     {
         var service = CdsServiceCatalog.Find(id)!;
         if (!string.Equals(request.Hook, service.Hook, StringComparison.Ordinal))
@@ -61,7 +64,7 @@ public static class CdsHooksEndpoints
                 new Dictionary<string, string[]> { ["hook"] = [$"must be '{service.Hook}' for this service."] });
         }
 
-        return TypedResults.Ok(await pipeline.RunAsync(service, request, cancellationToken));
+        return TypedResults.Bytes(await pipeline.RunAsync(service, request, cancellationToken), "application/json; charset=utf-8");
     }
 
     private static async Task<Ok> SaveFeedbackAsync(string id, FeedbackRequest request, IFeedbackStore store, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)

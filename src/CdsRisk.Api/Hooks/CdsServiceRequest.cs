@@ -26,6 +26,9 @@ public sealed record CdsServiceRequest
 
     /// <summary>Request extensions; accepted and ignored.</summary>
     public JsonElement? Extension { get; init; }
+
+    /// <summary>Minimal API binding: the body read by <see cref="CdsServiceRequestReader"/>.</summary>
+    public static ValueTask<CdsServiceRequest?> BindAsync(HttpContext context) => CdsServiceRequestReader.ReadAsync(context);
 }
 
 /// <summary>CDS Hooks 2.0 §FHIR Resource Access: the fhirAuthorization object (snake_case member names per the spec).</summary>

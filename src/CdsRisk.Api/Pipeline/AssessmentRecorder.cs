@@ -49,7 +49,8 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
 
     internal ChannelReader<(AuditedAssessment Row, TaskCompletionSource Stored)> Queue => _queue.Reader;
 
-    public async Task<bool> RecordAsync(HookInvocation invocation, RiskEvaluation evaluation, CdsServiceResponse response, CancellationToken cancellationToken)
+    /// <summary>The audit row of one hook's assessment and answer.</summary>
+    public static AuditedAssessment Describe(HookInvocation invocation, RiskEvaluation evaluation, CdsServiceResponse response)
     {
         var score = evaluation.Scoring;
         var request = score?.Request;
@@ -75,7 +76,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
         };
 
         var pre = evaluation.PreScore;
-        var row = new AuditedAssessment(
+        return new AuditedAssessment(
             Id: invocation.HookInstance.ToString("D"),
             PatientRef: "Patient/" + invocation.PatientId,
             FhirServer: invocation.FhirServer?.AbsoluteUri,
@@ -91,7 +92,11 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
             StudyUid: request?.StudyInstanceUid,
             DetailJson: JsonSerializer.Serialize(detail, Json),
             OutboxId: outcome?.RiskAssessmentIdentifier);
+    }
 
+    /// <summary>Queues the row for the group commit and waits a moment for it to be stored; false when storage was too slow (the row stays queued).</summary>
+    public async Task<bool> RecordAsync(AuditedAssessment row, CancellationToken cancellationToken)
+    {
         var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_queue.Writer.TryWrite((row, stored)))
         {

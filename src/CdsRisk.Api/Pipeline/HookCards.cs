@@ -27,14 +27,29 @@ public sealed class HookCards(
 {
     private static readonly FhirJsonSerializer FhirJson = new();
 
-    public async Task<CdsServiceResponse> BuildAsync(HookInvocation invocation, PatientRecord record, RiskEvaluation evaluation, CancellationToken cancellationToken)
+    /// <summary>
+    /// "RiskAssessment/{id}" once the outbox has written this evaluation's RiskAssessment; null before that (the cards cannot point
+    /// at it yet) and when there is none to write.
+    /// </summary>
+    public async Task<string?> WrittenRiskAssessmentAsync(RiskEvaluation evaluation, CancellationToken cancellationToken)
+    {
+        if (evaluation.Scoring?.Outcome?.RiskAssessmentIdentifier is not { } identifier)
+        {
+            return null;
+        }
+
+        var item = await outbox.GetAsync(identifier, cancellationToken);
+        return item?.ResultLocation;
+    }
+
+    /// <summary>The answer for one evaluation; <paramref name="raReference"/> comes from <see cref="WrittenRiskAssessmentAsync"/>.</summary>
+    public CdsServiceResponse Build(HookInvocation invocation, PatientRecord record, RiskEvaluation evaluation, string? raReference)
     {
         var card = scorer.Card;
         var model = evaluation.Model is { } m
             ? new ModelIdentity(m.Id, m.Version, m.Sha256, m.Sha256 == card.Sha256 && card.NotForClinicalUse, options.Value.ModelCardUrl)
             : new ModelIdentity(card.Id, card.Version, card.Sha256, card.NotForClinicalUse, options.Value.ModelCardUrl);
         var score = evaluation.Scoring;
-        var raReference = await WrittenRiskAssessmentAsync(score?.Outcome?.RiskAssessmentIdentifier, cancellationToken);
         var input = new CardInput
         {
             Hook = invocation.Hook,
@@ -72,18 +87,6 @@ public sealed class HookCards(
             LiverResectionOrderReference = resection is null ? null : resection.TypeName + "/" + resection.Id,
             HypersensitiveOrders = conflicts,
         };
-    }
-
-    /// <summary>"RiskAssessment/{id}" once the outbox has written it; before that the cards cannot point at it.</summary>
-    private async Task<string?> WrittenRiskAssessmentAsync(string? identifier, CancellationToken cancellationToken)
-    {
-        if (identifier is null)
-        {
-            return null;
-        }
-
-        var item = await outbox.GetAsync(identifier, cancellationToken);
-        return item?.ResultLocation;
     }
 
     /// <summary>CDS Hooks 2.0 §systemActions: the Device, RiskAssessment and Provenance as creates, for EHRs that write them themselves.</summary>

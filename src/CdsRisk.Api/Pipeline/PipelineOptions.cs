@@ -18,6 +18,13 @@ public sealed class PipelineOptions
     [Range(0, 5_000)]
     public int ReserveMilliseconds { get; set; } = 100;
 
+    /// <summary>
+    /// How long an answer that followed from the call's content alone is handed out again for a call with the same content
+    /// (<see cref="HookAnswerMemo"/>); 0 turns this off. Rules that depend on the date (how recent a test or the MRI is) can be this late.
+    /// </summary>
+    [Range(0, 3_600)]
+    public int AnswerMemoSeconds { get; set; } = 60;
+
     /// <summary>The trial's page, linked from the cards.</summary>
     [Url]
     public string TrialPageUrl { get; set; } = "https://clinicaltrials.gov/study/NCT07282184";

@@ -78,6 +78,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<IRiskEvaluator, TrialRiskEvaluator>();
         services.AddSingleton<HookCards>();
         services.AddSingleton<AssessmentRecorder>();
+        services.AddSingleton<HookAnswerMemo>();
         services.AddHostedService<AuditWriter>();
 
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);

@@ -1,28 +1,50 @@
 using System.Diagnostics;
+using System.Text.Json;
 using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Fhir;
 using CdsRisk.Api.Hooks;
+using CdsRisk.Api.Storage;
 using CdsRisk.Api.WriteBack;
+using CdsRisk.Core.Cards;
 using CdsRisk.Core.Eligibility;
+using CdsRisk.Core.Patients;
 
 namespace CdsRisk.Api.Pipeline;
 
-/// <summary>The story of one hook call, top to bottom.</summary>
+/// <summary>The story of one hook call, top to bottom. The answer is the UTF-8 JSON of a <see cref="CdsServiceResponse"/>.</summary>
 public sealed class RiskPipeline(
     PatientRecordLoader loader,
     IRiskEvaluator evaluator,
     HookCards cards,
     AssessmentRecorder recorder,
+    HookAnswerMemo memo,
     FhirCredentials credentials,
     ILogger<RiskPipeline> logger)
 {
     public static readonly ActivitySource Activity = new("CdsRisk.Api.Pipeline");
 
-    public async Task<CdsServiceResponse> RunAsync(CdsServiceDefinition service, CdsServiceRequest request, CancellationToken cancellationToken)
+    public async Task<byte[]> RunAsync(CdsServiceDefinition service, CdsServiceRequest request, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var invocation = HookInvocation.From(service, request);
         logger.HookReceived(invocation.Hook, invocation.HookInstance, PatientIdHash.Of(invocation.PatientId));
+
+        // 0. The same content as a recent call whose answer could not change: that answer, with this call's hookInstance.
+        var memoKey = memo.Enabled ? HookAnswerMemo.Key(service, request) : null;
+        if (memoKey is not null && memo.TryGet(memoKey, out var kept))
+        {
+            using var activity = Activity.StartActivity("answer-memo");
+            activity?.SetTag("cds.hook_instance", invocation.HookInstance.ToString("D"));
+            RememberWriteToken(invocation);
+            var (bytes, row) = kept.For(invocation);
+            if (row is not null)
+            {
+                await recorder.RecordAsync(row, cancellationToken);
+            }
+
+            logger.HookAnswered(invocation.HookInstance, kept.CardCount, kept.Outcome, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return bytes;
+        }
 
         // 1. Patient data: prefetch first, missing keys fetched from the hook's FHIR server in parallel (412 when the Patient cannot be had).
         var patient = await StageAsync("load-patient-data", () => loader.LoadAsync(invocation, service.Prefetch, request.Prefetch, cancellationToken));
@@ -33,18 +55,72 @@ public sealed class RiskPipeline(
         if (!evaluation.IsApplicable)
         {
             // Outside the trial's population (no liver cancer on record): nothing to say is {"cards":[]}.
-            return new CdsServiceResponse { Cards = [] };
+            var silent = Serialize(new CdsServiceResponse { Cards = [] });
+            if (memoKey is not null && IsSettled(patient, evaluation, null) && MemoizedAnswer.Create(invocation.HookInstance, [], silent, null, 0, evaluation.Outcome.ToWire()) is { } empty)
+            {
+                memo.Store(memoKey, empty);
+            }
+
+            return silent;
         }
 
         // 6. Cards for the clinician, and the RiskAssessment as system actions for EHRs that write it themselves.
-        var response = await StageAsync("cards", () => cards.BuildAsync(invocation, patient, evaluation, cancellationToken));
+        var raReference = await cards.WrittenRiskAssessmentAsync(evaluation, cancellationToken);
+        var (answer, audit, cardCount) = memoKey is not null && IsSettled(patient, evaluation, raReference)
+            ? BuildAndKeep(memoKey, invocation, patient, evaluation, raReference)
+            : Build(invocation, patient, evaluation, raReference);
 
         // 7. The audit record of what was assessed and answered.
-        await StageAsync("record", () => recorder.RecordAsync(invocation, evaluation, response, cancellationToken));
+        await StageAsync("record", () => recorder.RecordAsync(audit, cancellationToken));
 
-        logger.HookAnswered(invocation.HookInstance, response.Cards.Count, evaluation.Outcome.ToWire(), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return response;
+        logger.HookAnswered(invocation.HookInstance, cardCount, evaluation.Outcome.ToWire(), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return answer;
     }
+
+    /// <summary>
+    /// Whether the same content would give the same answer: every category from prefetch (nothing fetched or missing), the score
+    /// settled (no study to score, or a final stored score), and the RiskAssessment, if there is one, already written.
+    /// </summary>
+    internal static bool IsSettled(PatientRecord patient, RiskEvaluation evaluation, string? raReference) =>
+        patient.FetchedData.Count == 0
+        && patient.UnavailableData.Count == 0
+        && (evaluation.Scoring is null || evaluation.Scoring.IsSettled)
+        && (evaluation.Scoring?.Outcome?.RiskAssessmentIdentifier is null || raReference is not null);
+
+    private (byte[] Answer, AuditedAssessment Audit, int CardCount) Build(HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, string? raReference)
+    {
+        using var activity = Activity.StartActivity("cards");
+        var response = cards.Build(invocation, patient, evaluation, raReference);
+        return (Serialize(response), AssessmentRecorder.Describe(invocation, evaluation, response), response.Cards.Count);
+    }
+
+    // Built once for a stand-in hookInstance, kept, and filled in for this call exactly as for the calls that reuse it.
+    private (byte[] Answer, AuditedAssessment Audit, int CardCount) BuildAndKeep(string memoKey, HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, string? raReference)
+    {
+        using var activity = Activity.StartActivity("cards");
+        var standIn = invocation with { HookInstance = Guid.NewGuid() };
+        CdsServiceResponse response;
+        IReadOnlyList<DeterministicUuid.DerivedUuid> derived;
+        using (var recording = DeterministicUuid.Record())
+        {
+            response = cards.Build(standIn, patient, evaluation, raReference);
+            derived = [.. recording.Derived];
+        }
+
+        if (response.SystemActions is { Count: > 0 }
+            || MemoizedAnswer.Create(standIn.HookInstance, derived, Serialize(response), AssessmentRecorder.Describe(standIn, evaluation, response),
+                response.Cards.Count, evaluation.Outcome.ToWire()) is not { } kept)
+        {
+            // System actions carry the time they were made; such answers are built for each call.
+            return Build(invocation, patient, evaluation, raReference);
+        }
+
+        memo.Store(memoKey, kept);
+        var (answer, row) = kept.For(invocation);
+        return (answer, row!, kept.CardCount);
+    }
+
+    private static byte[] Serialize(CdsServiceResponse response) => JsonSerializer.SerializeToUtf8Bytes(response, CdsHooksJson.Options);
 
     private void RememberWriteToken(HookInvocation invocation)
     {

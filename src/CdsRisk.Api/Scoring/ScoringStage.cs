@@ -13,7 +13,14 @@ using FhirEndpoint = Hl7.Fhir.Model.Endpoint;
 namespace CdsRisk.Api.Scoring;
 
 /// <summary>What the hook knows about imaging and the PRE score once its budget is spent.</summary>
-public sealed record ScoringStageResult(PreScoreState Pre, MriAssessment? Mri, ScoringOutcome? Outcome, ScoringRequest? Request, string? JobId);
+public sealed record ScoringStageResult(PreScoreState Pre, MriAssessment? Mri, ScoringOutcome? Outcome, ScoringRequest? Request, string? JobId)
+{
+    /// <summary>
+    /// True when this result follows from the record alone (no study to score) or from a stored final score: the same record gives
+    /// the same result again without asking imaging, the scoring jobs or the FHIR server.
+    /// </summary>
+    public bool IsSettled { get; init; }
+}
 
 /// <summary>
 /// The hook's imaging + scoring stage: picks the MRI, describes the job (study, features, write-back target), and asks the
@@ -38,20 +45,27 @@ public sealed class ScoringStage(
         var prepared = Prepare(invocation.FhirServer, invocation.EncounterId, record, snapshot, features);
         if (prepared.Request is null)
         {
-            return new ScoringStageResult(PreScoreState.Unavailable(prepared.Problem!), prepared.Mri, null, null, null);
+            return new ScoringStageResult(PreScoreState.Unavailable(prepared.Problem!), prepared.Mri, null, null, null) { IsSettled = true };
         }
 
         ScoringAttempt attempt;
+        var fromCache = false;
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter((wait > TimeSpan.Zero ? wait : TimeSpan.Zero) + StorageGrace);
         try
         {
             // A score already computed answers at once; only a new one needs to know where the images are.
-            attempt = await coordinator.GetCachedAsync(prepared.Request, bounded.Token) is { } cached
-                ? new ScoringAttempt.Completed(cached)
-                : await coordinator.GetOrStartAsync(
+            if (await coordinator.GetCachedAsync(prepared.Request, bounded.Token) is { } cached)
+            {
+                attempt = new ScoringAttempt.Completed(cached);
+                fromCache = true;
+            }
+            else
+            {
+                attempt = await coordinator.GetOrStartAsync(
                     await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token),
                     wait, bounded.Token);
+            }
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -61,7 +75,8 @@ public sealed class ScoringStage(
                 null, null, prepared.Request, null);
         }
 
-        return Interpret(attempt, prepared.Request);
+        var result = Interpret(attempt, prepared.Request);
+        return fromCache && result.Outcome is { TransientError: null } ? result with { IsSettled = true } : result;
     }
 
     /// <summary>The request with the DICOMweb base of the study's Endpoint, read from the FHIR server when the study only refers to it.</summary>

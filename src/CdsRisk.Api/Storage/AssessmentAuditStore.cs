@@ -23,16 +23,24 @@ public sealed class AssessmentAuditStore(Database database)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // One command for the batch (the provider keeps its statement), its parameters set again for each row.
+        var names = new[] { "id", "patient", "server", "hook", "instance", "at", "modelId", "modelVersion", "sha", "outcome", "risk", "pre", "study", "detail", "outbox" };
+        await using var command = connection.Command(transaction, $"""
+            INSERT INTO risk_assessments ({Columns})
+            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, @detail, @outbox)
+            ON CONFLICT (id) DO NOTHING;
+            """, [.. names.Select(n => (n, (object?)null))]);
         foreach (var a in rows)
         {
-            await connection.ExecuteAsync(transaction, $"""
-                INSERT INTO risk_assessments ({Columns})
-                VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, @detail, @outbox)
-                ON CONFLICT (id) DO NOTHING;
-                """, cancellationToken,
-                ("id", a.Id), ("patient", a.PatientRef), ("server", a.FhirServer), ("hook", a.Hook), ("instance", a.HookInstance),
-                ("at", a.AssessedAt.ToUnixMs()), ("modelId", a.ModelId), ("modelVersion", a.ModelVersion), ("sha", a.ModelSha256),
-                ("outcome", a.Outcome), ("risk", a.Risk), ("pre", a.PreScore), ("study", a.StudyUid), ("detail", a.DetailJson), ("outbox", a.OutboxId));
+            object?[] values = [a.Id, a.PatientRef, a.FhirServer, a.Hook, a.HookInstance, a.AssessedAt.ToUnixMs(), a.ModelId, a.ModelVersion, a.ModelSha256,
+                a.Outcome, a.Risk, a.PreScore, a.StudyUid, a.DetailJson, a.OutboxId];
+            for (var i = 0; i < values.Length; i++)
+            {
+                command.Parameters[i].Value = values[i] ?? DBNull.Value;
+            }
+
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);

@@ -25,4 +25,7 @@ public sealed record PatientRecord
 
     /// <summary>Data categories that could not be loaded at all (e.g. "AllergyIntolerance"), so criteria relying on them are unknown rather than passed.</summary>
     public IReadOnlyList<string> UnavailableData { get; init; } = [];
+
+    /// <summary>Data categories read from the FHIR server during this call (absent from prefetch, paginated, or an OperationOutcome in prefetch).</summary>
+    public IReadOnlyList<string> FetchedData { get; init; } = [];
 }

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace CdsRisk.Api.Hooks;
+
+/// <summary>
+/// Reads a hook call's body. The prefetch values (most of the body) stay where they are: one JsonDocument over the whole body, and
+/// each prefetch value is an element of it, instead of a copy per value. Context and fhirAuthorization are read by the same serializer
+/// and options as any JSON body, and a body that does not read cleanly is read again the standard way, so errors name the same JSON
+/// path as the standard binding would.
+/// </summary>
+public static class CdsServiceRequestReader
+{
+    public static async ValueTask<CdsServiceRequest?> ReadAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!request.HasJsonContentType())
+        {
+            throw new BadHttpRequestException("Expected a JSON request body.", StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        var body = await ReadBodyAsync(context);
+        if (body.Length == 0)
+        {
+            throw new BadHttpRequestException("The request body is empty.", StatusCodes.Status400BadRequest);
+        }
+
+        var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth });
+        }
+        catch (JsonException)
+        {
+            return ReadStandard(body, options);
+        }
+
+        context.Response.RegisterForDispose(document);
+        var root = document.RootElement;
+        if (root.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return ReadStandard(body, options);
+        }
+
+        try
+        {
+            return FromDocument(root, options) ?? ReadStandard(body, options);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: a string the document holds but cannot turn into .NET text (a lone surrogate escape).
+            return ReadStandard(body, options);
+        }
+    }
+
+    // The members as the serializer would set them (exact camelCase names, unknown ones ignored, the last of a repeated name
+    // kept), with prefetch values left in the document; null when a member has a kind the serializer would refuse.
+    private static CdsServiceRequest? FromDocument(JsonElement root, JsonSerializerOptions options)
+    {
+        string? hook = null, hookInstance = null, fhirServer = null;
+        FhirAuthorization? authorization = null;
+        HookContext? context = null;
+        Dictionary<string, JsonElement?>? prefetch = null;
+        JsonElement? extension = null;
+        foreach (var member in root.EnumerateObject())
+        {
+            var value = member.Value;
+            switch (member.Name)
+            {
+                case "hook" when TryString(value, out var s):
+                    hook = s;
+                    break;
+                case "hookInstance" when TryString(value, out var s):
+                    hookInstance = s;
+                    break;
+                case "fhirServer" when TryString(value, out var s):
+                    fhirServer = s;
+                    break;
+                case "fhirAuthorization":
+                    authorization = value.Deserialize<FhirAuthorization>(options);
+                    break;
+                case "context":
+                    context = value.Deserialize<HookContext>(options);
+                    break;
+                case "prefetch" when value.ValueKind == JsonValueKind.Null:
+                    prefetch = null;
+                    break;
+                case "prefetch" when value.ValueKind == JsonValueKind.Object:
+                    prefetch = new Dictionary<string, JsonElement?>(StringComparer.Ordinal);
+                    foreach (var entry in value.EnumerateObject())
+                    {
+                        prefetch[entry.Name] = entry.Value.ValueKind == JsonValueKind.Null ? null : entry.Value; // as the dictionary reader does
+                    }
+
+                    break;
+                case "extension":
+                    extension = value.ValueKind == JsonValueKind.Null ? null : value;
+                    break;
+                case "hook" or "hookInstance" or "fhirServer" or "prefetch":
+                    return null; // a kind the serializer refuses: let it say where
+                default:
+                    break; // unknown members are ignored (CDS Hooks 2.0 §Extensions)
+            }
+        }
+
+        return new CdsServiceRequest
+        {
+            Hook = hook,
+            HookInstance = hookInstance,
+            FhirServer = fhirServer,
+            FhirAuthorization = authorization,
+            Context = context,
+            Prefetch = prefetch,
+            Extension = extension,
+        };
+    }
+
+    private static bool TryString(JsonElement value, out string? text)
+    {
+        text = value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            _ => null,
+        };
+        return value.ValueKind is JsonValueKind.String or JsonValueKind.Null;
+    }
+
+    // The standard reading, for bodies the fast path does not take: it either reads them or throws the JsonException that names the path.
+    private static CdsServiceRequest? ReadStandard(byte[] body, JsonSerializerOptions options)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<CdsServiceRequest>(body, options);
+        }
+        catch (JsonException ex)
+        {
+            throw new BadHttpRequestException("The request body is not valid JSON for a hook call.", StatusCodes.Status400BadRequest, ex);
+        }
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+        var declared = context.Request.ContentLength;
+        if (declared > limit)
+        {
+            throw new BadHttpRequestException("The request body is too large.", StatusCodes.Status413PayloadTooLarge);
+        }
+
+        if (declared is { } length and <= int.MaxValue)
+        {
+            var exact = new byte[length];
+            await context.Request.Body.ReadExactlyAsync(exact, context.RequestAborted);
+            return exact;
+        }
+
+        // Chunked: Kestrel enforces the limit as it reads.
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,302 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CdsRisk.Api.Hooks;
+using CdsRisk.Api.Storage;
+using CdsRisk.Core.Cards;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+
+namespace CdsRisk.Api.Pipeline;
+
+/// <summary>
+/// Recent answers by the exact content of their call. An EHR opens the same chart again and again with the same prefetch; when the
+/// answer followed from that content alone (every prefetch key given, no fetch from the FHIR server, the score stored and final,
+/// the RiskAssessment written) the same content gives the same answer, so it is kept for <see cref="PipelineOptions.AnswerMemoSeconds"/>
+/// and handed out again with the new call's hookInstance and the card and suggestion uuids derived from it. Every call still gets
+/// its own audit record. Answers that can still change (pending score, data fetched or unavailable, RiskAssessment not yet written,
+/// system actions) are never kept. Time-dependent rules (how recent a test or the MRI is) may be up to the memo's lifetime late.
+/// </summary>
+public sealed class HookAnswerMemo : IDisposable
+{
+    private const long SizeLimitBytes = 32L * 1024 * 1024;
+    private static readonly byte[] Version = "cdsrisk-answer-memo-v1"u8.ToArray();
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = SizeLimitBytes });
+    private readonly TimeSpan _lifetime;
+    private readonly TimeProvider _time;
+
+    public HookAnswerMemo(IOptions<PipelineOptions> options, TimeProvider time)
+    {
+        _lifetime = TimeSpan.FromSeconds(options.Value.AnswerMemoSeconds);
+        _time = time;
+    }
+
+    public bool Enabled => _lifetime > TimeSpan.Zero;
+
+    /// <summary>
+    /// SHA-256 over everything an answer can depend on apart from time and stored state: service, hook, fhirServer, context and the
+    /// bytes of every prefetch value (absent and null told apart). The FHIR token is left out: a kept answer never used it.
+    /// </summary>
+    public static string Key(CdsServiceDefinition service, CdsServiceRequest request)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Version);
+        Add(hash, service.Id);
+        Add(hash, request.Hook);
+        Add(hash, request.FhirServer);
+        var context = request.Context;
+        Add(hash, context?.UserId);
+        Add(hash, context?.PatientId);
+        Add(hash, context?.EncounterId);
+        Add(hash, context?.Selections is { } selections ? string.Join('\n', selections) : null);
+        Add(hash, context?.DraftOrders);
+        foreach (var template in service.Prefetch)
+        {
+            Add(hash, template.Key);
+            if (request.Prefetch is { } prefetch && prefetch.TryGetValue(template.Key, out var value))
+            {
+                Add(hash, value is { ValueKind: not JsonValueKind.Null } ? value : null);
+            }
+            else
+            {
+                Add(hash, "(absent)"); // told apart from null, which is framed differently
+            }
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    public bool TryGet(string key, out MemoizedAnswer answer)
+    {
+        answer = null!;
+        if (!_cache.TryGetValue(key, out Kept? kept) || kept is null || kept.Until <= _time.GetUtcNow())
+        {
+            return false;
+        }
+
+        answer = kept.Answer;
+        return true;
+    }
+
+    public void Store(string key, MemoizedAnswer answer) =>
+        _cache.Set(key, new Kept(answer, _time.GetUtcNow() + _lifetime),
+            new MemoryCacheEntryOptions { Size = answer.SizeBytes, AbsoluteExpirationRelativeToNow = _lifetime });
+
+    public void Dispose() => _cache.Dispose();
+
+    // The cache drops entries on its own clock; the lifetime is checked on the service's.
+    private sealed record Kept(MemoizedAnswer Answer, DateTimeOffset Until);
+
+    // Each field framed by its length, so that no two different calls hash the same bytes; -1 stands for "no value".
+    private static void Add(IncrementalHash hash, string? value)
+    {
+        if (value is null)
+        {
+            AddLength(hash, -1);
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(value.Length));
+        var length = Encoding.UTF8.GetBytes(value, buffer);
+        AddLength(hash, length);
+        hash.AppendData(buffer, 0, length);
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    private static void Add(IncrementalHash hash, JsonElement? value)
+    {
+        if (value is not { ValueKind: not JsonValueKind.Undefined } element)
+        {
+            AddLength(hash, -2);
+            return;
+        }
+
+        var bytes = JsonMarshal.GetRawUtf8Value(element);
+        AddLength(hash, bytes.Length);
+        hash.AppendData(bytes);
+    }
+
+    private static void AddLength(IncrementalHash hash, int length)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, length);
+        hash.AppendData(bytes);
+    }
+}
+
+/// <summary>
+/// One kept answer: its JSON and audit detail with the hookInstance, and every uuid derived from it, cut out; filled in per call.
+/// </summary>
+public sealed class MemoizedAnswer
+{
+    private readonly string _sentinel;
+    private readonly IReadOnlyList<DeterministicUuid.DerivedUuid> _derived;
+    private readonly JsonTemplate _response;
+    private readonly JsonTemplate? _detail;
+    private readonly AuditedAssessment? _row;
+
+    private MemoizedAnswer(string sentinel, IReadOnlyList<DeterministicUuid.DerivedUuid> derived, JsonTemplate response, JsonTemplate? detail,
+        AuditedAssessment? row, int cardCount, string outcome)
+    {
+        (_sentinel, _derived, _response, _detail, _row) = (sentinel, derived, response, detail, row);
+        CardCount = cardCount;
+        Outcome = outcome;
+    }
+
+    public int CardCount { get; }
+    public string Outcome { get; }
+    public long SizeBytes => _response.SizeBytes + (_detail?.SizeBytes ?? 0) + 1024;
+
+    /// <summary>
+    /// The template of an answer built for the stand-in hookInstance <paramref name="sentinel"/>; <paramref name="derived"/> are the
+    /// uuids recorded while it was built. Null when the answer carries the stand-in in a form that cannot be cut out safely.
+    /// </summary>
+    public static MemoizedAnswer? Create(Guid sentinel, IReadOnlyList<DeterministicUuid.DerivedUuid> derived, byte[] responseUtf8,
+        AuditedAssessment? row, int cardCount, string outcome)
+    {
+        var stand = sentinel.ToString("D");
+
+        // In the order they were made: a name holding the stand-in, or a uuid already known to come from it, depends on it.
+        var dependent = new List<DeterministicUuid.DerivedUuid>();
+        foreach (var d in derived)
+        {
+            if (dependent.All(x => x.Uuid != d.Uuid)
+                && (d.Name.Contains(stand, StringComparison.Ordinal) || dependent.Any(x => d.Name.Contains(x.Uuid.ToString("D"), StringComparison.Ordinal))))
+            {
+                dependent.Add(d);
+            }
+        }
+
+        var placeholders = new[] { stand }.Concat(dependent.Select(d => d.Uuid.ToString("D"))).ToList();
+
+        // Anything else that came from the stand-in (another spelling of it or of a derived uuid) would go out unreplaced: keep nothing.
+        var otherSpellings = new[] { sentinel }.Concat(dependent.Select(d => d.Uuid))
+            .SelectMany(g => new[] { g.ToString("N"), g.ToString("D").ToUpperInvariant() }).ToList();
+        var detailUtf8 = row is null ? null : Encoding.UTF8.GetBytes(row.DetailJson);
+        if (ContainsAny(responseUtf8, otherSpellings) || (detailUtf8 is not null && ContainsAny(detailUtf8, otherSpellings)))
+        {
+            return null;
+        }
+
+        return new MemoizedAnswer(stand, dependent, JsonTemplate.Cut(responseUtf8, placeholders),
+            detailUtf8 is null ? null : JsonTemplate.Cut(detailUtf8, placeholders), row, cardCount, outcome);
+    }
+
+    /// <summary>The answer and audit row for <paramref name="invocation"/>: its hookInstance, its card uuids, its time.</summary>
+    public (byte[] Response, AuditedAssessment? Row) For(HookInvocation invocation)
+    {
+        var instance = invocation.HookInstance.ToString("D");
+        var values = new byte[1 + _derived.Count][];
+        values[0] = Encoding.ASCII.GetBytes(instance);
+        var renamed = new string[_derived.Count];
+        for (var i = 0; i < _derived.Count; i++)
+        {
+            var d = _derived[i];
+            var name = d.Name.Replace(_sentinel, instance, StringComparison.Ordinal);
+            for (var j = 0; j < i; j++)
+            {
+                name = name.Replace(_derived[j].Uuid.ToString("D"), renamed[j], StringComparison.Ordinal);
+            }
+
+            renamed[i] = DeterministicUuid.Create(d.NameSpace, name).ToString("D");
+            values[i + 1] = Encoding.ASCII.GetBytes(renamed[i]);
+        }
+
+        var row = _row is null
+            ? null
+            : _row with
+            {
+                Id = instance,
+                HookInstance = instance,
+                AssessedAt = invocation.ReceivedAt,
+                DetailJson = Encoding.UTF8.GetString(_detail!.Fill(values)),
+            };
+        return (_response.Fill(values), row);
+    }
+
+    private static bool ContainsAny(byte[] utf8, IEnumerable<string> values) =>
+        values.Any(v => utf8.AsSpan().IndexOf(Encoding.ASCII.GetBytes(v)) >= 0);
+}
+
+/// <summary>UTF-8 text cut at every occurrence of a set of fixed-length ASCII placeholders; filled with one value per placeholder.</summary>
+internal sealed class JsonTemplate
+{
+    private readonly byte[][] _literals;
+    private readonly int[] _slots;
+
+    private JsonTemplate(byte[][] literals, int[] slots) => (_literals, _slots) = (literals, slots);
+
+    public long SizeBytes => _literals.Sum(l => (long)l.Length) + (_slots.Length * 4L);
+
+    public static JsonTemplate Cut(ReadOnlySpan<byte> utf8, IReadOnlyList<string> placeholders)
+    {
+        var found = new List<(int At, int Length, int Slot)>();
+        for (var slot = 0; slot < placeholders.Count; slot++)
+        {
+            var needle = Encoding.ASCII.GetBytes(placeholders[slot]);
+            for (var from = 0; ;)
+            {
+                var at = utf8[from..].IndexOf(needle);
+                if (at < 0)
+                {
+                    break;
+                }
+
+                found.Add((from + at, needle.Length, slot));
+                from += at + needle.Length;
+            }
+        }
+
+        found.Sort((a, b) => a.At.CompareTo(b.At));
+        var literals = new List<byte[]>(found.Count + 1);
+        var slots = new int[found.Count];
+        var position = 0;
+        for (var i = 0; i < found.Count; i++)
+        {
+            if (found[i].At < position)
+            {
+                throw new InvalidOperationException("placeholders overlap");
+            }
+
+            literals.Add(utf8[position..found[i].At].ToArray());
+            slots[i] = found[i].Slot;
+            position = found[i].At + found[i].Length;
+        }
+
+        literals.Add(utf8[position..].ToArray());
+        return new JsonTemplate([.. literals], slots);
+    }
+
+    public byte[] Fill(IReadOnlyList<byte[]> values)
+    {
+        var length = 0;
+        foreach (var literal in _literals)
+        {
+            length += literal.Length;
+        }
+
+        foreach (var slot in _slots)
+        {
+            length += values[slot].Length;
+        }
+
+        var result = new byte[length];
+        var position = 0;
+        for (var i = 0; i < _literals.Length; i++)
+        {
+            _literals[i].CopyTo(result, position);
+            position += _literals[i].Length;
+            if (i < _slots.Length)
+            {
+                var value = values[_slots[i]];
+                value.CopyTo(result, position);
+                position += value.Length;
+            }
+        }
+
+        return result;
+    }
+}
