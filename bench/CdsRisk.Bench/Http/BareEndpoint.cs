@@ -8,10 +8,10 @@ using Microsoft.Extensions.Logging;
 
 namespace CdsRisk.Bench.Http;
 
-/// <summary>The floor to compare against: Kestrel on loopback answering every POST with {"cards":[]}.</summary>
+/// <summary>The floor to compare against: Kestrel on loopback answering every POST with {"cards":[]} (or a given answer).</summary>
 internal sealed class BareEndpoint : IAsyncDisposable
 {
-    private static readonly byte[] Body = Encoding.UTF8.GetBytes("{\"cards\":[]}");
+    private static readonly byte[] EmptyCards = Encoding.UTF8.GetBytes("{\"cards\":[]}");
     private readonly WebApplication _app;
 
     private BareEndpoint(WebApplication app, Uri address)
@@ -22,8 +22,10 @@ internal sealed class BareEndpoint : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<BareEndpoint> StartAsync()
+    /// <summary>Answers <paramref name="answer"/> (default <c>{"cards":[]}</c>) to every POST.</summary>
+    public static async Task<BareEndpoint> StartAsync(byte[]? answer = null)
     {
+        var body = answer ?? EmptyCards;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1));
@@ -33,7 +35,7 @@ internal sealed class BareEndpoint : IAsyncDisposable
             // Read the body as the real service must, then answer the empty response.
             await context.Request.Body.CopyToAsync(Stream.Null);
             context.Response.ContentType = "application/json";
-            await context.Response.Body.WriteAsync(Body);
+            await context.Response.Body.WriteAsync(body);
         });
         await app.StartAsync();
         var address = new Uri(app.Urls.First() + "/");

@@ -64,7 +64,7 @@ public static class CdsHooksEndpoints
                 new Dictionary<string, string[]> { ["hook"] = [$"must be '{service.Hook}' for this service."] });
         }
 
-        return TypedResults.Bytes(await pipeline.RunAsync(service, request, cancellationToken), "application/json; charset=utf-8");
+        return await pipeline.RunAsync(service, request, cancellationToken);
     }
 
     private static async Task<Ok> SaveFeedbackAsync(string id, FeedbackRequest request, IFeedbackStore store, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Json;
@@ -21,7 +22,10 @@ public static class CdsServiceRequestReader
             throw new BadHttpRequestException("Expected a JSON request body.", StatusCodes.Status415UnsupportedMediaType);
         }
 
-        var body = await ReadBodyAsync(context);
+        // The body lives in a pooled buffer until the response is done: prefetch values are read in place and never kept beyond
+        // the call (the loader turns them into FHIR resources, the memo into a hash).
+        var body = await PooledBody.ReadAsync(context);
+        context.Response.RegisterForDispose(body);
         if (body.Length == 0)
         {
             throw new BadHttpRequestException("The request body is empty.", StatusCodes.Status400BadRequest);
@@ -31,14 +35,14 @@ public static class CdsServiceRequestReader
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth });
+            document = JsonDocument.Parse(body.Memory, new JsonDocumentOptions { MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth });
         }
         catch (JsonException)
         {
-            return ReadStandard(body, options);
+            return ReadStandard(body.Memory.Span, options);
         }
 
-        context.Response.RegisterForDispose(document);
+        body.Document = document;
         var root = document.RootElement;
         if (root.ValueKind == JsonValueKind.Null)
         {
@@ -47,17 +51,17 @@ public static class CdsServiceRequestReader
 
         if (root.ValueKind != JsonValueKind.Object)
         {
-            return ReadStandard(body, options);
+            return ReadStandard(body.Memory.Span, options);
         }
 
         try
         {
-            return FromDocument(root, options) ?? ReadStandard(body, options);
+            return FromDocument(root, options) ?? ReadStandard(body.Memory.Span, options);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             // InvalidOperationException: a string the document holds but cannot turn into .NET text (a lone surrogate escape).
-            return ReadStandard(body, options);
+            return ReadStandard(body.Memory.Span, options);
         }
     }
 
@@ -134,7 +138,7 @@ public static class CdsServiceRequestReader
     }
 
     // The standard reading, for bodies the fast path does not take: it either reads them or throws the JsonException that names the path.
-    private static CdsServiceRequest? ReadStandard(byte[] body, JsonSerializerOptions options)
+    private static CdsServiceRequest? ReadStandard(ReadOnlySpan<byte> body, JsonSerializerOptions options)
     {
         try
         {
@@ -146,25 +150,68 @@ public static class CdsServiceRequestReader
         }
     }
 
-    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    /// <summary>The body in a rented buffer; disposing returns it, after the document that reads it.</summary>
+    private sealed class PooledBody : IDisposable
     {
-        var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
-        var declared = context.Request.ContentLength;
-        if (declared > limit)
+        private byte[] _buffer;
+
+        private PooledBody(byte[] buffer, int length) => (_buffer, Length) = (buffer, length);
+
+        public int Length { get; }
+        public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+        public JsonDocument? Document { get; set; }
+
+        public static async Task<PooledBody> ReadAsync(HttpContext context)
         {
-            throw new BadHttpRequestException("The request body is too large.", StatusCodes.Status413PayloadTooLarge);
+            var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            var declared = context.Request.ContentLength;
+            if (declared > limit)
+            {
+                throw new BadHttpRequestException("The request body is too large.", StatusCodes.Status413PayloadTooLarge);
+            }
+
+            // Content-Length known: read exactly that. Chunked: grow as needed; Kestrel enforces the limit as it reads.
+            var buffer = ArrayPool<byte>.Shared.Rent(declared is { } d and > 0 and <= int.MaxValue ? (int)d : 16 * 1024);
+            var length = 0;
+            try
+            {
+                while (length != declared)
+                {
+                    if (length == buffer.Length)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(checked(buffer.Length * 2));
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    var read = await context.Request.Body.ReadAsync(buffer.AsMemory(length), context.RequestAborted);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    length += read;
+                }
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw;
+            }
+
+            return new PooledBody(buffer, length);
         }
 
-        if (declared is { } length and <= int.MaxValue)
+        public void Dispose()
         {
-            var exact = new byte[length];
-            await context.Request.Body.ReadExactlyAsync(exact, context.RequestAborted);
-            return exact;
+            Document?.Dispose();
+            Document = null;
+            var buffer = Interlocked.Exchange(ref _buffer, []);
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
-
-        // Chunked: Kestrel enforces the limit as it reads.
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        return buffer.ToArray();
     }
 }

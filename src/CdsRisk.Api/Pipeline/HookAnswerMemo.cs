@@ -186,7 +186,7 @@ public sealed class MemoizedAnswer
     }
 
     /// <summary>The answer and audit row for <paramref name="invocation"/>: its hookInstance, its card uuids, its time.</summary>
-    public (byte[] Response, AuditedAssessment? Row) For(HookInvocation invocation)
+    public (HookAnswer Response, AuditedAssessment? Row) For(HookInvocation invocation)
     {
         var instance = invocation.HookInstance.ToString("D");
         var values = new byte[1 + _derived.Count][];
@@ -214,7 +214,7 @@ public sealed class MemoizedAnswer
                 AssessedAt = invocation.ReceivedAt,
                 DetailJson = Encoding.UTF8.GetString(_detail!.Fill(values)),
             };
-        return (_response.Fill(values), row);
+        return (new HookAnswer(_response, values), row);
     }
 
     private static bool ContainsAny(byte[] utf8, IEnumerable<string> values) =>
@@ -270,6 +270,35 @@ internal sealed class JsonTemplate
         return new JsonTemplate([.. literals], slots);
     }
 
+    public int Length(IReadOnlyList<byte[]> values)
+    {
+        var length = 0;
+        foreach (var literal in _literals)
+        {
+            length += literal.Length;
+        }
+
+        foreach (var slot in _slots)
+        {
+            length += values[slot].Length;
+        }
+
+        return length;
+    }
+
+    /// <summary>Writes the filled text to <paramref name="writer"/> piece by piece.</summary>
+    public void WriteTo(IBufferWriter<byte> writer, IReadOnlyList<byte[]> values)
+    {
+        for (var i = 0; i < _literals.Length; i++)
+        {
+            writer.Write(_literals[i]);
+            if (i < _slots.Length)
+            {
+                writer.Write(values[_slots[i]]);
+            }
+        }
+    }
+
     public byte[] Fill(IReadOnlyList<byte[]> values)
     {
         var length = 0;
@@ -298,5 +327,37 @@ internal sealed class JsonTemplate
         }
 
         return result;
+    }
+}
+
+/// <summary>A hook's answer, the UTF-8 JSON of a <see cref="CdsServiceResponse"/>, written to the response as it is held.</summary>
+public sealed class HookAnswer : IResult
+{
+    private readonly byte[]? _bytes;
+    private readonly JsonTemplate? _template;
+    private readonly IReadOnlyList<byte[]>? _values;
+
+    public HookAnswer(byte[] utf8Json) => _bytes = utf8Json;
+
+    internal HookAnswer(JsonTemplate template, IReadOnlyList<byte[]> values) => (_template, _values) = (template, values);
+
+    public int Length => _bytes?.Length ?? _template!.Length(_values!);
+
+    public byte[] ToArray() => _bytes ?? _template!.Fill(_values!);
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        response.ContentLength = Length;
+        if (_bytes is not null)
+        {
+            await response.Body.WriteAsync(_bytes, httpContext.RequestAborted);
+            return;
+        }
+
+        _template!.WriteTo(response.BodyWriter, _values!);
+        await response.BodyWriter.FlushAsync(httpContext.RequestAborted);
     }
 }

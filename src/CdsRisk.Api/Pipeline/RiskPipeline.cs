@@ -11,7 +11,7 @@ using CdsRisk.Core.Patients;
 
 namespace CdsRisk.Api.Pipeline;
 
-/// <summary>The story of one hook call, top to bottom. The answer is the UTF-8 JSON of a <see cref="CdsServiceResponse"/>.</summary>
+/// <summary>The story of one hook call, top to bottom. The answer is the UTF-8 JSON of a <see cref="CdsServiceResponse"/> (<see cref="HookAnswer"/>).</summary>
 public sealed class RiskPipeline(
     PatientRecordLoader loader,
     IRiskEvaluator evaluator,
@@ -23,7 +23,7 @@ public sealed class RiskPipeline(
 {
     public static readonly ActivitySource Activity = new("CdsRisk.Api.Pipeline");
 
-    public async Task<byte[]> RunAsync(CdsServiceDefinition service, CdsServiceRequest request, CancellationToken cancellationToken)
+    public async Task<HookAnswer> RunAsync(CdsServiceDefinition service, CdsServiceRequest request, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var invocation = HookInvocation.From(service, request);
@@ -61,7 +61,7 @@ public sealed class RiskPipeline(
                 memo.Store(memoKey, empty);
             }
 
-            return silent;
+            return new HookAnswer(silent);
         }
 
         // 6. Cards for the clinician, and the RiskAssessment as system actions for EHRs that write it themselves.
@@ -87,15 +87,15 @@ public sealed class RiskPipeline(
         && (evaluation.Scoring is null || evaluation.Scoring.IsSettled)
         && (evaluation.Scoring?.Outcome?.RiskAssessmentIdentifier is null || raReference is not null);
 
-    private (byte[] Answer, AuditedAssessment Audit, int CardCount) Build(HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, string? raReference)
+    private (HookAnswer Answer, AuditedAssessment Audit, int CardCount) Build(HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, string? raReference)
     {
         using var activity = Activity.StartActivity("cards");
         var response = cards.Build(invocation, patient, evaluation, raReference);
-        return (Serialize(response), AssessmentRecorder.Describe(invocation, evaluation, response), response.Cards.Count);
+        return (new HookAnswer(Serialize(response)), AssessmentRecorder.Describe(invocation, evaluation, response), response.Cards.Count);
     }
 
     // Built once for a stand-in hookInstance, kept, and filled in for this call exactly as for the calls that reuse it.
-    private (byte[] Answer, AuditedAssessment Audit, int CardCount) BuildAndKeep(string memoKey, HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, string? raReference)
+    private (HookAnswer Answer, AuditedAssessment Audit, int CardCount) BuildAndKeep(string memoKey, HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, string? raReference)
     {
         using var activity = Activity.StartActivity("cards");
         var standIn = invocation with { HookInstance = Guid.NewGuid() };

@@ -45,8 +45,9 @@ public sealed class HookAnswerMemoTests
         var (answer, audit) = kept.For(Invocation(instance, new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero)));
 
         var expected = CardJson.ToJson(CardBuilder.Build(input with { HookInstance = instance.ToString("D") })).ToJsonString();
-        Assert.Equal(expected, Encoding.UTF8.GetString(answer));
-        Assert.DoesNotContain(standIn.ToString("D"), Encoding.UTF8.GetString(answer), StringComparison.Ordinal);
+        Assert.Equal(expected, Encoding.UTF8.GetString(answer.ToArray()));
+        Assert.Equal(answer.ToArray().Length, answer.Length);
+        Assert.DoesNotContain(standIn.ToString("D"), Encoding.UTF8.GetString(answer.ToArray()), StringComparison.Ordinal);
         Assert.Equal(expected, audit!.DetailJson);
         Assert.Equal(instance.ToString("D"), audit.Id);
         Assert.Equal(instance.ToString("D"), audit.HookInstance);
@@ -77,7 +78,7 @@ public sealed class HookAnswerMemoTests
         var kept = MemoizedAnswer.Create(standIn, derived, Encoding.UTF8.GetBytes(template), null, 1, "x")!;
         var instance = Guid.NewGuid();
 
-        Assert.Equal(Json(instance.ToString("D")), Encoding.UTF8.GetString(kept.For(Invocation(instance, DateTimeOffset.UnixEpoch)).Response));
+        Assert.Equal(Json(instance.ToString("D")), Encoding.UTF8.GetString(kept.For(Invocation(instance, DateTimeOffset.UnixEpoch)).Response.ToArray()));
     }
 
     [Fact]
