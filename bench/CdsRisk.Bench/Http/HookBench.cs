@@ -28,15 +28,19 @@ public static class HookBench
     }
 
     /// <param name="memoSeconds">Pipeline:AnswerMemoSeconds for the service; 0 evaluates every call in full.</param>
-    public static async Task RunAsync(string envFile, string patientId, int connections, TimeSpan duration, IReadOnlyList<AuthChoice> auths, int memoSeconds)
+    /// <param name="warmup">
+    /// Load before the measured phase. The JIT promotes hot methods to optimised code only once start-up activity has calmed down, so
+    /// a service measured seconds after it started runs partly unoptimised code; a running service does not.
+    /// </param>
+    public static async Task RunAsync(string envFile, string patientId, int connections, TimeSpan duration, IReadOnlyList<AuthChoice> auths, int memoSeconds, TimeSpan warmup)
     {
         foreach (var auth in auths)
         {
-            await RunOneAsync(envFile, patientId, connections, duration, auth, memoSeconds);
+            await RunOneAsync(envFile, patientId, connections, duration, auth, memoSeconds, warmup);
         }
     }
 
-    private static async Task RunOneAsync(string envFile, string patientId, int connections, TimeSpan duration, AuthChoice auth, int memoSeconds)
+    private static async Task RunOneAsync(string envFile, string patientId, int connections, TimeSpan duration, AuthChoice auth, int memoSeconds, TimeSpan warmup)
     {
         var env = JsonNode.Parse(await File.ReadAllTextAsync(envFile))!;
         var fhir = env["fhirBaseUrl"]!.GetValue<string>();
@@ -47,6 +51,7 @@ public static class HookBench
         var algorithm = auth == AuthChoice.Rs384 ? SecurityAlgorithms.RsaSha384 : SecurityAlgorithms.EcdsaSha384;
         var jwks = Jwks(signingKey, algorithm);
 
+        var storage = Path.Combine(Path.GetTempPath(), "cdsrisk-bench-" + Guid.NewGuid().ToString("N"));
         var port = FreePort();
         var baseUrl = new Uri($"http://127.0.0.1:{port}/");
         using var service = StartService(port, new Dictionary<string, string>
@@ -56,7 +61,7 @@ public static class HookBench
             ["Auth__Clients__0__Jwks"] = jwks,
             ["Fhir__AllowedServers__0"] = fhir,
             ["DicomWeb__AllowedServers__0"] = env["dicomWebBaseUrl"]!.GetValue<string>(),
-            ["Storage__Sqlite__Path"] = Path.Combine(Path.GetTempPath(), "cdsrisk-bench-" + Guid.NewGuid().ToString("N"), "cdsrisk.db"),
+            ["Storage__Sqlite__Path"] = Path.Combine(storage, "cdsrisk.db"),
             ["Pipeline__LatencyBudgetMilliseconds"] = "30000",
             ["Pipeline__AnswerMemoSeconds"] = memoSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
@@ -117,7 +122,7 @@ public static class HookBench
             // signature check and one audit record. Bodies and tokens are made before the clock starts: the EHR signs on its own
             // machine, and here the load generator shares the service's two cores.
             var instance = JsonNode.Parse(body)!["hookInstance"]!.GetValue<string>();
-            var calls = auth == AuthChoice.None ? int.MaxValue : Math.Max(2_000, (int)(EstimatedRate(auth) * (duration.TotalSeconds + 3)));
+            var calls = auth == AuthChoice.None ? int.MaxValue : Math.Max(2_000, (int)(EstimatedRate(auth) * (duration + warmup).TotalSeconds));
             var prepare = Stopwatch.StartNew();
             var tokens = new string?[auth == AuthChoice.None ? 0 : calls];
             Parallel.For(0, tokens.Length, i => tokens[i] = Sign(hookUrl));
@@ -143,7 +148,7 @@ public static class HookBench
                 }
 
                 return request;
-            }, connections, TimeSpan.FromSeconds(3), duration, service);
+            }, connections, warmup, duration, service);
 
             if (warm.Seconds < duration.TotalSeconds * 0.95)
             {
@@ -154,14 +159,14 @@ public static class HookBench
             var bareUrl = new Uri(bare.Address, "cds-services/bare");
             var floor = await LoadGenerator.RunAsync("bare Kestrel {\"cards\":[]}", bare.Address, () =>
                 new HttpRequestMessage(HttpMethod.Post, bareUrl) { Content = new HookBodyContent(head, Encoding.ASCII.GetBytes(Guid.NewGuid().ToString()), tail) },
-                connections, TimeSpan.FromSeconds(3), duration);
+                connections, warmup, duration);
 
             // Not the comparator, only context: the same exchange sizes (request body and a same-size answer), no work.
             await using var echo = await BareEndpoint.StartAsync(answer);
             var echoUrl = new Uri(echo.Address, "cds-services/bare");
             var transport = await LoadGenerator.RunAsync("bare Kestrel, same-size answer", echo.Address, () =>
                 new HttpRequestMessage(HttpMethod.Post, echoUrl) { Content = new HookBodyContent(head, Encoding.ASCII.GetBytes(Guid.NewGuid().ToString()), tail) },
-                connections, TimeSpan.FromSeconds(3), duration);
+                connections, warmup, duration);
 
             Console.WriteLine(warm);
             Console.WriteLine(floor);
@@ -172,9 +177,12 @@ public static class HookBench
         }
         finally
         {
-            if (!service.HasExited)
+            await StopAsync(service);
+
+            // Every call leaves an audit row (about 8 KB): the run's database goes with it.
+            if (Directory.Exists(storage))
             {
-                service.Kill(entireProcessTree: true);
+                Directory.Delete(storage, recursive: true);
             }
         }
     }
@@ -209,6 +217,30 @@ public static class HookBench
             : new { kty = jwk.Kty, crv = jwk.Crv, x = jwk.X, y = jwk.Y, kid = key.KeyId, use = "sig", alg = algorithm };
         return JsonSerializer.Serialize(new { keys = new[] { entry } });
     }
+
+    // SIGTERM first, so the service stops as a host does (and the runtime removes its diagnostic pipes); SIGKILL if it hangs.
+    private static async Task StopAsync(Process service)
+    {
+        if (service.HasExited)
+        {
+            return;
+        }
+
+        _ = SendSignal(service.Id, 15);
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await service.WaitForExitAsync(grace.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            service.Kill(entireProcessTree: true);
+            await service.WaitForExitAsync();
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     private static Process StartService(int port, Dictionary<string, string> environment)
     {

@@ -153,6 +153,9 @@ public static class CdsServiceRequestReader
     /// <summary>The body in a rented buffer; disposing returns it, after the document that reads it.</summary>
     private sealed class PooledBody : IDisposable
     {
+        // Its own pool: with many hooks in flight the shared pool runs dry (each call holds its body until it has answered).
+        // Bodies up to 256 KiB are pooled, at most 64 of a size kept; larger ones are allocated and left to the GC.
+        private static readonly ArrayPool<byte> Pool = ArrayPool<byte>.Create(256 * 1024, 64);
         private byte[] _buffer;
 
         private PooledBody(byte[] buffer, int length) => (_buffer, Length) = (buffer, length);
@@ -171,7 +174,7 @@ public static class CdsServiceRequestReader
             }
 
             // Content-Length known: read exactly that. Chunked: grow as needed; Kestrel enforces the limit as it reads.
-            var buffer = ArrayPool<byte>.Shared.Rent(declared is { } d and > 0 and <= int.MaxValue ? (int)d : 16 * 1024);
+            var buffer = Pool.Rent(declared is { } d and > 0 and <= int.MaxValue ? (int)d : 16 * 1024);
             var length = 0;
             try
             {
@@ -179,9 +182,9 @@ public static class CdsServiceRequestReader
                 {
                     if (length == buffer.Length)
                     {
-                        var larger = ArrayPool<byte>.Shared.Rent(checked(buffer.Length * 2));
+                        var larger = Pool.Rent(checked(buffer.Length * 2));
                         buffer.AsSpan(0, length).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        Pool.Return(buffer);
                         buffer = larger;
                     }
 
@@ -196,7 +199,7 @@ public static class CdsServiceRequestReader
             }
             catch
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                Pool.Return(buffer);
                 throw;
             }
 
@@ -210,7 +213,7 @@ public static class CdsServiceRequestReader
             var buffer = Interlocked.Exchange(ref _buffer, []);
             if (buffer.Length > 0)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                Pool.Return(buffer);
             }
         }
     }

@@ -90,7 +90,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
             Risk: pre is null ? null : pre >= (request?.Threshold ?? 0.5) ? "high" : "low",
             PreScore: pre,
             StudyUid: request?.StudyInstanceUid,
-            DetailJson: JsonSerializer.Serialize(detail, Json),
+            DetailJson: JsonSerializer.SerializeToUtf8Bytes(detail, Json),
             OutboxId: outcome?.RiskAssessmentIdentifier);
     }
 

@@ -175,7 +175,7 @@ public sealed class MemoizedAnswer
         // Anything else that came from the stand-in (another spelling of it or of a derived uuid) would go out unreplaced: keep nothing.
         var otherSpellings = new[] { sentinel }.Concat(dependent.Select(d => d.Uuid))
             .SelectMany(g => new[] { g.ToString("N"), g.ToString("D").ToUpperInvariant() }).ToList();
-        var detailUtf8 = row is null ? null : Encoding.UTF8.GetBytes(row.DetailJson);
+        var detailUtf8 = row?.DetailJson;
         if (ContainsAny(responseUtf8, otherSpellings) || (detailUtf8 is not null && ContainsAny(detailUtf8, otherSpellings)))
         {
             return null;
@@ -212,7 +212,7 @@ public sealed class MemoizedAnswer
                 Id = instance,
                 HookInstance = instance,
                 AssessedAt = invocation.ReceivedAt,
-                DetailJson = Encoding.UTF8.GetString(_detail!.Fill(values)),
+                DetailJson = _detail!.Fill(values),
             };
         return (new HookAnswer(_response, values), row);
     }

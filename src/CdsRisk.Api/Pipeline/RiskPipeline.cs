@@ -23,7 +23,7 @@ public sealed class RiskPipeline(
 {
     public static readonly ActivitySource Activity = new("CdsRisk.Api.Pipeline");
 
-    public async Task<HookAnswer> RunAsync(CdsServiceDefinition service, CdsServiceRequest request, CancellationToken cancellationToken)
+    public Task<HookAnswer> RunAsync(CdsServiceDefinition service, CdsServiceRequest request, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var invocation = HookInvocation.From(service, request);
@@ -31,21 +31,29 @@ public sealed class RiskPipeline(
 
         // 0. The same content as a recent call whose answer could not change: that answer, with this call's hookInstance.
         var memoKey = memo.Enabled ? HookAnswerMemo.Key(service, request) : null;
-        if (memoKey is not null && memo.TryGet(memoKey, out var kept))
-        {
-            using var activity = Activity.StartActivity("answer-memo");
-            activity?.SetTag("cds.hook_instance", invocation.HookInstance.ToString("D"));
-            RememberWriteToken(invocation);
-            var (bytes, row) = kept.For(invocation);
-            if (row is not null)
-            {
-                await recorder.RecordAsync(row, cancellationToken);
-            }
+        return memoKey is not null && memo.TryGet(memoKey, out var kept)
+            ? AnswerAgainAsync(invocation, kept, started, cancellationToken)
+            : EvaluateAsync(service, request, invocation, memoKey, started, cancellationToken);
+    }
 
-            logger.HookAnswered(invocation.HookInstance, kept.CardCount, kept.Outcome, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return bytes;
+    private async Task<HookAnswer> AnswerAgainAsync(HookInvocation invocation, MemoizedAnswer kept, long started, CancellationToken cancellationToken)
+    {
+        using var activity = Activity.StartActivity("answer-memo");
+        activity?.SetTag("cds.hook_instance", invocation.HookInstance.ToString("D"));
+        RememberWriteToken(invocation);
+        var (answer, row) = kept.For(invocation);
+        if (row is not null)
+        {
+            await recorder.RecordAsync(row, cancellationToken);
         }
 
+        logger.HookAnswered(invocation.HookInstance, kept.CardCount, kept.Outcome, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return answer;
+    }
+
+    private async Task<HookAnswer> EvaluateAsync(CdsServiceDefinition service, CdsServiceRequest request, HookInvocation invocation, string? memoKey,
+        long started, CancellationToken cancellationToken)
+    {
         // 1. Patient data: prefetch first, missing keys fetched from the hook's FHIR server in parallel (412 when the Patient cannot be had).
         var patient = await StageAsync("load-patient-data", () => loader.LoadAsync(invocation, service.Prefetch, request.Prefetch, cancellationToken));
         RememberWriteToken(invocation);

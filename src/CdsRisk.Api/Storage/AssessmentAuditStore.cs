@@ -2,11 +2,11 @@ using System.Text;
 
 namespace CdsRisk.Api.Storage;
 
-/// <summary>One assessment as the audit API shows it; <see cref="DetailJson"/> holds inputs, cards and model details (no images, no tokens).</summary>
+/// <summary>One assessment as the audit API shows it; <see cref="DetailJson"/> (UTF-8 JSON) holds inputs, cards and model details (no images, no tokens).</summary>
 public sealed record AuditedAssessment(
     string Id, string PatientRef, string? FhirServer, string Hook, string HookInstance, DateTimeOffset AssessedAt,
     string? ModelId, string? ModelVersion, string? ModelSha256, string Outcome, string? Risk, double? PreScore, string? StudyUid,
-    string DetailJson, string? OutboxId);
+    byte[] DetailJson, string? OutboxId);
 
 public sealed record AuditQuery(string? Patient, DateTimeOffset? From, DateTimeOffset? To, string? Model, string? Outcome, string? Risk, int Limit, int Offset);
 
@@ -24,11 +24,15 @@ public sealed class AssessmentAuditStore(Database database)
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
+        // The detail arrives as UTF-8 bytes and is stored as text by the database itself (no UTF-16 string on the way).
+        var detailAsText = database.IsPostgres ? "convert_from(@detail, 'UTF8')" : "CAST(@detail AS TEXT)";
+
         // One command for the batch (the provider keeps its statement), its parameters set again for each row.
-        var names = new[] { "id", "patient", "server", "hook", "instance", "at", "modelId", "modelVersion", "sha", "outcome", "risk", "pre", "study", "detail", "outbox" };
+        // Names with their '@', as in the SQL: the provider then binds them without looking for a prefix on every row.
+        var names = new[] { "@id", "@patient", "@server", "@hook", "@instance", "@at", "@modelId", "@modelVersion", "@sha", "@outcome", "@risk", "@pre", "@study", "@detail", "@outbox" };
         await using var command = connection.Command(transaction, $"""
             INSERT INTO risk_assessments ({Columns})
-            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, @detail, @outbox)
+            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, {detailAsText}, @outbox)
             ON CONFLICT (id) DO NOTHING;
             """, [.. names.Select(n => (n, (object?)null))]);
         foreach (var a in rows)
@@ -85,5 +89,5 @@ public sealed class AssessmentAuditStore(Database database)
     private static AuditedAssessment Map(System.Data.Common.DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.StringOrNull(2), r.GetString(3), r.GetString(4), Sql.FromUnixMs(r.Int64(5)),
         r.StringOrNull(6), r.StringOrNull(7), r.StringOrNull(8), r.GetString(9), r.StringOrNull(10), r.DoubleOrNull(11), r.StringOrNull(12),
-        r.GetString(13), r.StringOrNull(14));
+        System.Text.Encoding.UTF8.GetBytes(r.GetString(13)), r.StringOrNull(14));
 }

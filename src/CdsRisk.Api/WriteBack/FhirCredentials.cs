@@ -94,14 +94,23 @@ public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpCli
             return false;
         }
 
-        foreach (var s in scope.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        // Read in place: this runs on every hook that carries a token.
+        var all = scope.AsSpan();
+        foreach (var range in all.Split(' '))
         {
-            var parts = s.Split('/', 2);
-            if (parts.Length != 2 || parts[0] is not ("user" or "patient" or "system")) continue;
-            var resourceAndAccess = parts[1].Split('.', 2);
-            if (resourceAndAccess.Length != 2 || resourceAndAccess[0] is not ("RiskAssessment" or "*")) continue;
-            var access = resourceAndAccess[1].Split('?', 2)[0];
-            if (access is "write" or "*" || (access.Length > 0 && access.All(c => "cruds".Contains(c, StringComparison.Ordinal)) && access.Contains('c', StringComparison.Ordinal)))
+            var s = all[range];
+            var slash = s.IndexOf('/');
+            if (slash < 0 || s[..slash] is not ("user" or "patient" or "system")) continue;
+            var rest = s[(slash + 1)..];
+            var dot = rest.IndexOf('.');
+            if (dot < 0 || rest[..dot] is not ("RiskAssessment" or "*")) continue;
+            var access = rest[(dot + 1)..];
+            if (access.IndexOf('?') is var query and >= 0)
+            {
+                access = access[..query];
+            }
+
+            if (access is "write" or "*" || (access.Length > 0 && !access.ContainsAnyExcept("cruds") && access.Contains('c')))
             {
                 return true;
             }

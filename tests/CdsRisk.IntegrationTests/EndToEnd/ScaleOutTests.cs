@@ -54,6 +54,26 @@ public sealed class ScaleOutTests(TestEnvironment env)
         var transactionPosts = (await env.GetFhirRequestLogAsync())
             .Count(r => r!["method"]!.GetValue<string>() == "POST" && r["path"]!.GetValue<string>() == "/");
         Assert.Equal(1, transactionPosts);
+
+        // Each hook has its audit record, its detail stored as JSON text (sent as UTF-8 bytes, converted by PostgreSQL).
+        var (records, readable) = (0L, 0L);
+        for (var attempt = 0; attempt < 50 && records < results.Length; attempt++)
+        {
+            await using var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync();
+            await using var audit = new NpgsqlCommand(
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE detail_json::jsonb ->> 'serviceId' = 'nct07282184-patient-view') FROM risk_assessments;", connection);
+            await using var reader = await audit.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            (records, readable) = (reader.GetInt64(0), reader.GetInt64(1));
+            if (records < results.Length)
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        Assert.Equal(results.Length, records);
+        Assert.Equal(results.Length, readable);
     }
 
     /// <summary>The service as its own OS process (the built CdsRisk.Api.dll), on a free loopback port.</summary>

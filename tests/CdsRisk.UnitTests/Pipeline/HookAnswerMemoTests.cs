@@ -38,7 +38,7 @@ public sealed class HookAnswerMemoTests
             derived = [.. recording.Derived];
         }
 
-        var row = Row(standIn, detail: Encoding.UTF8.GetString(template));
+        var row = Row(standIn, detail: template);
         var kept = MemoizedAnswer.Create(standIn, derived, template, row, cardCount: 1, outcome: "eligible")!;
 
         var instance = Guid.NewGuid();
@@ -48,7 +48,7 @@ public sealed class HookAnswerMemoTests
         Assert.Equal(expected, Encoding.UTF8.GetString(answer.ToArray()));
         Assert.Equal(answer.ToArray().Length, answer.Length);
         Assert.DoesNotContain(standIn.ToString("D"), Encoding.UTF8.GetString(answer.ToArray()), StringComparison.Ordinal);
-        Assert.Equal(expected, audit!.DetailJson);
+        Assert.Equal(expected, Encoding.UTF8.GetString(audit!.DetailJson));
         Assert.Equal(instance.ToString("D"), audit.Id);
         Assert.Equal(instance.ToString("D"), audit.HookInstance);
         Assert.Equal(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero), audit.AssessedAt);
@@ -181,7 +181,7 @@ public sealed class HookAnswerMemoTests
         ReceivedAt = receivedAt,
     };
 
-    private static AuditedAssessment Row(Guid instance, string detail) => new(
+    private static AuditedAssessment Row(Guid instance, byte[] detail) => new(
         instance.ToString("D"), "Patient/p1", "https://ehr.example/fhir", "patient-view", instance.ToString("D"), DateTimeOffset.UnixEpoch,
         "pre-reference", "1.0.0", "abc", "eligible", "high", 0.73, "1.2.3", detail, "ra-1");
 
