@@ -106,7 +106,7 @@ public static class AuditEndpoints
     {
         var row = await store.GetAsync(id, cancellationToken)
             ?? throw new CdsRiskException(ApiErrorCodes.UnknownAssessment, "No assessment with this id; GET /api/risk-assessments lists them.");
-        var detail = JsonSerializer.Deserialize<AssessmentDetail>(row.DetailJson, AssessmentRecorder.Json)!;
+        var detail = JsonSerializer.Deserialize<AssessmentDetail>(row.Detail(), AssessmentRecorder.Json)!;
         var received = new List<FeedbackRecord>();
         foreach (var card in detail.Cards)
         {

@@ -128,40 +128,26 @@ public sealed class HookAnswerMemo : IDisposable
 }
 
 /// <summary>
-/// One kept answer: its JSON and audit detail with the hookInstance, and every uuid derived from it, cut out; filled in per call.
+/// The hookInstance an answer was built for (a stand-in) and the uuids derived from it while it was built, in the order they were
+/// made: what it takes to make the same text for another hookInstance.
 /// </summary>
-public sealed class MemoizedAnswer
+public sealed class InstanceUuids
 {
-    private readonly string _sentinel;
-    private readonly IReadOnlyList<DeterministicUuid.DerivedUuid> _derived;
-    private readonly JsonTemplate _response;
-    private readonly JsonTemplate? _detail;
-    private readonly AuditedAssessment? _row;
+    private InstanceUuids(string standIn, IReadOnlyList<DeterministicUuid.DerivedUuid> derived) => (StandIn, Derived) = (standIn, derived);
 
-    private MemoizedAnswer(string sentinel, IReadOnlyList<DeterministicUuid.DerivedUuid> derived, JsonTemplate response, JsonTemplate? detail,
-        AuditedAssessment? row, int cardCount, string outcome)
+    public string StandIn { get; }
+
+    /// <summary>Only the uuids that depend on the stand-in: their name holds it, or holds a uuid that does.</summary>
+    public IReadOnlyList<DeterministicUuid.DerivedUuid> Derived { get; }
+
+    /// <summary>The stand-in, then each derived uuid, as they appear in the text.</summary>
+    public IReadOnlyList<string> Placeholders => [StandIn, .. Derived.Select(d => d.Uuid.ToString("D"))];
+
+    public static InstanceUuids From(Guid standIn, IReadOnlyList<DeterministicUuid.DerivedUuid> recorded)
     {
-        (_sentinel, _derived, _response, _detail, _row) = (sentinel, derived, response, detail, row);
-        CardCount = cardCount;
-        Outcome = outcome;
-    }
-
-    public int CardCount { get; }
-    public string Outcome { get; }
-    public long SizeBytes => _response.SizeBytes + (_detail?.SizeBytes ?? 0) + 1024;
-
-    /// <summary>
-    /// The template of an answer built for the stand-in hookInstance <paramref name="sentinel"/>; <paramref name="derived"/> are the
-    /// uuids recorded while it was built. Null when the answer carries the stand-in in a form that cannot be cut out safely.
-    /// </summary>
-    public static MemoizedAnswer? Create(Guid sentinel, IReadOnlyList<DeterministicUuid.DerivedUuid> derived, byte[] responseUtf8,
-        AuditedAssessment? row, int cardCount, string outcome)
-    {
-        var stand = sentinel.ToString("D");
-
-        // In the order they were made: a name holding the stand-in, or a uuid already known to come from it, depends on it.
+        var stand = standIn.ToString("D");
         var dependent = new List<DeterministicUuid.DerivedUuid>();
-        foreach (var d in derived)
+        foreach (var d in recorded)
         {
             if (dependent.All(x => x.Uuid != d.Uuid)
                 && (d.Name.Contains(stand, StringComparison.Ordinal) || dependent.Any(x => d.Name.Contains(x.Uuid.ToString("D"), StringComparison.Ordinal))))
@@ -170,55 +156,139 @@ public sealed class MemoizedAnswer
             }
         }
 
-        var placeholders = new[] { stand }.Concat(dependent.Select(d => d.Uuid.ToString("D"))).ToList();
-
-        // Anything else that came from the stand-in (another spelling of it or of a derived uuid) would go out unreplaced: keep nothing.
-        var otherSpellings = new[] { sentinel }.Concat(dependent.Select(d => d.Uuid))
-            .SelectMany(g => new[] { g.ToString("N"), g.ToString("D").ToUpperInvariant() }).ToList();
-        var detailUtf8 = row?.DetailJson;
-        if (ContainsAny(responseUtf8, otherSpellings) || (detailUtf8 is not null && ContainsAny(detailUtf8, otherSpellings)))
-        {
-            return null;
-        }
-
-        return new MemoizedAnswer(stand, dependent, JsonTemplate.Cut(responseUtf8, placeholders),
-            detailUtf8 is null ? null : JsonTemplate.Cut(detailUtf8, placeholders), row, cardCount, outcome);
+        return new InstanceUuids(stand, dependent);
     }
 
-    /// <summary>The answer and audit row for <paramref name="invocation"/>: its hookInstance, its card uuids, its time.</summary>
-    public (HookAnswer Response, AuditedAssessment? Row) For(HookInvocation invocation)
+    /// <summary>As stored: the stand-in and the names (namespace and name) of the derived uuids, which give the uuids again.</summary>
+    public static InstanceUuids FromNames(string standIn, IEnumerable<(Guid NameSpace, string Name)> names) =>
+        new(standIn, [.. names.Select(n => new DeterministicUuid.DerivedUuid(n.NameSpace, n.Name, DeterministicUuid.Create(n.NameSpace, n.Name)))]);
+
+    /// <summary>Spellings of the stand-in and its uuids that a text must not hold, since only the lower-case "D" form is replaced.</summary>
+    public IEnumerable<string> OtherSpellings() =>
+        new[] { Guid.Parse(StandIn) }.Concat(Derived.Select(d => d.Uuid)).SelectMany(g => new[] { g.ToString("N"), g.ToString("D").ToUpperInvariant() });
+
+    /// <summary>The value of each placeholder for <paramref name="instance"/>: the instance itself, then each uuid derived again.</summary>
+    public byte[][] ValuesFor(string instance)
     {
-        var instance = invocation.HookInstance.ToString("D");
-        var values = new byte[1 + _derived.Count][];
+        var values = new byte[1 + Derived.Count][];
         values[0] = Encoding.ASCII.GetBytes(instance);
-        var renamed = new string[_derived.Count];
-        for (var i = 0; i < _derived.Count; i++)
+        var renamed = new string[Derived.Count];
+        for (var i = 0; i < Derived.Count; i++)
         {
-            var d = _derived[i];
-            var name = d.Name.Replace(_sentinel, instance, StringComparison.Ordinal);
+            var d = Derived[i];
+            var name = d.Name.Replace(StandIn, instance, StringComparison.Ordinal);
             for (var j = 0; j < i; j++)
             {
-                name = name.Replace(_derived[j].Uuid.ToString("D"), renamed[j], StringComparison.Ordinal);
+                name = name.Replace(Derived[j].Uuid.ToString("D"), renamed[j], StringComparison.Ordinal);
             }
 
             renamed[i] = DeterministicUuid.Create(d.NameSpace, name).ToString("D");
             values[i + 1] = Encoding.ASCII.GetBytes(renamed[i]);
         }
 
+        return values;
+    }
+}
+
+/// <summary>
+/// One kept answer: its JSON with the hookInstance, and every uuid derived from it, cut out, filled in per call; and its audit
+/// detail, stored once (<see cref="SharedDetail"/>) and referred to by every call that reuses the answer.
+/// </summary>
+public sealed class MemoizedAnswer
+{
+    private readonly InstanceUuids _uuids;
+    private readonly JsonTemplate _response;
+    private readonly AuditedAssessment? _row;
+
+    private MemoizedAnswer(InstanceUuids uuids, JsonTemplate response, AuditedAssessment? row, int cardCount, string outcome)
+    {
+        (_uuids, _response, _row) = (uuids, response, row);
+        CardCount = cardCount;
+        Outcome = outcome;
+    }
+
+    public int CardCount { get; }
+    public string Outcome { get; }
+    public long SizeBytes => _response.SizeBytes + (_row?.Shared?.SizeBytes ?? 0) + 1024;
+
+    /// <summary>
+    /// The template of an answer built for the stand-in hookInstance <paramref name="sentinel"/>; <paramref name="derived"/> are the
+    /// uuids recorded while it was built. Null when the answer carries the stand-in in a form that cannot be cut out safely.
+    /// </summary>
+    public static MemoizedAnswer? Create(Guid sentinel, IReadOnlyList<DeterministicUuid.DerivedUuid> derived, byte[] responseUtf8,
+        AuditedAssessment? row, int cardCount, string outcome)
+    {
+        var uuids = InstanceUuids.From(sentinel, derived);
+
+        // Anything else that came from the stand-in (another spelling of it or of a derived uuid) would go out unreplaced: keep nothing.
+        var otherSpellings = uuids.OtherSpellings().ToList();
+        if (ContainsAny(responseUtf8, otherSpellings) || (row is not null && ContainsAny(row.DetailJson, otherSpellings)))
+        {
+            return null;
+        }
+
+        var shared = row is null ? null : row with { DetailJson = [], Shared = SharedDetail.Create(row.DetailJson, uuids) };
+        return new MemoizedAnswer(uuids, JsonTemplate.Cut(responseUtf8, uuids.Placeholders), shared, cardCount, outcome);
+    }
+
+    /// <summary>The answer and audit row for <paramref name="invocation"/>: its hookInstance, its card uuids, its time.</summary>
+    public (HookAnswer Response, AuditedAssessment? Row) For(HookInvocation invocation)
+    {
+        var instance = invocation.HookInstance.ToString("D");
+        var values = _uuids.ValuesFor(instance);
         var row = _row is null
             ? null
-            : _row with
-            {
-                Id = instance,
-                HookInstance = instance,
-                AssessedAt = invocation.ReceivedAt,
-                DetailJson = _detail!.Fill(values),
-            };
+            : _row with { Id = instance, HookInstance = instance, AssessedAt = invocation.ReceivedAt };
         return (new HookAnswer(_response, values), row);
     }
 
     private static bool ContainsAny(byte[] utf8, IEnumerable<string> values) =>
         values.Any(v => utf8.AsSpan().IndexOf(Encoding.ASCII.GetBytes(v)) >= 0);
+}
+
+/// <summary>
+/// An audit detail shared by every call answered from the same kept answer: stored once, as built for the stand-in hookInstance,
+/// with the names of the uuids derived from it; each call's own detail is that text made for its hookInstance.
+/// </summary>
+public sealed class SharedDetail
+{
+    private readonly JsonTemplate _template;
+
+    private SharedDetail(string id, byte[] templateJson, InstanceUuids uuids)
+    {
+        (Id, TemplateJson, Uuids) = (id, templateJson, uuids);
+        _template = JsonTemplate.Cut(templateJson, uuids.Placeholders);
+    }
+
+    /// <summary>SHA-256 of the stand-in, the derived names and the text.</summary>
+    public string Id { get; }
+    public byte[] TemplateJson { get; }
+    public InstanceUuids Uuids { get; }
+    public long SizeBytes => TemplateJson.Length * 2L;
+
+    public static SharedDetail Create(byte[] templateJson, InstanceUuids uuids)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(uuids.StandIn + "\n" + DerivedJson(uuids) + "\n"));
+        hash.AppendData(templateJson);
+        return new SharedDetail(Convert.ToHexStringLower(hash.GetHashAndReset()), templateJson, uuids);
+    }
+
+    /// <summary>A detail as read back from storage.</summary>
+    public static SharedDetail FromStored(string id, byte[] templateJson, string standIn, string derivedJson)
+    {
+        var names = JsonSerializer.Deserialize<StoredName[]>(derivedJson) ?? [];
+        return new SharedDetail(id, templateJson, InstanceUuids.FromNames(standIn, names.Select(n => (n.Ns, n.Name))));
+    }
+
+    /// <summary>The derived names as stored: <c>[{"Ns":"…","Name":"…"}]</c>, in order.</summary>
+    public static string DerivedJson(InstanceUuids uuids) =>
+        JsonSerializer.Serialize(uuids.Derived.Select(d => new StoredName(d.NameSpace, d.Name)).ToArray());
+
+    /// <summary>This detail made for <paramref name="hookInstance"/>.</summary>
+    public byte[] For(string hookInstance) => _template.Fill(Uuids.ValuesFor(hookInstance));
+
+    private sealed record StoredName(Guid Ns, string Name);
 }
 
 /// <summary>UTF-8 text cut at every occurrence of a set of fixed-length ASCII placeholders; filled with one value per placeholder.</summary>

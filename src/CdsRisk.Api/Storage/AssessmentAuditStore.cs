@@ -2,18 +2,30 @@ using System.Text;
 
 namespace CdsRisk.Api.Storage;
 
-/// <summary>One assessment as the audit API shows it; <see cref="DetailJson"/> (UTF-8 JSON) holds inputs, cards and model details (no images, no tokens).</summary>
+/// <summary>
+/// One assessment as the audit API shows it; <see cref="Detail"/> (UTF-8 JSON) holds inputs, cards and model details (no images,
+/// no tokens): its own <see cref="DetailJson"/>, or a <see cref="Shared"/> detail made for this hook instance.
+/// </summary>
 public sealed record AuditedAssessment(
     string Id, string PatientRef, string? FhirServer, string Hook, string HookInstance, DateTimeOffset AssessedAt,
     string? ModelId, string? ModelVersion, string? ModelSha256, string Outcome, string? Risk, double? PreScore, string? StudyUid,
-    byte[] DetailJson, string? OutboxId);
+    byte[] DetailJson, string? OutboxId)
+{
+    /// <summary>Set for calls answered from a kept answer: the detail is stored once for all of them.</summary>
+    public Pipeline.SharedDetail? Shared { get; init; }
+
+    public byte[] Detail() => Shared?.For(HookInstance) ?? DetailJson;
+}
 
 public sealed record AuditQuery(string? Patient, DateTimeOffset? From, DateTimeOffset? To, string? Model, string? Outcome, string? Risk, int Limit, int Offset);
 
 /// <summary>The record of every assessment the service made, for auditors.</summary>
 public sealed class AssessmentAuditStore(Database database)
 {
-    private const string Columns = "id, patient_ref, fhir_server, hook, hook_instance, assessed_ms, model_id, model_version, model_sha256, outcome, risk, pre_score, study_uid, detail_json, outbox_id";
+    private const string Columns = "id, patient_ref, fhir_server, hook, hook_instance, assessed_ms, model_id, model_version, model_sha256, outcome, risk, pre_score, study_uid, detail_json, outbox_id, detail_id";
+
+    // A row's own detail, or the shared one it names (see AuditedAssessment.Shared).
+    private const string Select = $"SELECT {Columns}, template_json, stand_in, derived_json FROM risk_assessments LEFT JOIN assessment_details USING (detail_id)";
 
     /// <summary>One row per hook instance: a repeated hook (same hookInstance) replaces nothing and adds nothing.</summary>
     public Task RecordAsync(AuditedAssessment a, CancellationToken cancellationToken) => RecordAsync([a], cancellationToken);
@@ -24,21 +36,32 @@ public sealed class AssessmentAuditStore(Database database)
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
-        // The detail arrives as UTF-8 bytes and is stored as text by the database itself (no UTF-16 string on the way).
-        var detailAsText = database.IsPostgres ? "convert_from(@detail, 'UTF8')" : "CAST(@detail AS TEXT)";
+        // Details arrive as UTF-8 bytes and are stored as text by the database itself (no UTF-16 string on the way).
+        string AsText(string parameter) => database.IsPostgres ? $"convert_from({parameter}, 'UTF8')" : $"CAST({parameter} AS TEXT)";
+
+        // Shared details first, once each (kept answers: many rows, one detail).
+        foreach (var shared in rows.Select(r => r.Shared).OfType<Pipeline.SharedDetail>().DistinctBy(d => d.Id))
+        {
+            await connection.ExecuteAsync(transaction, $"""
+                INSERT INTO assessment_details (detail_id, template_json, stand_in, derived_json)
+                VALUES (@id, {AsText("@template")}, @standIn, @derived)
+                ON CONFLICT (detail_id) DO NOTHING;
+                """, cancellationToken,
+                ("@id", shared.Id), ("@template", shared.TemplateJson), ("@standIn", shared.Uuids.StandIn), ("@derived", Pipeline.SharedDetail.DerivedJson(shared.Uuids)));
+        }
 
         // One command for the batch (the provider keeps its statement), its parameters set again for each row.
         // Names with their '@', as in the SQL: the provider then binds them without looking for a prefix on every row.
-        var names = new[] { "@id", "@patient", "@server", "@hook", "@instance", "@at", "@modelId", "@modelVersion", "@sha", "@outcome", "@risk", "@pre", "@study", "@detail", "@outbox" };
+        var names = new[] { "@id", "@patient", "@server", "@hook", "@instance", "@at", "@modelId", "@modelVersion", "@sha", "@outcome", "@risk", "@pre", "@study", "@detail", "@outbox", "@detailId" };
         await using var command = connection.Command(transaction, $"""
             INSERT INTO risk_assessments ({Columns})
-            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, {detailAsText}, @outbox)
+            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, {AsText("@detail")}, @outbox, @detailId)
             ON CONFLICT (id) DO NOTHING;
             """, [.. names.Select(n => (n, (object?)null))]);
         foreach (var a in rows)
         {
             object?[] values = [a.Id, a.PatientRef, a.FhirServer, a.Hook, a.HookInstance, a.AssessedAt.ToUnixMs(), a.ModelId, a.ModelVersion, a.ModelSha256,
-                a.Outcome, a.Risk, a.PreScore, a.StudyUid, a.DetailJson, a.OutboxId];
+                a.Outcome, a.Risk, a.PreScore, a.StudyUid, a.Shared is null ? a.DetailJson : [], a.OutboxId, a.Shared?.Id];
             for (var i = 0; i < values.Length; i++)
             {
                 command.Parameters[i].Value = values[i] ?? DBNull.Value;
@@ -53,7 +76,7 @@ public sealed class AssessmentAuditStore(Database database)
     public async Task<AuditedAssessment?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync($"SELECT {Columns} FROM risk_assessments WHERE id = @id;", Map, cancellationToken, ("id", id));
+        var rows = await connection.QueryAsync($"{Select} WHERE id = @id;", Map, cancellationToken, ("id", id));
         return rows.Count == 0 ? null : rows[0];
     }
 
@@ -82,12 +105,19 @@ public sealed class AssessmentAuditStore(Database database)
         parameters.Add(("offset", query.Offset));
 
         await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.QueryAsync($"SELECT {Columns} FROM risk_assessments {where} ORDER BY assessed_ms DESC, id LIMIT @limit OFFSET @offset;",
+        return await connection.QueryAsync($"{Select} {where} ORDER BY assessed_ms DESC, id LIMIT @limit OFFSET @offset;",
             Map, cancellationToken, [.. parameters]);
     }
 
-    private static AuditedAssessment Map(System.Data.Common.DbDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.StringOrNull(2), r.GetString(3), r.GetString(4), Sql.FromUnixMs(r.Int64(5)),
-        r.StringOrNull(6), r.StringOrNull(7), r.StringOrNull(8), r.GetString(9), r.StringOrNull(10), r.DoubleOrNull(11), r.StringOrNull(12),
-        System.Text.Encoding.UTF8.GetBytes(r.GetString(13)), r.StringOrNull(14));
+    private static AuditedAssessment Map(System.Data.Common.DbDataReader r)
+    {
+        var shared = r.StringOrNull(15) is { } detailId
+            ? Pipeline.SharedDetail.FromStored(detailId, Encoding.UTF8.GetBytes(r.GetString(16)), r.GetString(17), r.GetString(18))
+            : null;
+        var hookInstance = r.GetString(4);
+        return new(
+            r.GetString(0), r.GetString(1), r.StringOrNull(2), r.GetString(3), hookInstance, Sql.FromUnixMs(r.Int64(5)),
+            r.StringOrNull(6), r.StringOrNull(7), r.StringOrNull(8), r.GetString(9), r.StringOrNull(10), r.DoubleOrNull(11), r.StringOrNull(12),
+            shared?.For(hookInstance) ?? Encoding.UTF8.GetBytes(r.GetString(13)), r.StringOrNull(14));
+    }
 }

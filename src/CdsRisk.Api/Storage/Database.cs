@@ -128,6 +128,17 @@ public sealed class Database : IAsyncDisposable
             until_ms       BIGINT NOT NULL
         );
         """,
+        // Details shared by the calls answered from one kept answer (HookAnswerMemo): stored once, as built for a stand-in hook
+        // instance; a row that names one has an empty detail_json of its own.
+        """
+        CREATE TABLE IF NOT EXISTS assessment_details (
+            detail_id      TEXT PRIMARY KEY,
+            template_json  TEXT NOT NULL,
+            stand_in       TEXT NOT NULL,
+            derived_json   TEXT NOT NULL
+        );
+        ALTER TABLE risk_assessments ADD COLUMN detail_id TEXT NULL;
+        """,
     ];
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)

@@ -74,6 +74,37 @@ public sealed class ScaleOutTests(TestEnvironment env)
 
         Assert.Equal(results.Length, records);
         Assert.Equal(results.Length, readable);
+
+        // The same prefetch three times: answered from the memo after the first, the three rows share one stored detail.
+        var prefetch = await HookCalls.PrefetchAsync(env, first.Client, HookCalls.PatientView, patientId);
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await first.Client.PostAsJsonAsync(new Uri(HookCalls.PatientView, UriKind.Relative),
+                HookCalls.PatientViewRequest(env, patientId, prefetch: prefetch.DeepClone().AsObject()));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var (details, sharing) = (0L, 0L);
+        for (var attempt = 0; attempt < 50 && sharing < 3; attempt++)
+        {
+            await using var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync();
+            await using var shared = new NpgsqlCommand(
+                """
+                SELECT (SELECT COUNT(*) FROM assessment_details WHERE template_json::jsonb ->> 'serviceId' = 'nct07282184-patient-view'),
+                       (SELECT COUNT(*) FROM risk_assessments WHERE detail_id IS NOT NULL AND detail_json = '');
+                """, connection);
+            await using var reader = await shared.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            (details, sharing) = (reader.GetInt64(0), reader.GetInt64(1));
+            if (sharing < 3)
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        Assert.Equal(1L, details);
+        Assert.Equal(3L, sharing);
     }
 
     /// <summary>The service as its own OS process (the built CdsRisk.Api.dll), on a free loopback port.</summary>

@@ -48,7 +48,10 @@ public sealed class HookAnswerMemoTests
         Assert.Equal(expected, Encoding.UTF8.GetString(answer.ToArray()));
         Assert.Equal(answer.ToArray().Length, answer.Length);
         Assert.DoesNotContain(standIn.ToString("D"), Encoding.UTF8.GetString(answer.ToArray()), StringComparison.Ordinal);
-        Assert.Equal(expected, Encoding.UTF8.GetString(audit!.DetailJson));
+        Assert.Equal(expected, Encoding.UTF8.GetString(audit!.Detail()));
+        Assert.Empty(audit.DetailJson); // the detail is stored once, shared by every call that reuses the answer
+        var stored = SharedDetail.FromStored(audit.Shared!.Id, audit.Shared.TemplateJson, audit.Shared.Uuids.StandIn, SharedDetail.DerivedJson(audit.Shared.Uuids));
+        Assert.Equal(expected, Encoding.UTF8.GetString(stored.For(instance.ToString("D"))));
         Assert.Equal(instance.ToString("D"), audit.Id);
         Assert.Equal(instance.ToString("D"), audit.HookInstance);
         Assert.Equal(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero), audit.AssessedAt);
