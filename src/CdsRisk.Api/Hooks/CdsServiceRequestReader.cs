@@ -129,11 +129,7 @@ public static class CdsServiceRequestReader
 
     private static bool TryString(JsonElement value, out string? text)
     {
-        text = value.ValueKind switch
-        {
-            JsonValueKind.String => value.GetString(),
-            _ => null,
-        };
+        text = value.ValueKind == JsonValueKind.String ? value.GetString() : null;
         return value.ValueKind is JsonValueKind.String or JsonValueKind.Null;
     }
 

@@ -62,7 +62,7 @@ public sealed class HookAnswerMemo : IDisposable
             }
             else
             {
-                Add(hash, "(absent)"); // told apart from null, which is framed differently
+                AddLength(hash, Absent);
             }
         }
 
@@ -90,12 +90,15 @@ public sealed class HookAnswerMemo : IDisposable
     // The cache drops entries on its own clock; the lifetime is checked on the service's.
     private sealed record Kept(MemoizedAnswer Answer, DateTimeOffset Until);
 
-    // Each field framed by its length, so that no two different calls hash the same bytes; -1 stands for "no value".
+    // Each field framed by its length, so that no two different calls hash the same bytes. Negative lengths mark what has no bytes:
+    // a string with no value, a JSON null, a prefetch key the call did not send.
+    private const int NoString = -1, JsonNull = -2, Absent = -3;
+
     private static void Add(IncrementalHash hash, string? value)
     {
         if (value is null)
         {
-            AddLength(hash, -1);
+            AddLength(hash, NoString);
             return;
         }
 
@@ -110,7 +113,7 @@ public sealed class HookAnswerMemo : IDisposable
     {
         if (value is not { ValueKind: not JsonValueKind.Undefined } element)
         {
-            AddLength(hash, -2);
+            AddLength(hash, JsonNull);
             return;
         }
 

@@ -64,7 +64,7 @@ public sealed class RiskPipeline(
         {
             // Outside the trial's population (no liver cancer on record): nothing to say is {"cards":[]}.
             var silent = Serialize(new CdsServiceResponse { Cards = [] });
-            if (memoKey is not null && IsSettled(patient, evaluation, null) && MemoizedAnswer.Create(invocation.HookInstance, [], silent, null, 0, evaluation.Outcome.ToWire()) is { } empty)
+            if (memoKey is not null && IsSettled(patient, evaluation, null) && MemoizedAnswer.Create(Guid.NewGuid(), [], silent, null, 0, evaluation.Outcome.ToWire()) is { } empty)
             {
                 memo.Store(memoKey, empty);
             }

@@ -76,7 +76,7 @@ public sealed class AssessmentAuditStore(Database database)
     public async Task<AuditedAssessment?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = await connection.QueryAsync($"{Select} WHERE id = @id;", Map, cancellationToken, ("id", id));
+        var rows = await connection.QueryAsync($"{Select} WHERE id = @id;", Mapper(), cancellationToken, ("id", id));
         return rows.Count == 0 ? null : rows[0];
     }
 
@@ -106,18 +106,25 @@ public sealed class AssessmentAuditStore(Database database)
 
         await using var connection = await database.OpenAsync(cancellationToken);
         return await connection.QueryAsync($"{Select} {where} ORDER BY assessed_ms DESC, id LIMIT @limit OFFSET @offset;",
-            Map, cancellationToken, [.. parameters]);
+            Mapper(), cancellationToken, [.. parameters]);
     }
 
-    private static AuditedAssessment Map(System.Data.Common.DbDataReader r)
+    // Reads rows; a shared detail is read once per query however many of its rows come back.
+    private static Func<System.Data.Common.DbDataReader, AuditedAssessment> Mapper()
     {
-        var shared = r.StringOrNull(15) is { } detailId
-            ? Pipeline.SharedDetail.FromStored(detailId, Encoding.UTF8.GetBytes(r.GetString(16)), r.GetString(17), r.GetString(18))
-            : null;
-        var hookInstance = r.GetString(4);
-        return new(
-            r.GetString(0), r.GetString(1), r.StringOrNull(2), r.GetString(3), hookInstance, Sql.FromUnixMs(r.Int64(5)),
-            r.StringOrNull(6), r.StringOrNull(7), r.StringOrNull(8), r.GetString(9), r.StringOrNull(10), r.DoubleOrNull(11), r.StringOrNull(12),
-            shared?.For(hookInstance) ?? Encoding.UTF8.GetBytes(r.GetString(13)), r.StringOrNull(14));
+        var shared = new Dictionary<string, Pipeline.SharedDetail>(StringComparer.Ordinal);
+        return r =>
+        {
+            var detail = r.StringOrNull(15) is { } detailId
+                ? shared.TryGetValue(detailId, out var known)
+                    ? known
+                    : shared[detailId] = Pipeline.SharedDetail.FromStored(detailId, Encoding.UTF8.GetBytes(r.GetString(16)), r.GetString(17), r.GetString(18))
+                : null;
+            var hookInstance = r.GetString(4);
+            return new(
+                r.GetString(0), r.GetString(1), r.StringOrNull(2), r.GetString(3), hookInstance, Sql.FromUnixMs(r.Int64(5)),
+                r.StringOrNull(6), r.StringOrNull(7), r.StringOrNull(8), r.GetString(9), r.StringOrNull(10), r.DoubleOrNull(11), r.StringOrNull(12),
+                detail?.For(hookInstance) ?? Encoding.UTF8.GetBytes(r.GetString(13)), r.StringOrNull(14));
+        };
     }
 }
