@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using CdsRisk.Api.Pipeline;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -32,10 +33,23 @@ public static class CdsServiceRequestReader
         }
 
         var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        var maxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth;
+        var call = new HookCallBody(body.Memory, maxDepth);
+        context.Features.Set(call);
+
+        // The same bytes as a recent call whose answer is kept: that call as it was read, with this call's two values.
+        if (context.GetRouteValue("id") is string serviceId
+            && context.RequestServices.GetService<HookAnswerMemo>() is { } memo
+            && memo.TryRecall(serviceId, body.Memory.Span, options, out var recalled))
+        {
+            call.Recalled = recalled;
+            return recalled.Request;
+        }
+
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.Memory, new JsonDocumentOptions { MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth });
+            document = JsonDocument.Parse(body.Memory, new JsonDocumentOptions { MaxDepth = maxDepth });
         }
         catch (JsonException)
         {

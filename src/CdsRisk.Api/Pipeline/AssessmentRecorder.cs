@@ -124,33 +124,53 @@ internal sealed class AuditWriter(AssessmentRecorder recorder, AssessmentAuditSt
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<(AuditedAssessment Row, TaskCompletionSource Stored)>(MaxBatch);
-        while (await recorder.Queue.WaitToReadAsync(stoppingToken))
+
+        // One connection kept between batches: no open per batch, and SQLite's page cache stays warm. Replaced after a failure.
+        System.Data.Common.DbConnection? connection = null;
+        try
         {
-            while (batch.Count < MaxBatch && recorder.Queue.TryRead(out var item))
+            while (await recorder.Queue.WaitToReadAsync(stoppingToken))
             {
-                batch.Add(item);
-            }
-
-            for (var attempt = 1; ; attempt++)
-            {
-                try
+                while (batch.Count < MaxBatch && recorder.Queue.TryRead(out var item))
                 {
-                    await store.RecordAsync([.. batch.Select(b => b.Row)], stoppingToken);
-                    break;
+                    batch.Add(item);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+
+                for (var attempt = 1; ; attempt++)
                 {
-                    logger.AuditDeferred(batch[0].Row.Id, ex.GetType().Name);
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * attempt)), stoppingToken);
+                    try
+                    {
+                        connection ??= await store.OpenAsync(stoppingToken);
+                        await store.RecordAsync(connection, [.. batch.Select(b => b.Row)], stoppingToken);
+                        break;
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        logger.AuditDeferred(batch[0].Row.Id, ex.GetType().Name);
+                        if (connection is not null)
+                        {
+                            await connection.DisposeAsync();
+                            connection = null;
+                        }
+
+                        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * attempt)), stoppingToken);
+                    }
                 }
-            }
 
-            foreach (var (_, stored) in batch)
+                foreach (var (_, stored) in batch)
+                {
+                    stored.TrySetResult();
+                }
+
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            if (connection is not null)
             {
-                stored.TrySetResult();
+                await connection.DisposeAsync();
             }
-
-            batch.Clear();
         }
     }
 }

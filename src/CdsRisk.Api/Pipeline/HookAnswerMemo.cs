@@ -1,9 +1,12 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Storage;
 using CdsRisk.Core.Cards;
@@ -19,6 +22,8 @@ namespace CdsRisk.Api.Pipeline;
 /// and handed out again with the new call's hookInstance and the card and suggestion uuids derived from it. Every call still gets
 /// its own audit record. Answers that can still change (pending score, data fetched or unavailable, RiskAssessment not yet written,
 /// system actions) are never kept. Time-dependent rules (how recent a test or the MRI is) may be up to the memo's lifetime late.
+/// Two ways in: by content (<see cref="Key"/>, the call read in full) and by bytes (<see cref="TryRecall"/>, before the body is
+/// parsed, for a body that repeats a remembered one outside its hookInstance and fhirAuthorization).
 /// </summary>
 public sealed class HookAnswerMemo : IDisposable
 {
@@ -69,26 +74,208 @@ public sealed class HookAnswerMemo : IDisposable
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 
-    public bool TryGet(string key, out MemoizedAnswer answer)
+    public bool TryGet(string key, out KeptAnswer kept)
     {
-        answer = null!;
-        if (!_cache.TryGetValue(key, out Kept? kept) || kept is null || kept.Until <= _time.GetUtcNow())
+        if (!_cache.TryGetValue(key, out KeptAnswer? found) || found is null || found.Until <= _time.GetUtcNow())
+        {
+            kept = null!;
+            return false;
+        }
+
+        kept = found;
+        return true;
+    }
+
+    public KeptAnswer Store(string key, MemoizedAnswer answer)
+    {
+        var kept = new KeptAnswer(answer, _time.GetUtcNow() + _lifetime);
+        _cache.Set(key, kept, new MemoryCacheEntryOptions { Size = answer.SizeBytes, AbsoluteExpirationRelativeToNow = _lifetime });
+        return kept;
+    }
+
+    /// <summary>
+    /// The kept answer for a body whose bytes, outside its hookInstance and fhirAuthorization values, are exactly those of a body
+    /// remembered with <see cref="Remember"/> for the same service. Such a body is that body with two values replaced, so it reads
+    /// as that body did; the two values are checked here as the validator checks them (hookInstance a UUID; fhirAuthorization of
+    /// the same kind, and when an object, complete). Anything else, or any doubt, is a miss: the call is then read in full.
+    /// </summary>
+    public bool TryRecall(string serviceId, ReadOnlySpan<byte> body, JsonSerializerOptions options, out RecalledAnswer recalled)
+    {
+        recalled = null!;
+        if (!Enabled || !HookBodyShape.TryFind(body, out var shape) || KindOf(body, shape.Authorization) is not { } kind)
         {
             return false;
         }
 
-        answer = kept.Answer;
+        Span<Range> ranges = stackalloc Range[3];
+        ranges = ranges[..shape.Rest(body.Length, ranges)];
+        if (!_cache.TryGetValue(new RawKey(serviceId, RawHash(serviceId, body, ranges, kind)), out RawEntry? entry) || entry is null
+            || entry.Kept.Until <= _time.GetUtcNow() || entry.Kind != kind || !entry.Matches(body, ranges)
+            || !TryReadInstance(body[shape.Instance.Start..shape.Instance.End], out var instance, out var instanceText))
+        {
+            return false;
+        }
+
+        FhirAuthorization? authorization = null;
+        if (kind == AuthorizationKind.Object
+            && !TryReadAuthorization(body[shape.Authorization!.Value.Start..shape.Authorization.Value.End], options, out authorization))
+        {
+            return false;
+        }
+
+        recalled = new RecalledAnswer(
+            entry.Kept.Answer,
+            entry.Request with { HookInstance = instanceText, FhirAuthorization = authorization },
+            entry.Invocation with { HookInstance = instance, Authorization = authorization, ReceivedAt = DateTimeOffset.UtcNow },
+            entry.PatientHash);
         return true;
     }
 
-    public void Store(string key, MemoizedAnswer answer) =>
-        _cache.Set(key, new Kept(answer, _time.GetUtcNow() + _lifetime),
-            new MemoryCacheEntryOptions { Size = answer.SizeBytes, AbsoluteExpirationRelativeToNow = _lifetime });
+    /// <summary>
+    /// Lets later calls with these exact bytes (hookInstance and fhirAuthorization aside) find <paramref name="kept"/> without
+    /// reading the body (<see cref="TryRecall"/>). <paramref name="request"/> and <paramref name="invocation"/> are this body as read
+    /// and validated. Kept no longer than <paramref name="kept"/> itself; nothing is kept unless the quick look at the body and a full
+    /// reading agree on where the two values are.
+    /// </summary>
+    public void Remember(string serviceId, ReadOnlySpan<byte> body, int maxDepth, CdsServiceRequest request, HookInvocation invocation, KeptAnswer kept)
+    {
+        var remaining = kept.Until - _time.GetUtcNow();
+        if (!Enabled || remaining <= TimeSpan.Zero || !HookBodyShape.TryFind(body, out var shape)
+            || HookBodyShape.TryLocate(body, maxDepth) != shape || KindOf(body, shape.Authorization) is not { } kind
+            || (kind == AuthorizationKind.Object) != (request.FhirAuthorization is not null))
+        {
+            return;
+        }
+
+        Span<Range> ranges = stackalloc Range[3];
+        ranges = ranges[..shape.Rest(body.Length, ranges)];
+        var rest = new byte[ranges.Length][];
+        for (var i = 0; i < ranges.Length; i++)
+        {
+            rest[i] = body[ranges[i]].ToArray();
+        }
+
+        var context = request.Context is { } c ? c with { DraftOrders = c.DraftOrders?.Clone() } : null;
+        var entry = new RawEntry(
+            rest,
+            kind,
+            kept,
+            request with { HookInstance = null, FhirAuthorization = null, Context = context, Prefetch = null, Extension = null },
+            invocation with { Authorization = null, DraftOrders = invocation.DraftOrders?.Clone() },
+            PatientIdHash.Of(invocation.PatientId));
+        _cache.Set(new RawKey(serviceId, RawHash(serviceId, body, ranges, kind)), entry,
+            new MemoryCacheEntryOptions { Size = body.Length + kept.Answer.SizeBytes, AbsoluteExpirationRelativeToNow = remaining });
+    }
 
     public void Dispose() => _cache.Dispose();
 
-    // The cache drops entries on its own clock; the lifetime is checked on the service's.
-    private sealed record Kept(MemoizedAnswer Answer, DateTimeOffset Until);
+    private enum AuthorizationKind
+    {
+        Absent = 1,
+        Null = 2,
+        Object = 3,
+    }
+
+    private static AuthorizationKind? KindOf(ReadOnlySpan<byte> body, BodySpan? authorization) => authorization switch
+    {
+        null => AuthorizationKind.Absent,
+        { } a when body[a.Start..a.End].SequenceEqual("null"u8) => AuthorizationKind.Null,
+        { } a when body[a.Start] == (byte)'{' => AuthorizationKind.Object,
+        _ => null, // a kind the serializer refuses: the full reading names it
+    };
+
+    // Non-cryptographic: a hit is only taken after the bytes themselves compare equal.
+    private static ulong RawHash(string serviceId, ReadOnlySpan<byte> body, ReadOnlySpan<Range> rest, AuthorizationKind kind)
+    {
+        var hash = (long)XxHash3.HashToUInt64(MemoryMarshal.AsBytes(serviceId.AsSpan()), (long)kind);
+        foreach (var range in rest)
+        {
+            hash = (long)XxHash3.HashToUInt64(body[range], hash);
+        }
+
+        return (ulong)hash;
+    }
+
+    // Stricter than the validator (exactly 36 characters, no escapes): anything else is read in full.
+    private static bool TryReadInstance(ReadOnlySpan<byte> token, out Guid instance, out string text)
+    {
+        instance = Guid.Empty;
+        text = "";
+        var value = token[1..^1];
+        if (value.Length != 36 || !Utf8Parser.TryParse(value, out instance, out var consumed, 'D') || consumed != 36)
+        {
+            return false;
+        }
+
+        text = Encoding.ASCII.GetString(value);
+        return true;
+    }
+
+    // As the full reading: the same serializer options, one level less of depth (the value sits inside the body's object), and the
+    // validator's rules for fhirAuthorization (CdsServiceRequestValidator; FluentValidation's NotEmpty refuses blank text).
+    private bool TryReadAuthorization(ReadOnlySpan<byte> value, JsonSerializerOptions options, out FhirAuthorization? authorization)
+    {
+        authorization = null;
+        try
+        {
+            authorization = JsonSerializer.Deserialize<FhirAuthorization>(value, NestedOptions(options));
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+
+        return authorization is { TokenType: "Bearer", ExpiresIn: > 0 }
+            && !string.IsNullOrWhiteSpace(authorization.AccessToken)
+            && !string.IsNullOrWhiteSpace(authorization.Scope)
+            && !string.IsNullOrWhiteSpace(authorization.Subject);
+    }
+
+    private JsonSerializerOptions NestedOptions(JsonSerializerOptions options)
+    {
+        var nested = _nestedOptions;
+        if (nested?.Source != options)
+        {
+            var copy = new JsonSerializerOptions(options) { MaxDepth = (options.MaxDepth == 0 ? 64 : options.MaxDepth) - 1 };
+            copy.MakeReadOnly(populateMissingResolver: true);
+            nested = _nestedOptions = new NestedOptionsFor(options, copy);
+        }
+
+        return nested.Nested;
+    }
+
+    private NestedOptionsFor? _nestedOptions;
+
+    private sealed record NestedOptionsFor(JsonSerializerOptions Source, JsonSerializerOptions Nested);
+
+    private readonly record struct RawKey(string ServiceId, ulong Hash);
+
+    private sealed class RawEntry(byte[][] rest, AuthorizationKind kind, KeptAnswer kept, CdsServiceRequest request, HookInvocation invocation, string patientHash)
+    {
+        public AuthorizationKind Kind { get; } = kind;
+        public KeptAnswer Kept { get; } = kept;
+        public CdsServiceRequest Request { get; } = request;
+        public HookInvocation Invocation { get; } = invocation;
+        public string PatientHash { get; } = patientHash;
+
+        public bool Matches(ReadOnlySpan<byte> body, ReadOnlySpan<Range> ranges)
+        {
+            if (ranges.Length != rest.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < ranges.Length; i++)
+            {
+                if (!body[ranges[i]].SequenceEqual(rest[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
 
     // Each field framed by its length, so that no two different calls hash the same bytes. Negative lengths mark what has no bytes:
     // a string with no value, a JSON null, a prefetch key the call did not send.
@@ -129,6 +316,12 @@ public sealed class HookAnswerMemo : IDisposable
         hash.AppendData(bytes);
     }
 }
+
+/// <summary>A kept answer and until when it may be handed out (the cache drops entries on its own clock; this is the service's).</summary>
+public sealed record KeptAnswer(MemoizedAnswer Answer, DateTimeOffset Until);
+
+/// <summary>A kept answer found by a call's bytes, with that call as the validator and the pipeline would have read it.</summary>
+public sealed record RecalledAnswer(MemoizedAnswer Answer, CdsServiceRequest Request, HookInvocation Invocation, string PatientHash);
 
 /// <summary>
 /// The hookInstance an answer was built for (a stand-in) and the uuids derived from it while it was built, in the order they were

@@ -23,23 +23,46 @@ public sealed class RiskPipeline(
 {
     public static readonly ActivitySource Activity = new("CdsRisk.Api.Pipeline");
 
-    public Task<HookAnswer> RunAsync(CdsServiceDefinition service, CdsServiceRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Answers one hook call. <paramref name="body"/> holds the call's bytes when it came over HTTP: a call recognised by them is
+    /// answered from the memo without being read again, and an answer kept for this call is remembered by them.
+    /// </summary>
+    public Task<HookAnswer> RunAsync(CdsServiceDefinition service, CdsServiceRequest request, HookCallBody? body, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        if (body?.Recalled is { } recalled)
+        {
+            if (logger.IsEnabled(LogLevel.Information))
+            {
+                logger.HookReceived(recalled.Invocation.Hook, recalled.Invocation.HookInstance, recalled.PatientHash);
+            }
+
+            return AnswerAgainAsync(recalled.Invocation, recalled.Answer, "bytes", started, cancellationToken);
+        }
+
         var invocation = HookInvocation.From(service, request);
-        logger.HookReceived(invocation.Hook, invocation.HookInstance, PatientIdHash.Of(invocation.PatientId));
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            logger.HookReceived(invocation.Hook, invocation.HookInstance, PatientIdHash.Of(invocation.PatientId));
+        }
 
         // 0. The same content as a recent call whose answer could not change: that answer, with this call's hookInstance.
         var memoKey = memo.Enabled ? HookAnswerMemo.Key(service, request) : null;
-        return memoKey is not null && memo.TryGet(memoKey, out var kept)
-            ? AnswerAgainAsync(invocation, kept, started, cancellationToken)
-            : EvaluateAsync(service, request, invocation, memoKey, started, cancellationToken);
+        if (memoKey is not null && memo.TryGet(memoKey, out var kept))
+        {
+            Remember(service, request, invocation, body, kept);
+            return AnswerAgainAsync(invocation, kept.Answer, "content", started, cancellationToken);
+        }
+
+        return EvaluateAsync(service, request, invocation, body, memoKey, started, cancellationToken);
     }
 
-    private async Task<HookAnswer> AnswerAgainAsync(HookInvocation invocation, MemoizedAnswer kept, long started, CancellationToken cancellationToken)
+    // matchedBy: "bytes" (the call's bytes repeat a remembered call's) or "content" (its content, read in full, repeats a kept one).
+    private async Task<HookAnswer> AnswerAgainAsync(HookInvocation invocation, MemoizedAnswer kept, string matchedBy, long started, CancellationToken cancellationToken)
     {
         using var activity = Activity.StartActivity("answer-memo");
         activity?.SetTag("cds.hook_instance", invocation.HookInstance.ToString("D"));
+        activity?.SetTag("cds.memo.matched_by", matchedBy);
         RememberWriteToken(invocation);
         var (answer, row) = kept.For(invocation);
         if (row is not null)
@@ -51,8 +74,8 @@ public sealed class RiskPipeline(
         return answer;
     }
 
-    private async Task<HookAnswer> EvaluateAsync(CdsServiceDefinition service, CdsServiceRequest request, HookInvocation invocation, string? memoKey,
-        long started, CancellationToken cancellationToken)
+    private async Task<HookAnswer> EvaluateAsync(CdsServiceDefinition service, CdsServiceRequest request, HookInvocation invocation, HookCallBody? body,
+        string? memoKey, long started, CancellationToken cancellationToken)
     {
         // 1. Patient data: prefetch first, missing keys fetched from the hook's FHIR server in parallel (412 when the Patient cannot be had).
         var patient = await StageAsync("load-patient-data", () => loader.LoadAsync(invocation, service.Prefetch, request.Prefetch, cancellationToken));
@@ -66,7 +89,7 @@ public sealed class RiskPipeline(
             var silent = Serialize(new CdsServiceResponse { Cards = [] });
             if (memoKey is not null && IsSettled(patient, evaluation, null) && MemoizedAnswer.Create(Guid.NewGuid(), [], silent, null, 0, evaluation.Outcome.ToWire()) is { } empty)
             {
-                memo.Store(memoKey, empty);
+                Remember(service, request, invocation, body, memo.Store(memoKey, empty));
             }
 
             return new HookAnswer(silent);
@@ -75,7 +98,7 @@ public sealed class RiskPipeline(
         // 6. Cards for the clinician, and the RiskAssessment as system actions for EHRs that write it themselves.
         var raReference = await cards.WrittenRiskAssessmentAsync(evaluation, cancellationToken);
         var (answer, audit, cardCount) = memoKey is not null && IsSettled(patient, evaluation, raReference)
-            ? BuildAndKeep(memoKey, invocation, patient, evaluation, raReference)
+            ? BuildAndKeep(memoKey, service, request, body, invocation, patient, evaluation, raReference)
             : Build(invocation, patient, evaluation, raReference);
 
         // 7. The audit record of what was assessed and answered.
@@ -103,7 +126,8 @@ public sealed class RiskPipeline(
     }
 
     // Built once for a stand-in hookInstance, kept, and filled in for this call exactly as for the calls that reuse it.
-    private (HookAnswer Answer, AuditedAssessment Audit, int CardCount) BuildAndKeep(string memoKey, HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, string? raReference)
+    private (HookAnswer Answer, AuditedAssessment Audit, int CardCount) BuildAndKeep(string memoKey, CdsServiceDefinition service, CdsServiceRequest request,
+        HookCallBody? body, HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, string? raReference)
     {
         using var activity = Activity.StartActivity("cards");
         var standIn = invocation with { HookInstance = Guid.NewGuid() };
@@ -123,9 +147,18 @@ public sealed class RiskPipeline(
             return Build(invocation, patient, evaluation, raReference);
         }
 
-        memo.Store(memoKey, kept);
+        Remember(service, request, invocation, body, memo.Store(memoKey, kept));
         var (answer, row) = kept.For(invocation);
         return (answer, row!, kept.CardCount);
+    }
+
+    // Later calls with these bytes are then answered without reading them (HookAnswerMemo.TryRecall).
+    private void Remember(CdsServiceDefinition service, CdsServiceRequest request, HookInvocation invocation, HookCallBody? body, KeptAnswer kept)
+    {
+        if (body is not null)
+        {
+            memo.Remember(service.Id, body.Bytes.Span, body.MaxDepth, request, invocation, kept);
+        }
     }
 
     private static byte[] Serialize(CdsServiceResponse response) => JsonSerializer.SerializeToUtf8Bytes(response, CdsHooksJson.Options);

@@ -34,6 +34,15 @@ public sealed class AssessmentAuditStore(Database database)
     public async Task RecordAsync(IReadOnlyList<AuditedAssessment> rows, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
+        await RecordAsync(connection, rows, cancellationToken);
+    }
+
+    /// <summary>Opens a connection for a writer that keeps one (<see cref="RecordAsync(System.Data.Common.DbConnection, IReadOnlyList{AuditedAssessment}, CancellationToken)"/>).</summary>
+    public Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken) => database.OpenAsync(cancellationToken);
+
+    /// <summary>Several rows in one transaction on a connection the caller keeps open (its statement and page caches stay warm).</summary>
+    public async Task RecordAsync(System.Data.Common.DbConnection connection, IReadOnlyList<AuditedAssessment> rows, CancellationToken cancellationToken)
+    {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // Details arrive as UTF-8 bytes and are stored as text by the database itself (no UTF-16 string on the way).

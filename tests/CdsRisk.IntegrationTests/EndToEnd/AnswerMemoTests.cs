@@ -46,9 +46,25 @@ public sealed class AnswerMemoTests(TestEnvironment env)
         var again = await CallAsync(keptClient, instance);
         var reference = await CallAsync(freshClient, instance);
 
-        Assert.Contains(instance.ToString("D"), memo.Instances);
-        Assert.DoesNotContain(first.Instance.ToString("D"), memo.Instances);
+        Assert.Equal("bytes", memo.MatchedBy(instance)); // the same bytes as the first call, hookInstance aside
+        Assert.Null(memo.MatchedBy(first.Instance));
         Assert.Equal(reference.Body.ToJsonString(), again.Body.ToJsonString());
+
+        // The same content in other bytes (its members in reverse order) is recognised by its content, read in full, and from then
+        // on by its bytes.
+        foreach (var expected in new[] { "content", "bytes" })
+        {
+            var otherSpelling = Guid.NewGuid();
+            var request = HookCalls.PatientViewRequest(env, patient.PatientId, otherSpelling, prefetch.DeepClone().AsObject());
+            var reversed = new JsonObject(request.Reverse().Select(m => KeyValuePair.Create(m.Key, m.Value?.DeepClone())).ToList());
+            using var response = await keptClient.PostAsync(new Uri(HookCalls.PatientView, UriKind.Relative),
+                new StringContent(reversed.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var answered = await response.Content.ReadAsStringAsync();
+            var freshAnswer = await CallAsync(freshClient, otherSpelling);
+            Assert.Equal(expected, memo.MatchedBy(otherSpelling));
+            Assert.Equal(freshAnswer.Body.ToJsonString(), JsonNode.Parse(answered)!.ToJsonString());
+        }
         Assert.NotEqual(first.Body["cards"]![0]!["uuid"]!.GetValue<string>(), again.Body["cards"]![0]!["uuid"]!.GetValue<string>());
         Assert.Equal("eligible", HookCalls.Extension(again.Body)["outcome"]!.GetValue<string>());
         Assert.StartsWith("RiskAssessment/", HookCalls.Extension(again.Body)["riskAssessment"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -81,7 +97,7 @@ public sealed class AnswerMemoTests(TestEnvironment env)
             await WaitForOutboxAsync(factory);
         }
 
-        Assert.All(instances, i => Assert.DoesNotContain(i.ToString("D"), memo.Instances));
+        Assert.All(instances, i => Assert.Null(memo.MatchedBy(i)));
     }
 
     private static async Task WaitForOutboxAsync(ServiceFactory factory)
@@ -114,11 +130,11 @@ public sealed class AnswerMemoTests(TestEnvironment env)
         }
     }
 
-    /// <summary>The hook instances answered from the memo while this is alive (the pipeline's "answer-memo" activity).</summary>
+    /// <summary>The hook instances answered from the memo while this is alive (the pipeline's "answer-memo" activity), and how each was matched.</summary>
     private sealed class MemoActivities : IDisposable
     {
         private readonly ActivityListener _listener;
-        private readonly ConcurrentBag<string> _instances = [];
+        private readonly ConcurrentDictionary<string, string> _instances = new(StringComparer.Ordinal);
 
         public MemoActivities()
         {
@@ -130,14 +146,15 @@ public sealed class AnswerMemoTests(TestEnvironment env)
                 {
                     if (a.OperationName == "answer-memo" && a.GetTagItem("cds.hook_instance") is string instance)
                     {
-                        _instances.Add(instance);
+                        _instances[instance] = a.GetTagItem("cds.memo.matched_by") as string ?? "?";
                     }
                 },
             };
             ActivitySource.AddActivityListener(_listener);
         }
 
-        public IReadOnlyCollection<string> Instances => [.. _instances];
+        /// <summary>"bytes", "content", or null when the call was not answered from the memo.</summary>
+        public string? MatchedBy(Guid instance) => _instances.GetValueOrDefault(instance.ToString("D"));
 
         public void Dispose() => _listener.Dispose();
     }
