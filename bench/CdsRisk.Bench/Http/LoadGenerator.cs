@@ -23,24 +23,91 @@ internal static class LoadGenerator
             + (ServerCpuMicrosecondsPerRequest is { } us ? $"  server CPU {us,6:F0} µs/req" : "");
     }
 
-    public static async Task<Result> RunAsync(
-        string name, Uri baseAddress, Func<HttpRequestMessage?> createRequest, int connections, TimeSpan warmup, TimeSpan duration,
-        System.Diagnostics.Process? server = null)
+    /// <summary>One thing under load: its own client (connections kept warm between windows) and the figures of its measured windows.</summary>
+    public sealed class Target : IDisposable
     {
-        using var handler = new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = connections,
-            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-            UseProxy = false,
-        };
-        using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        private readonly SocketsHttpHandler _handler;
+        private readonly HttpClient _client;
+        private readonly Func<HttpRequestMessage?> _createRequest;
+        private readonly Process? _server;
+        private readonly List<double> _latencies = [];
+        private readonly List<double> _windowRates = [];
+        private long _errors;
+        private double _seconds;
+        private double? _cpu;
 
-        await RunPhaseAsync(client, createRequest, connections, warmup, record: false);
-        var cpuBefore = CpuSeconds(server);
-        var (latencies, errors, seconds) = await RunPhaseAsync(client, createRequest, connections, duration, record: true);
-        var cpu = CpuSeconds(server) - cpuBefore;
-        latencies.Sort();
-        return new Result(name, connections, latencies.Count, errors, seconds, [.. latencies], cpu);
+        public Target(string name, Uri baseAddress, Func<HttpRequestMessage?> createRequest, int connections, Process? server = null)
+        {
+            (Name, Connections, _createRequest, _server) = (name, connections, createRequest, server);
+            _handler = new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan, UseProxy = false };
+            _client = new HttpClient(_handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        }
+
+        public string Name { get; }
+        public int Connections { get; }
+
+        /// <summary>Requests per second in each measured window, in order.</summary>
+        public IReadOnlyList<double> WindowRates => _windowRates;
+
+        public Task WarmAsync(TimeSpan length) => RunPhaseAsync(_client, _createRequest, Connections, length, record: false);
+
+        /// <summary>One measured window; returns false when the requests ran out before its end.</summary>
+        public async Task<bool> MeasureAsync(TimeSpan length)
+        {
+            var cpuBefore = CpuSeconds(_server);
+            var (latencies, errors, seconds) = await RunPhaseAsync(_client, _createRequest, Connections, length, record: true);
+            if (CpuSeconds(_server) - cpuBefore is { } cpu)
+            {
+                _cpu = (_cpu ?? 0) + cpu;
+            }
+
+            _latencies.AddRange(latencies);
+            _errors += errors;
+            _seconds += seconds;
+            _windowRates.Add(latencies.Count / seconds);
+            return seconds >= length.TotalSeconds * 0.95;
+        }
+
+        public Result Result()
+        {
+            var sorted = _latencies.ToArray();
+            Array.Sort(sorted);
+            return new Result(Name, Connections, sorted.Length, _errors, _seconds, sorted, _cpu);
+        }
+
+        public void Dispose()
+        {
+            _client.Dispose();
+            _handler.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Measures several targets on the same machine in alternating windows (A B C A B C …), each after a short re-warm, so that the
+    /// machine's drift over the run (other tenants, frequency, background work) falls on all of them alike instead of on whichever
+    /// ran at a bad moment. Each target is first warmed for <paramref name="warmup"/>; <paramref name="duration"/> is split into
+    /// <paramref name="windows"/> measured windows per target. Returns false when a target's requests ran out early.
+    /// </summary>
+    public static async Task<bool> CompareAsync(IReadOnlyList<Target> targets, TimeSpan warmup, TimeSpan duration, int windows)
+    {
+        foreach (var target in targets)
+        {
+            await target.WarmAsync(warmup);
+        }
+
+        var complete = true;
+        var window = duration / windows;
+        var rewarm = TimeSpan.FromSeconds(Math.Min(1, window.TotalSeconds / 2));
+        for (var w = 0; w < windows; w++)
+        {
+            foreach (var target in targets)
+            {
+                await target.WarmAsync(rewarm);
+                complete &= await target.MeasureAsync(window);
+            }
+        }
+
+        return complete;
     }
 
     private static double? CpuSeconds(System.Diagnostics.Process? process)
