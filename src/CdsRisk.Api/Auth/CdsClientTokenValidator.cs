@@ -84,7 +84,8 @@ public sealed class CdsClientTokenValidator
             return keyProblem;
         }
 
-        var result = await _handler.ValidateTokenAsync(token, new TokenValidationParameters
+        // The token as already read (the string overload would read it again).
+        var result = await _handler.ValidateTokenAsync(jwt, new TokenValidationParameters
         {
             ValidIssuer = client.Issuer,
             ValidAudience = audience,
