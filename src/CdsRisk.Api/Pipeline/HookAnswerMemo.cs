@@ -142,7 +142,7 @@ public sealed class HookAnswerMemo : IDisposable
         var remaining = kept.Until - _time.GetUtcNow();
         if (!Enabled || remaining <= TimeSpan.Zero || !HookBodyShape.TryFind(body, out var shape)
             || HookBodyShape.TryLocate(body, maxDepth) != shape || KindOf(body, shape.Authorization) is not { } kind
-            || (kind == AuthorizationKind.Object) != (request.FhirAuthorization is not null))
+            || (kind == AuthorizationKind.Object) != (request.FhirAuthorization is not null) || !kept.TakeSpelling())
         {
             return;
         }
@@ -318,7 +318,20 @@ public sealed class HookAnswerMemo : IDisposable
 }
 
 /// <summary>A kept answer and until when it may be handed out (the cache drops entries on its own clock; this is the service's).</summary>
-public sealed record KeptAnswer(MemoizedAnswer Answer, DateTimeOffset Until);
+public sealed class KeptAnswer(MemoizedAnswer answer, DateTimeOffset until)
+{
+    /// <summary>How many spellings (byte sequences) of its call one kept answer is remembered by, at most.</summary>
+    public const int MaxSpellings = 4;
+
+    private int _spellings;
+
+    public MemoizedAnswer Answer { get; } = answer;
+    public DateTimeOffset Until { get; } = until;
+
+    // A client that spells the same content differently each time (say, members in a random order) would otherwise add an entry
+    // per call and push kept answers out of the memo.
+    internal bool TakeSpelling() => Interlocked.Increment(ref _spellings) <= MaxSpellings;
+}
 
 /// <summary>A kept answer found by a call's bytes, with that call as the validator and the pipeline would have read it.</summary>
 public sealed record RecalledAnswer(MemoizedAnswer Answer, CdsServiceRequest Request, HookInvocation Invocation, string PatientHash);

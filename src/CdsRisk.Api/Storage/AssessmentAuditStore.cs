@@ -40,7 +40,7 @@ public sealed class AssessmentAuditStore(Database database)
     /// <summary>Opens a connection for a writer that keeps one (<see cref="RecordAsync(System.Data.Common.DbConnection, IReadOnlyList{AuditedAssessment}, CancellationToken)"/>).</summary>
     public Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken) => database.OpenAsync(cancellationToken);
 
-    /// <summary>Several rows in one transaction on a connection the caller keeps open (its statement and page caches stay warm).</summary>
+    /// <summary>Several rows in one transaction on a connection the caller keeps open (no open per batch; SQLite's page cache stays warm).</summary>
     public async Task RecordAsync(System.Data.Common.DbConnection connection, IReadOnlyList<AuditedAssessment> rows, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -183,6 +183,28 @@ public sealed class AnswerRecallTests
         Assert.False(Recall(off, Body(InstanceA, TokenA), out _));
     }
 
+    [Fact]
+    public void OneKeptAnswer_IsRememberedByAFewSpellingsOnly()
+    {
+        var (memo, kept, _) = Remembered(Body(InstanceA, TokenA));
+
+        // The same content with more and more spaces before the prefetch: a new spelling each time.
+        var spellings = Enumerable.Range(1, KeptAnswer.MaxSpellings + 1)
+            .Select(n => Body(InstanceA, TokenA).Replace(",\"prefetch\":", "," + new string(' ', n) + "\"prefetch\":", StringComparison.Ordinal))
+            .ToList();
+        foreach (var spelling in spellings)
+        {
+            var request = JsonSerializer.Deserialize<CdsServiceRequest>(spelling, Json)!;
+            memo.Remember(PatientView.Id, Encoding.UTF8.GetBytes(spelling), 64, request, HookInvocation.From(PatientView, request), kept);
+        }
+
+        // The first body took one of the places.
+        var recalled = spellings.Select(s => Recall(memo, s.Replace(InstanceA, InstanceB, StringComparison.Ordinal), out _)).ToList();
+        Assert.Equal(KeptAnswer.MaxSpellings - 1, recalled.Count(r => r));
+        Assert.False(recalled[^1]);
+        Assert.True(Recall(memo, Body(InstanceB, TokenA), out _));
+    }
+
     private static bool AcceptedInFull(string body)
     {
         try
