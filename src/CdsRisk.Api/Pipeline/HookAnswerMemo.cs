@@ -140,7 +140,7 @@ public sealed class HookAnswerMemo : IDisposable
     public void Remember(string serviceId, ReadOnlySpan<byte> body, int maxDepth, CdsServiceRequest request, HookInvocation invocation, KeptAnswer kept)
     {
         var remaining = kept.Until - _time.GetUtcNow();
-        if (!Enabled || remaining <= TimeSpan.Zero || !HookBodyShape.TryFind(body, out var shape)
+        if (!Enabled || remaining <= TimeSpan.Zero || !kept.HasSpellingsLeft || !HookBodyShape.TryFind(body, out var shape)
             || HookBodyShape.TryLocate(body, maxDepth) != shape || KindOf(body, shape.Authorization) is not { } kind
             || (kind == AuthorizationKind.Object) != (request.FhirAuthorization is not null) || !kept.TakeSpelling())
         {
@@ -330,6 +330,8 @@ public sealed class KeptAnswer(MemoizedAnswer answer, DateTimeOffset until)
 
     // A client that spells the same content differently each time (say, members in a random order) would otherwise add an entry
     // per call and push kept answers out of the memo.
+    internal bool HasSpellingsLeft => Volatile.Read(ref _spellings) < MaxSpellings;
+
     internal bool TakeSpelling() => Interlocked.Increment(ref _spellings) <= MaxSpellings;
 }
 
