@@ -205,6 +205,53 @@ public sealed class AnswerRecallTests
         Assert.True(Recall(memo, Body(InstanceB, TokenA), out _));
     }
 
+    [Fact]
+    public void NoMutationOfARememberedBody_IsRecalledUnlessItReadsInFullAsThatBodyWithItsTwoValuesReplaced()
+    {
+        var remembered = Body(InstanceA, TokenA);
+        var (memo, _, _) = Remembered(remembered);
+        var original = JsonSerializer.Deserialize<CdsServiceRequest>(remembered, Json)!;
+        var bytes = Encoding.UTF8.GetBytes(Body(InstanceB, TokenB));
+        var alphabet = "\"\\{}[]:, 0a-Z\u00e9"u8.ToArray();
+        var random = new Random(20261127);
+        var recalls = 0;
+        for (var n = 0; n < 5_000; n++)
+        {
+            // One to three edits: a byte changed, inserted or removed anywhere, the two per-call values included.
+            var mutant = new List<byte>(bytes);
+            for (var edits = random.Next(1, 4); edits > 0 && mutant.Count > 0; edits--)
+            {
+                var at = random.Next(mutant.Count);
+                switch (random.Next(3))
+                {
+                    case 0: mutant[at] = alphabet[random.Next(alphabet.Length)]; break;
+                    case 1: mutant.Insert(at, alphabet[random.Next(alphabet.Length)]); break;
+                    default: mutant.RemoveAt(at); break;
+                }
+            }
+
+            var body = mutant.ToArray();
+            if (!memo.TryRecall(PatientView.Id, body, Json, out var recalled))
+            {
+                continue;
+            }
+
+            recalls++;
+            var text = Encoding.UTF8.GetString(body);
+            Assert.True(AcceptedInFull(text), text);
+            var full = JsonSerializer.Deserialize<CdsServiceRequest>(body, Json)!;
+            Assert.Equal(full.HookInstance, recalled.Request.HookInstance);
+            Assert.Equal(full.FhirAuthorization, recalled.Request.FhirAuthorization);
+            Assert.Equal((original.Hook, original.FhirServer, original.Context), (full.Hook, full.FhirServer, full.Context));
+            Assert.Equal(
+                original.Prefetch!.ToDictionary(p => p.Key, p => p.Value?.GetRawText()),
+                full.Prefetch!.ToDictionary(p => p.Key, p => p.Value?.GetRawText()));
+        }
+
+        // Edits inside the two values keep some mutants recallable: the test looks at real recalls, not only at misses.
+        Assert.InRange(recalls, 1, 4_999);
+    }
+
     private static bool AcceptedInFull(string body)
     {
         try
