@@ -4,7 +4,6 @@ using CdsRisk.Api.Pipeline;
 using CdsRisk.Core.Eligibility;
 using CdsRisk.Core.Patients;
 using CdsRisk.Core.Scoring;
-using CdsRisk.Core.WriteBack;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
 using Evidence = CdsRisk.Core.Eligibility.Evidence;
@@ -15,6 +14,9 @@ namespace CdsRisk.Api.Scoring;
 /// <summary>What the hook knows about imaging and the PRE score once its budget is spent.</summary>
 public sealed record ScoringStageResult(PreScoreState Pre, MriAssessment? Mri, ScoringOutcome? Outcome, ScoringRequest? Request, string? JobId)
 {
+    /// <summary>"ImagingStudy/{id}" of the patient's study that was (or is being) scored.</summary>
+    public string? ImagingStudyReference { get; init; }
+
     /// <summary>
     /// True when this result follows from the record alone (no study to score) or from a stored final score: the same record gives
     /// the same result again without asking imaging, the scoring jobs or the FHIR server.
@@ -29,7 +31,6 @@ public sealed record ScoringStageResult(PreScoreState Pre, MriAssessment? Mri, S
 public sealed class ScoringStage(
     ScoringCoordinator coordinator,
     PreScorer scorer,
-    EligibilityEngine eligibility,
     FhirFetchClient fetcher,
     IOptions<FhirOptions> fhirOptions)
 {
@@ -42,14 +43,17 @@ public sealed class ScoringStage(
     public async Task<ScoringStageResult> RunAsync(HookInvocation invocation, PatientRecord record, PatientSnapshot snapshot,
         ClinicalFeatureSet features, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var prepared = Prepare(invocation.FhirServer, invocation.EncounterId, record, snapshot, features);
+        var prepared = Prepare(record, snapshot, features);
         if (prepared.Request is null)
         {
             return new ScoringStageResult(PreScoreState.Unavailable(prepared.Problem!), prepared.Mri, null, null, null) { IsSettled = true };
         }
 
+        var studyReference = "ImagingStudy/" + prepared.Study!.Id;
+
         ScoringAttempt attempt;
         var fromCache = false;
+        var job = prepared.Request;
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter((wait > TimeSpan.Zero ? wait : TimeSpan.Zero) + StorageGrace);
         try
@@ -62,9 +66,8 @@ public sealed class ScoringStage(
             }
             else
             {
-                attempt = await coordinator.GetOrStartAsync(
-                    await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token),
-                    wait, bounded.Token);
+                job = await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token);
+                attempt = await coordinator.GetOrStartAsync(job, wait, bounded.Token);
             }
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException
@@ -72,10 +75,10 @@ public sealed class ScoringStage(
         {
             // The service's own storage is locked or down: the hook still answers, and the score is computed on a later call.
             return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "PRE score not available yet: the service's storage is busy"),
-                null, null, prepared.Request, null);
+                null, null, job, null) { ImagingStudyReference = studyReference };
         }
 
-        var result = Interpret(attempt, prepared.Request);
+        var result = Interpret(attempt, job, studyReference) with { ImagingStudyReference = studyReference };
         return fromCache && result.Outcome is { TransientError: null } ? result with { IsSettled = true } : result;
     }
 
@@ -98,9 +101,11 @@ public sealed class ScoringStage(
         }
     }
 
-    /// <summary>The scoring job for this patient (images located by the study's contained Endpoint, if any), or why there can be none.</summary>
-    public (ScoringRequest? Request, ImagingStudy? Study, string? Problem, MriAssessment? Mri) Prepare(Uri? fhirServer, string? encounterId,
-        PatientRecord record, PatientSnapshot snapshot, ClinicalFeatureSet features)
+    /// <summary>
+    /// The scoring job for this patient's MRI (images located by the study's contained Endpoint, if any), or why there can be none.
+    /// The study must be this patient's: an ImagingStudy whose subject is another patient is never scored for them.
+    /// </summary>
+    public (ScoringRequest? Request, ImagingStudy? Study, string? Problem, MriAssessment? Mri) Prepare(PatientRecord record, PatientSnapshot snapshot, ClinicalFeatureSet features)
     {
         var study = snapshot.LatestMri is { } mri
             ? record.ImagingStudies.FirstOrDefault(s => "ImagingStudy/" + s.Id == mri.Reference) ?? (record.ImagingStudies.Count > 0 ? record.ImagingStudies[0] : null)
@@ -108,6 +113,12 @@ public sealed class ScoringStage(
         if (study is null)
         {
             return (null, null, "no pre-operative MR ImagingStudy on record", null);
+        }
+
+        if (!IsSubject(study.Subject, record.Patient.Id))
+        {
+            const string reason = "the MRI study on record names another patient (or no patient) as its subject, so it is not used";
+            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
         }
 
         ImagingStudyReference reference;
@@ -121,37 +132,41 @@ public sealed class ScoringStage(
             return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
         }
 
-        var protocol = eligibility.Data.Protocol;
         var request = new ScoringRequest
         {
-            PatientReference = "Patient/" + record.Patient.Id,
-            EncounterReference = encounterId is { Length: > 0 } e ? "Encounter/" + e : null,
-            ConditionReference = snapshot.Hcc?.Condition.Reference,
-            FhirServer = fhirServer?.AbsoluteUri,
             StudyInstanceUid = reference.StudyInstanceUid,
-            ImagingStudyReference = "ImagingStudy/" + study.Id,
             DicomWebBaseUrl = reference.BaseUrl?.AbsoluteUri,
             SeriesInstanceUids = reference.SeriesInstanceUids,
             ReferenceDate = DateOnly.FromDateTime(snapshot.EvaluatedAt.UtcDateTime),
             ClinicalFeatures = features.Values.Values,
-            BasisReferences = BasisReferences(snapshot),
-            MissingData = [.. features.Missing.Select(m => $"{m.Key}: {m.Value}")],
-            Threshold = protocol.PreThreshold,
             ModelSha256 = scorer.Card.Sha256,
             ClinicalFeatureHash = ScoreCacheKey.HashClinicalFeatures(features.Values),
         };
         return (request, study, null, null);
     }
 
-    private static ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request)
+    /// <summary>Whether a resource's subject is this patient: "Patient/{id}", or an absolute URL ending in it.</summary>
+    internal static bool IsSubject(ResourceReference? subject, string? patientId)
+    {
+        if (subject?.Reference is not { Length: > 0 } reference || string.IsNullOrEmpty(patientId))
+        {
+            return false;
+        }
+
+        var own = "Patient/" + patientId;
+        return string.Equals(reference, own, StringComparison.Ordinal)
+            || (reference.EndsWith("/" + own, StringComparison.Ordinal) && Uri.TryCreate(reference, UriKind.Absolute, out _));
+    }
+
+    private static ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request, string studyReference)
     {
         switch (attempt)
         {
             case ScoringAttempt.Completed { Outcome: { Pre: { } pre } outcome }:
-                var evidence = outcome.Phases.Select(p => new Evidence(request.ImagingStudyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
+                var evidence = outcome.Phases.Select(p => new Evidence(studyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
                     $"{p.Slices} slices{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}; {p.IdentifiedBy}: {p.Detail}")).ToList();
                 return new ScoringStageResult(
-                    PreScoreState.Computed(pre, outcome.RiskAssessmentIdentifier is { } id ? $"RiskAssessment?identifier={FhirCodes.RiskAssessmentIdSystem}|{id}" : null),
+                    PreScoreState.Computed(pre),
                     new MriAssessment(CriterionStatus.Pass, $"all four phases found and readable ({outcome.Phases.Count} volumes)", evidence),
                     outcome, request, null);
 
@@ -163,7 +178,7 @@ public sealed class ScoringStage(
             case ScoringAttempt.Completed { Outcome: var outcome }:
                 var reason = "MRI not usable: " + string.Join("; ", outcome.Refusals);
                 return new ScoringStageResult(PreScoreState.Unavailable(reason),
-                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
+                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
                     outcome, request, null);
 
             case ScoringAttempt.Pending pending:
@@ -177,11 +192,6 @@ public sealed class ScoringStage(
                 throw new InvalidOperationException("unknown scoring attempt");
         }
     }
-
-    /// <summary>The Observations behind the model's clinical features: RiskAssessment.basis.</summary>
-    private static IReadOnlyList<string> BasisReferences(PatientSnapshot s) =>
-        [.. new[] { s.Afp, s.Albumin, s.Bilirubin, s.Platelets, s.Inr, s.TumourSizeCm, s.TumourCount }
-            .Where(v => v.IsAvailable && v.Reference is not null).Select(v => v.Reference!).Distinct(StringComparer.Ordinal)];
 
     /// <summary>Endpoints the study refers to that are neither contained nor at hand: read from the hook's FHIR server.</summary>
     private async Task<IReadOnlyList<FhirEndpoint>> FetchEndpointsAsync(ImagingStudy study, Uri? fhirServer, string? token, CancellationToken cancellationToken)

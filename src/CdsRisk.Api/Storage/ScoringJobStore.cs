@@ -85,6 +85,11 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
         UpdateOwnedAsync(id, owner, "state = @state, progress = 'failed', error = @error, lease_owner = NULL, lease_until_ms = NULL", cancellationToken,
             ("state", ScoringJobStates.Failed), ("error", error));
 
+    /// <summary>Puts a job this process claimed back in the queue (the process is stopping): another process, or this one after a restart, takes it.</summary>
+    public Task ReturnAsync(string id, string owner, CancellationToken cancellationToken) =>
+        UpdateOwnedAsync(id, owner, "state = @state, progress = 'queued', lease_owner = NULL, lease_until_ms = NULL", cancellationToken,
+            ("state", ScoringJobStates.Queued));
+
     private async Task UpdateOwnedAsync(string id, string owner, string assignments, CancellationToken cancellationToken, params (string, object?)[] parameters)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
