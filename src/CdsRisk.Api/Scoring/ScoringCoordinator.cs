@@ -53,9 +53,17 @@ public sealed class ScoringCoordinator(
 
     private TimeSpan Lease => TimeSpan.FromSeconds(_options.LeaseSeconds);
 
-    /// <summary>Creates the job when new (idempotent per key) and starts it here when this process may; does not wait.</summary>
+    /// <summary>
+    /// Creates the job when new (idempotent per key) and starts it here when this process may; does not wait. A score already
+    /// stored is the job that computed it.
+    /// </summary>
     public async Task<(ScoringJobRow Job, bool Created)> SubmitAsync(ScoringRequest request, CancellationToken cancellationToken)
     {
+        if (await jobs.FindSucceededAsync(request.CacheKey, cancellationToken) is { } done)
+        {
+            return (done, false);
+        }
+
         var (job, created) = await CreateOrGetJobAsync(request, cancellationToken);
         await TryStartAsync(job, cancellationToken);
         return (await jobs.GetAsync(job.Id, cancellationToken) ?? job, created);

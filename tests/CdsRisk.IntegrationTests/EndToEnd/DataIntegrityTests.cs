@@ -146,7 +146,7 @@ public sealed class DataIntegrityTests(TestEnvironment env)
         Assert.Equal(HttpStatusCode.OK, retryStatus);
         Assert.Equal(body!["cards"]![0]!["uuid"]!.GetValue<string>(), retryBody!["cards"]![0]!["uuid"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.Conflict, reusedStatus);
-        Assert.Equal("CDSR-1012", problem!["code"]!.GetValue<string>());
+        Assert.Equal("CDSR-1013", problem!["code"]!.GetValue<string>());
         Assert.True(problem["errors"]!.AsObject().ContainsKey("hookInstance"));
 
         // The audit record is the first call's, untouched.
