@@ -1,5 +1,6 @@
 using CdsRisk.Core.Patients;
 using Microsoft.Extensions.Caching.Memory;
+using CdsRisk.Api.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace CdsRisk.Api.Pipeline;
@@ -10,7 +11,7 @@ namespace CdsRisk.Api.Pipeline;
 /// have changed — every category came from prefetch (nothing fetched, nothing unreadable) and the score was settled (a stored final
 /// score, or no study to score). Cards, the write-back and the audit record are still made for each call.
 /// </summary>
-public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<PipelineOptions> options) : IRiskEvaluator, IDisposable
+public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<PipelineOptions> options, CdsRiskMetrics metrics) : IRiskEvaluator, IDisposable
 {
     /// <summary>Most evaluations kept at once.</summary>
     public const int MaxEntries = 20_000;
@@ -27,6 +28,7 @@ public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<Pipe
     {
         if (!Enabled || invocation.ContentSha256 is null || patient.FetchedData.Count > 0 || patient.UnavailableData.Count > 0)
         {
+            metrics.EvaluationCache("bypass");
             return await inner.EvaluateAsync(patient, invocation, cancellationToken);
         }
 
@@ -35,9 +37,11 @@ public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<Pipe
         if (_cache.TryGetValue(key, out RiskEvaluation? kept) && kept is not null)
         {
             System.Diagnostics.Activity.Current?.SetTag(CachedTag, true);
+            metrics.EvaluationCache("hit");
             return kept;
         }
 
+        metrics.EvaluationCache("miss");
         var evaluation = await inner.EvaluateAsync(patient, invocation, cancellationToken);
         if (evaluation.Scoring is null || evaluation.Scoring.IsSettled)
         {

@@ -15,6 +15,7 @@ public sealed class RiskPipeline(
     RiskAssessmentWriteBack writeBacks,
     HookCards cards,
     AssessmentRecorder recorder,
+    CdsRiskMetrics metrics,
     TimeProvider time,
     ILogger<RiskPipeline> logger)
 {
@@ -59,7 +60,9 @@ public sealed class RiskPipeline(
             }
         }
 
-        logger.HookAnswered(invocation.HookInstance, response.Cards.Count, evaluation.Outcome.ToWire(), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        metrics.HookAnswered(invocation.Hook, evaluation.Outcome.ToWire(), elapsed);
+        logger.HookAnswered(invocation.HookInstance, response.Cards.Count, evaluation.Outcome.ToWire(), (long)elapsed.TotalMilliseconds);
         return response;
     }
 

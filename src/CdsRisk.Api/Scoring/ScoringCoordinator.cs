@@ -39,8 +39,11 @@ public sealed class ScoringCoordinator(
     ScoreStoredSignal stored,
     IOptions<ScoringOptions> options,
     TimeProvider time,
-    ILogger<ScoringCoordinator> logger) : IDisposable
+    ILogger<ScoringCoordinator> logger,
+    CdsRiskMetrics? metrics = null) : IDisposable
 {
+    public static readonly System.Diagnostics.ActivitySource Activity = new("CdsRisk.Scoring");
+
     private readonly ScoringOptions _options = options.Value;
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrency, options.Value.MaxConcurrency);
     private readonly ConcurrentDictionary<string, Task<ScoringOutcome?>> _local = new(StringComparer.Ordinal);
@@ -157,13 +160,20 @@ public sealed class ScoringCoordinator(
     private async Task<ScoringOutcome?> RunAsync(string jobId, ScoringRequest request)
     {
         var token = _stopping.Token;
+        metrics?.ScoringQueueDepth(Volatile.Read(ref _waiting));
         try
         {
             await _slots.WaitAsync(token);
+            var started = time.GetTimestamp();
+            using var activity = Activity.StartActivity("scoring-job");
+            activity?.SetTag("cdsrisk.scoring.job_id", jobId);
             try
             {
                 var progress = new Progress(this, jobId, token);
                 var outcome = await work.RunAsync(request, progress, token);
+                var result = outcome.TransientError is not null ? "failed" : outcome.Pre is null ? "unusable" : "succeeded";
+                activity?.SetTag("cdsrisk.scoring.result", result);
+                metrics?.ScoringJobFinished(result, time.GetElapsedTime(started));
                 if (outcome.TransientError is { } error)
                 {
                     // Not a result: the job fails, and a later hook (or the worker) tries it again after Scoring:RetryFailedAfterSeconds.
@@ -198,7 +208,7 @@ public sealed class ScoringCoordinator(
         }
         finally
         {
-            Interlocked.Decrement(ref _waiting);
+            metrics?.ScoringQueueDepth(Interlocked.Decrement(ref _waiting));
             _local.TryRemove(jobId, out _);
         }
     }

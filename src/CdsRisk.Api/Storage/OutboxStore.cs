@@ -144,6 +144,15 @@ public sealed class OutboxStore(Database database, TimeProvider time)
         return rows.Count == 0 ? null : rows[0];
     }
 
+    /// <summary>How many items wait to be written, and when the oldest of them was queued.</summary>
+    public async Task<(long Count, DateTimeOffset? Oldest)> PendingSummaryAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync("SELECT COUNT(*), MIN(created_ms) FROM outbox WHERE state = @pending;",
+            r => (r.Int64(0), r.Int64OrNull(1)), cancellationToken, ("pending", OutboxStates.Pending));
+        return (rows[0].Item1, rows[0].Item2 is { } ms ? Sql.FromUnixMs(ms) : null);
+    }
+
     public async Task<int> CountPendingAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

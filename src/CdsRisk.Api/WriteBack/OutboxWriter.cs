@@ -46,7 +46,8 @@ public sealed class OutboxWriter(
     IOptions<WriteBackOptions> options,
     IOptions<FhirOptions> fhirOptions,
     TimeProvider time,
-    ILogger<OutboxWriter> logger)
+    ILogger<OutboxWriter> logger,
+    CdsRiskMetrics? metrics = null)
 {
     public const string HttpClientName = "cdsrisk-fhir-write";
     public const string DrainLease = "outbox-drain";
@@ -143,6 +144,12 @@ public sealed class OutboxWriter(
             await leases.ReleaseAsync(DrainLease, Owner, CancellationToken.None);
         }
 
+        if (metrics is not null)
+        {
+            var (depth, oldest) = await outbox.PendingSummaryAsync(cancellationToken);
+            metrics.OutboxState(depth, oldest is { } created ? time.GetUtcNow() - created : TimeSpan.Zero);
+        }
+
         return written;
     }
 
@@ -157,6 +164,7 @@ public sealed class OutboxWriter(
             {
                 await outbox.MarkWrittenAsync(item.Id, Owner, attempt.Location, CancellationToken.None, item.Version);
                 credentials.Release(item.Id);
+                metrics?.WriteBackWritten(item.FhirServer);
                 logger.OutboxWritten(item.Id, HostOf(item.FhirServer), attempt.Location);
                 written++;
             }
@@ -172,12 +180,14 @@ public sealed class OutboxWriter(
             }
             else if (attempt.Final)
             {
+                metrics?.WriteBackFailed(item.FhirServer, attempt.Error!);
                 await outbox.MarkFailedAsync(item.Id, Owner, attempt.Error!, time.GetUtcNow(), final: true, CancellationToken.None, item.Version);
                 credentials.Release(item.Id);
                 logger.OutboxRejected(item.Id, attempt.Error!);
             }
             else
             {
+                metrics?.WriteBackFailed(item.FhirServer, attempt.Error!);
                 var delay = Backoff(item.Attempts + 1);
                 await outbox.MarkFailedAsync(item.Id, Owner, attempt.Error!, time.GetUtcNow() + delay, final: false, CancellationToken.None, item.Version);
                 logger.OutboxRetry(item.Id, item.Attempts + 1, attempt.Error!, (int)delay.TotalSeconds);
