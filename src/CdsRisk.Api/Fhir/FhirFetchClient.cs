@@ -151,6 +151,7 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
             switch (resource)
             {
                 case Bundle bundle:
+                    ignored += BundleContent.NotMatches(bundle);
                     foreach (var r in BundleContent.Resources(bundle))
                     {
                         if (request.ResourceType is null || string.Equals(r.TypeName, request.ResourceType, StringComparison.Ordinal))
@@ -265,13 +266,20 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
     }
 }
 
-/// <summary>What a searchset Bundle holds for us: its match/include resources, and where the next page is.</summary>
+/// <summary>What a searchset Bundle holds for us: the resources that answer the query, and where the next page is.</summary>
 public static class BundleContent
 {
+    /// <summary>
+    /// The entries that answer the search: <c>search.mode</c> <c>match</c> or absent (prefetch Bundles often carry no search element).
+    /// <c>include</c> entries are <c>_include</c> leftovers (R4 §3.1.1.5.5: not matches of the query) and <c>outcome</c> entries are messages.
+    /// </summary>
     public static IEnumerable<Resource> Resources(Bundle bundle) =>
         bundle.Entry
-            .Where(e => e.Resource is not null and not OperationOutcome && e.Search?.ModeElement?.JsonValue as string != "outcome")
+            .Where(e => e.Resource is not null and not OperationOutcome && (e.Search?.ModeElement?.JsonValue as string) is null or "match")
             .Select(e => e.Resource!);
+
+    /// <summary>Entries left out by <see cref="Resources"/> that carry a resource (for the log).</summary>
+    public static int NotMatches(Bundle bundle) => bundle.Entry.Count(e => e.Resource is not null) - Resources(bundle).Count();
 
     /// <summary>The next page, a relative link resolved against the page that carries it (RFC 3986 §5.2); null when there is none or it cannot be read.</summary>
     public static Uri? NextLink(Bundle bundle, Uri page)

@@ -268,6 +268,18 @@ public sealed class PatientRecordLoaderTests
         Assert.Empty(record.DroppedResources);
     }
 
+    [Fact]
+    public async Task IncludedResourcesOfTheKeysOwnType_AreNotMatches_AndAreIgnored()
+    {
+        var labs = Searchset(Observation("match"), Observation("included"));
+        labs["entry"]![0]!["search"] = new JsonObject { ["mode"] = "match" };
+        labs["entry"]![1]!["search"] = new JsonObject { ["mode"] = "include" };
+
+        var record = await LoadAsync(Full(p => p["labs"] = labs));
+
+        Assert.Equal(["match"], record.Observations.Select(o => o.Id));
+    }
+
     // ---- issue 13 item 18: other patients' resources ----
 
     [Fact]
