@@ -62,6 +62,18 @@ public sealed class AllowedBaseUrlTests
     [InlineData("https://ehr.example.org/fhir/%2e/Patient/1")]
     public void Rejects_EncodedSeparatorsAndOtherAmbiguousForms(string url) => Assert.False(Allowed.Admits(new Uri(url)));
 
+    /// <summary>The DICOMweb allow-list goes through the same rule (issue 13 item 19 names every allow-list).</summary>
+    [Theory]
+    [InlineData("https://pacs.example.org/dicom-web/studies/1.2.3", true)]
+    [InlineData("https://pacs.example.org/dicom-web/..%2Fadmin", false)]
+    [InlineData("https://pacs.example.org/dicom-web/%2e%2e/admin", false)]
+    [InlineData("https://pacs.example.org/dicom-web/..%5Cadmin", false)]
+    [InlineData("https://pacs.example.org/dicom-web/%252F", false)]
+    [InlineData("https://pacs.example.org/dicom-web;x/studies", false)]
+    [InlineData("https://pacs.example.org./dicom-web/studies", false)]
+    public void DicomWebAllowList_UsesTheSameRule(string url, bool allowed) =>
+        Assert.Equal(allowed, CdsRisk.Api.DicomWeb.DicomWebServerPolicy.IsAllowed(new Uri(url), ["https://pacs.example.org/dicom-web"]));
+
     [Fact]
     public void Rejects_EncodedSeparators_InNextLinksResolvedAgainstAnAllowedPage()
     {
