@@ -31,6 +31,8 @@ public static class CdsServiceRequestReader
             throw new BadHttpRequestException("The request body is empty.", StatusCodes.Status400BadRequest);
         }
 
+        Utf8Body.EnsureValid(body.Memory.Span); // CDSR-1001 naming the member (issue 13 item 20)
+
         var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         var maxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth;
 

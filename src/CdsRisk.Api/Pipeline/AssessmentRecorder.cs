@@ -6,6 +6,7 @@ using CdsRisk.Api.Scoring;
 using CdsRisk.Api.Storage;
 using CdsRisk.Api.WriteBack;
 using CdsRisk.Core.Eligibility;
+using CdsRisk.Core.Patients;
 
 namespace CdsRisk.Api.Pipeline;
 
@@ -27,6 +28,13 @@ public sealed record AssessmentDetail
     public string? PreReason { get; init; }
     public string? ScoringJobId { get; init; }
     public string? RiskAssessmentIdentifier { get; init; }
+
+    /// <summary>Prefetch keys that could not be read completely, and why.</summary>
+    public IReadOnlyList<DataGap> DataGaps { get; init; } = [];
+
+    /// <summary>Resources in what the EHR sent or the server returned that were not used: another patient's, or naming no patient.</summary>
+    public IReadOnlyList<DroppedResource> DroppedResources { get; init; } = [];
+
     public IReadOnlyList<CardRecord> Cards { get; init; } = [];
 }
 
@@ -51,7 +59,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
     internal ChannelReader<(AuditedAssessment Row, TaskCompletionSource<AuditInsert> Stored)> Queue => _queue.Reader;
 
     /// <summary>The audit row of one hook's assessment and answer, exactly as answered.</summary>
-    public static AuditedAssessment Describe(HookInvocation invocation, RiskEvaluation evaluation, QueuedWriteBack? writeBack, CdsServiceResponse response)
+    public static AuditedAssessment Describe(HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, QueuedWriteBack? writeBack, CdsServiceResponse response)
     {
         var score = evaluation.Scoring;
         var request = score?.Request;
@@ -76,6 +84,8 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
             PreReason = evaluation.Eligibility?.Pre.Reason,
             ScoringJobId = score?.JobId,
             RiskAssessmentIdentifier = writeBack?.Id,
+            DataGaps = patient.DataGaps,
+            DroppedResources = patient.DroppedResources,
             Cards = [.. response.Cards.Select(c => new CardRecord(c.Uuid ?? "", c.Summary, c.Indicator, c.Extension?.CdsRisk.Card))],
         };
 

@@ -50,7 +50,7 @@ public sealed class RiskPipeline(
         // 5. The audit record of exactly what was assessed and answered. A hookInstance already used for other content is refused.
         if (response.Cards.Count > 0)
         {
-            var stored = await StageAsync("record", () => recorder.RecordAsync(AssessmentRecorder.Describe(invocation, evaluation, writeBack, response), cancellationToken));
+            var stored = await StageAsync("record", () => recorder.RecordAsync(AssessmentRecorder.Describe(invocation, patient, evaluation, writeBack, response), cancellationToken));
             if (stored == AuditInsert.HookInstanceReused)
             {
                 logger.HookInstanceReused(invocation.HookInstance);

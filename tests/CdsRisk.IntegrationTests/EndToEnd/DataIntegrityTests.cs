@@ -24,12 +24,18 @@ public sealed class DataIntegrityTests(TestEnvironment env)
         var prefetchA = await HookCalls.PrefetchAsync(env, client, HookCalls.PatientView, a);
         var prefetchB = await HookCalls.PrefetchAsync(env, client, HookCalls.PatientView, b);
         prefetchB["mr-imaging-studies"] = prefetchA["mr-imaging-studies"]!.DeepClone();
-        var (status, body) = await HookCalls.PostAsync(client, HookCalls.PatientView, HookCalls.PatientViewRequest(env, b, prefetch: prefetchB));
+        var instance = Guid.NewGuid();
+        var (status, body) = await HookCalls.PostAsync(client, HookCalls.PatientView, HookCalls.PatientViewRequest(env, b, instance, prefetchB));
 
         Assert.Equal(HttpStatusCode.OK, status);
         var extension = HookCalls.Extension(body!);
         Assert.Null(extension["preScore"]);
         Assert.NotEqual("pass", extension["criteria"]!["mri-4-phase"]!["status"]!.GetValue<string>());
+
+        // Left out of B's data, and said so in the audit record (issue 13 item 18).
+        var audit = JsonNode.Parse(await client.GetStringAsync(new Uri($"/api/risk-assessments/{instance:D}", UriKind.Relative)))!;
+        var dropped = audit["detail"]!["droppedResources"]!.AsArray();
+        Assert.Contains(dropped, d => d!["resourceType"]!.GetValue<string>() == "ImagingStudy" && d["key"]!.GetValue<string>() == "mr-imaging-studies");
         await WaitForOutboxAsync(factory);
         Assert.Equal(0, HookCalls.Total(await env.GetFhirAsync($"RiskAssessment?subject=Patient/{b}")));
         Assert.Equal(0, HookCalls.Total(await env.GetFhirAsync($"RiskAssessment?subject=Patient/{a}")));
