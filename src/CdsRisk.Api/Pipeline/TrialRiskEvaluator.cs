@@ -36,8 +36,9 @@ public sealed class TrialRiskEvaluator(
         return new RiskEvaluation
         {
             Outcome = result.Outcome,
-            PreScore = result.Pre.Value,
-            Model = result.Pre.Value is null ? null : new ModelReference { Id = model.Card.Id, Version = model.Card.Version, Sha256 = model.Card.Sha256 },
+            // A PRE outside the population it describes is not shown (issue 14 section 3; EligibilityResult.PreIsMeaningful).
+            PreScore = result.PreIsMeaningful ? result.Pre.Value : null,
+            Model = result.PreIsMeaningful ? new ModelReference { Id = model.Card.Id, Version = model.Card.Version, Sha256 = model.Card.Sha256 } : null,
             Criteria = result.Criteria,
             Eligibility = result,
             Scoring = score,

@@ -18,6 +18,7 @@ public sealed class ImagingScoringWork(
     DicomWebClient dicomWeb,
     PreScorer scorer,
     IOptions<PhaseRules> phaseRules,
+    CdsRisk.Core.Eligibility.EligibilityEngine eligibility,
     OutboxWriter outbox,
     IOptions<WriteBackOptions> writeBack,
     TimeProvider time) : IScoringWork
@@ -34,7 +35,9 @@ public sealed class ImagingScoringWork(
         StudyImagingResult imaging;
         try
         {
-            imaging = await dicomWeb.LoadStudyAsync(study, phaseRules.Value, spec, request.ReferenceDate, cancellationToken);
+            // One MRI window: the protocol file's mri.windowDays, whatever Imaging:PhaseRules says (issue 14 section 3).
+            var rules = phaseRules.Value with { MaxStudyAgeDays = eligibility.Data.Protocol.MriWindowDays };
+            imaging = await dicomWeb.LoadStudyAsync(study, rules, spec, request.ReferenceDate, cancellationToken);
         }
         catch (DicomWebException ex)
         {
@@ -46,7 +49,8 @@ public sealed class ImagingScoringWork(
             p.Phase.ToString(), p.SeriesInstanceUid, p.SeriesDescription, p.TimePoint, p.SliceCount, p.IdentifiedBy.ToString(), p.IdentificationDetail)).ToList();
         if (!imaging.IsAccepted || imaging.Tensor is null)
         {
-            var refusals = imaging.Refusals.Select(Describe).ToList();
+            var descriptions = imaging.Phases.GroupBy(p => p.SeriesInstanceUid).ToDictionary(g => g.Key, g => g.First().SeriesDescription, StringComparer.Ordinal);
+            var refusals = imaging.Refusals.Select(r => RefusalWords.Describe(r, descriptions)).Distinct(StringComparer.Ordinal).ToList();
             // A series the server could not deliver makes every other refusal (a phase then missing) a consequence, not a finding:
             // nothing is cached and the study is tried again.
             return imaging.Refusals.Any(r => r.Reason == ImagingRefusalReason.ServerError)
@@ -105,7 +109,4 @@ public sealed class ImagingScoringWork(
         ImputedFeatures = imputed,
         MissingData = request.MissingData,
     };
-
-    private static string Describe(ImagingRefusal r) =>
-        r.SeriesInstanceUid is null ? $"{r.Reason}: {r.Detail}" : $"{r.Reason} (series {r.SeriesInstanceUid}{(r.TimePoint is null ? "" : ", time point " + r.TimePoint)}): {r.Detail}";
 }

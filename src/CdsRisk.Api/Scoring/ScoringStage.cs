@@ -36,7 +36,6 @@ public sealed class ScoringStage(
     /// <summary>How long storage may hold up a hook beyond its budget before the hook answers without the score.</summary>
     private static readonly TimeSpan StorageGrace = TimeSpan.FromMilliseconds(500);
 
-    public const string MriToRecord = "Attach a pre-operative MRI with non-contrast, arterial, portal venous and delayed phases, acquired within 1 month";
     private readonly AllowedBaseUrls _allowedFhir = AllowedBaseUrls.Parse(fhirOptions.Value.AllowedServers);
 
     public async Task<ScoringStageResult> RunAsync(HookInvocation invocation, PatientRecord record, PatientSnapshot snapshot,
@@ -117,8 +116,12 @@ public sealed class ScoringStage(
         }
         catch (DicomWebException ex)
         {
-            var reason = $"ImagingStudy/{study.Id} cannot be retrieved: {ex.Message}";
-            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
+            var reason = $"the images of the MR study cannot be located: {ex.Message}";
+            // The study is on record but its images cannot be reached: what to record is where they are, not a new MRI.
+            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, "MRI cannot be read: " + reason, [new Evidence("ImagingStudy/" + study.Id, "MR study")])
+            {
+                ToRecord = "Link the MR study to its images (DICOM Study Instance UID and image server)",
+            });
         }
 
         var protocol = eligibility.Data.Protocol;
@@ -148,8 +151,9 @@ public sealed class ScoringStage(
         switch (attempt)
         {
             case ScoringAttempt.Completed { Outcome: { Pre: { } pre } outcome }:
-                var evidence = outcome.Phases.Select(p => new Evidence(request.ImagingStudyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
-                    $"{p.Slices} slices{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}; {p.IdentifiedBy}: {p.Detail}")).ToList();
+                // Phases by their names and series descriptions, never by UID (the audit keeps the UIDs).
+                var evidence = outcome.Phases.Select(p => new Evidence(request.ImagingStudyReference, $"{RefusalWords.PhaseName(p.Phase)} phase",
+                    $"{(string.IsNullOrWhiteSpace(p.SeriesDescription) ? "series" : $"series '{p.SeriesDescription}'")}{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}, {p.Slices} slices")).ToList();
                 return new ScoringStageResult(
                     PreScoreState.Computed(pre, outcome.RiskAssessmentIdentifier is { } id ? $"RiskAssessment?identifier={FhirCodes.RiskAssessmentIdSystem}|{id}" : null),
                     new MriAssessment(CriterionStatus.Pass, $"all four phases found and readable ({outcome.Phases.Count} volumes)", evidence),
@@ -161,9 +165,9 @@ public sealed class ScoringStage(
                     null, outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: var outcome }:
-                var reason = "MRI not usable: " + string.Join("; ", outcome.Refusals);
+                var reason = "MRI cannot be used: " + string.Join("; ", outcome.Refusals);
                 return new ScoringStageResult(PreScoreState.Unavailable(reason),
-                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
+                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(request.ImagingStudyReference, "MR study")]),
                     outcome, request, null);
 
             case ScoringAttempt.Pending pending:
