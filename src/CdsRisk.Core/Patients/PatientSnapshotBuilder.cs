@@ -717,7 +717,8 @@ public sealed partial class PatientSnapshotBuilder
     /// </summary>
     private MriSelection? SelectMri(IReadOnlyList<ImagingStudy> studies, DateTimeOffset latestAllowed, DateTimeOffset at, List<ResectionFinding> resections)
     {
-        var surgery = resections.Where(r => r.When is { } w && w > at).Select(r => r.When!.Value).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+        // A study acquired after the (earliest) scheduled resection is post-operative, not the pre-operative MRI the trial asks for.
+        var surgery = resections.Where(r => r.When is not null).Select(r => r.When!.Value).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
         var candidates = new List<MriStudyFinding>();
         foreach (var s in studies)
         {
