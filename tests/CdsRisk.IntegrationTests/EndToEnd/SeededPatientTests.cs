@@ -32,7 +32,8 @@ public sealed class SeededPatientTests(TestEnvironment env)
                 $"{scenario}: criterion {id} is {criteria[id]!["status"]} ({criteria[id]!["reason"]}), expected {expectedStatus}");
         }
 
-        if (patient.ReferencePre is not { } reference)
+        // No PRE outside the trial's population or for a study outside the MRI window (issue 14 section 3).
+        if (patient.ReferencePre is not { } reference || !patient.PreShown)
         {
             Assert.Null(extension["preScore"]);
             return;
