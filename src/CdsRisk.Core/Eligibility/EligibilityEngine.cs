@@ -388,16 +388,18 @@ public sealed class EligibilityEngine
     }
 
     private CriterionResult FromAssessment(MriAssessment m, PatientSnapshot s) =>
-        new(CriterionIds.Mri4Phase, m.Status, m.Reason + SelectionNote(s), m.Evidence)
+        new(CriterionIds.Mri4Phase, m.Status, m.Reason + SelectionNote(s),
+            s.LatestMri is { } study && !m.Evidence.Any(e => e.Reference == study.Reference && e.Description == "MR study") ? [StudyEvidence(study), .. m.Evidence] : m.Evidence)
         {
             ToRecord = m.Status == CriterionStatus.Unknown ? m.ToRecord ?? PerformMri : null,
         };
 
     private string PerformMri => $"Perform a 4-phase liver MRI (non-contrast, arterial, portal venous, delayed) within {_p.MriWindowDays} days before enrolment";
 
-    /// <summary>"; newest of 3 MR studies on record" when the choice was among several (issue 15 item 5).</summary>
+    /// <summary>"; study of 2026-06-10 used, the newest of 3 MR studies on record" when the choice was among several (issue 15 item 5).</summary>
     private static string SelectionNote(PatientSnapshot s) => s.Mri is { OtherStudies: > 0 } m
-        ? $"; the newest of {m.Total} MR studies on record{(m.UndatedStudies > 0 ? $" ({m.UndatedStudies} without a date)" : string.Empty)}"
+        ? $"; study of {(m.Chosen.Started is { } d ? FhirRead.Day(d) : "unknown date")}{(m.Chosen.Description is { } desc ? $" ({desc})" : string.Empty)} used, "
+          + $"the newest of {m.Total} MR studies on record{(m.UndatedStudies > 0 ? $" ({m.UndatedStudies} without a date)" : string.Empty)}"
         : string.Empty;
 
     private static Evidence StudyEvidence(MriStudyFinding mri) =>

@@ -406,7 +406,8 @@ v("several-mr-studies-newest-in-window", "Three MR studies: the newest pre-opera
                             "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2.826.0.1.3680043.8.498.3"}],
                             "series": [{"uid": "1.2.826.0.1.3680043.8.498.3.1", "number": 1, "description": "LAVA dynamic",
                                         "modality": {"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}}]}},
-  {"mri-4-phase": (PASS, ["all four phases found", "the newest of 3 MR studies on record"])}, selectedStudy="ImagingStudy/mri-new", **H)
+  {"mri-4-phase": (PASS, ["all four phases found", "study of 2026-06-10 (MRI liver 4-phase (repeat)) used", "the newest of 3 MR studies on record"])},
+  selectedStudy="ImagingStudy/mri-new", **H)
 v("mr-study-without-date-pending", "An MR study without 'started', images not read: pending (its date is read from the images)",
   {"ImagingStudy/mri": {"started": None}},
   {"pre-score": (PEND, ["being computed"]), "mri-4-phase": (PEND, ["without a date", "checked when the images are read"])}, "pending", pre={"status": "pending"}, **H)
