@@ -12,7 +12,8 @@ namespace CdsRisk.Api.Scoring;
 public sealed class ImagingScoringWork(
     DicomWebClient dicomWeb,
     PreScorer scorer,
-    IOptions<PhaseRules> phaseRules) : IScoringWork
+    IOptions<PhaseRules> phaseRules,
+    CdsRisk.Core.Eligibility.EligibilityEngine eligibility) : IScoringWork
 {
     public async Task<ScoringOutcome> RunAsync(ScoringRequest request, IScoringProgress progress, CancellationToken cancellationToken)
     {
@@ -23,7 +24,9 @@ public sealed class ImagingScoringWork(
         StudyImagingResult imaging;
         try
         {
-            imaging = await dicomWeb.LoadStudyAsync(study, phaseRules.Value, spec, request.ReferenceDate, cancellationToken);
+            // One MRI window: the protocol file's mri.windowDays, whatever Imaging:PhaseRules says (issue 14 section 3).
+            var rules = phaseRules.Value with { MaxStudyAgeDays = eligibility.Data.Protocol.MriWindowDays };
+            imaging = await dicomWeb.LoadStudyAsync(study, rules, spec, request.ReferenceDate, cancellationToken);
         }
         catch (DicomWebException ex)
         {
@@ -35,7 +38,8 @@ public sealed class ImagingScoringWork(
             p.Phase.ToString(), p.SeriesInstanceUid, p.SeriesDescription, p.TimePoint, p.SliceCount, p.IdentifiedBy.ToString(), p.IdentificationDetail)).ToList();
         if (!imaging.IsAccepted || imaging.Tensor is null)
         {
-            var refusals = imaging.Refusals.Select(Describe).ToList();
+            var descriptions = imaging.Phases.GroupBy(p => p.SeriesInstanceUid).ToDictionary(g => g.Key, g => g.First().SeriesDescription, StringComparer.Ordinal);
+            var refusals = imaging.Refusals.Select(r => RefusalWords.Describe(r, descriptions)).Distinct(StringComparer.Ordinal).ToList();
             // A series the server could not deliver makes every other refusal (a phase then missing) a consequence, not a finding:
             // nothing is cached and the study is tried again.
             return imaging.Refusals.Any(r => r.Reason == ImagingRefusalReason.ServerError)
@@ -56,6 +60,4 @@ public sealed class ImagingScoringWork(
         };
     }
 
-    private static string Describe(ImagingRefusal r) =>
-        r.SeriesInstanceUid is null ? $"{r.Reason}: {r.Detail}" : $"{r.Reason} (series {r.SeriesInstanceUid}{(r.TimePoint is null ? "" : ", time point " + r.TimePoint)}): {r.Detail}";
 }

@@ -37,7 +37,6 @@ public sealed class ScoringStage(
     /// <summary>How long storage may hold up a hook beyond its budget before the hook answers without the score.</summary>
     private static readonly TimeSpan StorageGrace = TimeSpan.FromMilliseconds(500);
 
-    public const string MriToRecord = "Attach a pre-operative MRI with non-contrast, arterial, portal venous and delayed phases, acquired within 1 month";
     private readonly AllowedBaseUrls _allowedFhir = AllowedBaseUrls.Parse(fhirOptions.Value.AllowedServers);
 
     public async Task<ScoringStageResult> RunAsync(HookInvocation invocation, PatientRecord record, PatientSnapshot snapshot,
@@ -117,8 +116,11 @@ public sealed class ScoringStage(
 
         if (!IsSubject(study.Subject, record.Patient.Id))
         {
-            const string reason = "the MRI study on record names another patient (or no patient) as its subject, so it is not used";
-            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
+            const string reason = "the MR study on record names another patient (or no patient) as its subject, so it is not used";
+            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, "MRI cannot be used: " + reason, [new Evidence("ImagingStudy/" + study.Id, "MR study")])
+            {
+                ToRecord = "Check that the MR study is this patient's (its subject), or record this patient's pre-operative MRI",
+            });
         }
 
         ImagingStudyReference reference;
@@ -128,8 +130,12 @@ public sealed class ScoringStage(
         }
         catch (DicomWebException ex)
         {
-            var reason = $"ImagingStudy/{study.Id} cannot be retrieved: {ex.Message}";
-            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
+            var reason = $"the images of the MR study cannot be located: {ex.Message}";
+            // The study is on record but its images cannot be reached: what to record is where they are, not a new MRI.
+            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, "MRI cannot be read: " + reason, [new Evidence("ImagingStudy/" + study.Id, "MR study")])
+            {
+                ToRecord = "Link the MR study to its images (DICOM Study Instance UID and image server)",
+            });
         }
 
         var request = new ScoringRequest
@@ -163,8 +169,9 @@ public sealed class ScoringStage(
         switch (attempt)
         {
             case ScoringAttempt.Completed { Outcome: { Pre: { } pre } outcome }:
-                var evidence = outcome.Phases.Select(p => new Evidence(studyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
-                    $"{p.Slices} slices{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}; {p.IdentifiedBy}: {p.Detail}")).ToList();
+                // Phases by their names and series descriptions, never by UID (the audit keeps the UIDs).
+                var evidence = outcome.Phases.Select(p => new Evidence(studyReference, $"{RefusalWords.PhaseName(p.Phase)} phase",
+                    $"{(string.IsNullOrWhiteSpace(p.SeriesDescription) ? "series" : $"series '{p.SeriesDescription}'")}{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}, {p.Slices} slices")).ToList();
                 return new ScoringStageResult(
                     PreScoreState.Computed(pre),
                     new MriAssessment(CriterionStatus.Pass, $"all four phases found and readable ({outcome.Phases.Count} volumes)", evidence),
@@ -176,9 +183,9 @@ public sealed class ScoringStage(
                     null, outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: var outcome }:
-                var reason = "MRI not usable: " + string.Join("; ", outcome.Refusals);
+                var reason = "MRI cannot be used: " + string.Join("; ", outcome.Refusals);
                 return new ScoringStageResult(PreScoreState.Unavailable(reason),
-                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
+                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(studyReference, "MR study")]),
                     outcome, request, null);
 
             case ScoringAttempt.Pending pending:
