@@ -136,7 +136,18 @@ public static partial class TelemetryServiceCollectionExtensions
         }
 
         activity.SetTag("url.query", null);
-        activity.DisplayName = ScrubUrl(activity.DisplayName);
+
+        // The display name is "GET" or "GET {route or path}": only the path part is scrubbed.
+        var display = activity.DisplayName;
+        var space = display.IndexOf(' ', StringComparison.Ordinal);
+        if (space > 0 && space + 1 < display.Length)
+        {
+            activity.DisplayName = string.Concat(display.AsSpan(0, space + 1), ScrubUrl(display[(space + 1)..]));
+        }
+        else if (display.Contains('/', StringComparison.Ordinal))
+        {
+            activity.DisplayName = ScrubUrl(display);
+        }
     }
 
     /// <summary>
@@ -152,7 +163,7 @@ public static partial class TelemetryServiceCollectionExtensions
         }
 
         var scheme = url.IndexOf("://", StringComparison.Ordinal);
-        var pathStart = scheme < 0 ? 0 : url.IndexOf('/', scheme + 3);
+        var pathStart = scheme < 0 ? url.IndexOf('/', StringComparison.Ordinal) : url.IndexOf('/', scheme + 3);
         if (pathStart < 0)
         {
             return url;
