@@ -44,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(4001, LogLevel.Information, "Storage ready: {Engine} schema version {Version}")]
     public static partial void StorageReady(this ILogger logger, string engine, int version);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Storage: {Warning}")]
+    public static partial void StoragePermissions(this ILogger logger, string warning);
 }
