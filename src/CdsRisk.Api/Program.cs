@@ -1,4 +1,5 @@
 using CdsRisk.Api.Auth;
+using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.OpenApi;
 using CdsRisk.Api.Pipeline;
@@ -8,6 +9,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddCdsHooks();
 builder.Services.AddCdsClientAuthentication();
+builder.Services.AddPatientPseudonyms();
 builder.Services.AddCdsRiskStorage();
 builder.Services.AddRiskPipeline(builder.Configuration);
 builder.Services.AddCdsRiskCors(builder.Configuration);
@@ -15,7 +17,6 @@ builder.Services.AddCdsRiskOpenApi();
 
 var app = builder.Build();
 app.UseCdsRisk();
-app.UseCdsRiskOpenApi();
 app.MapCdsHooks();
 app.MapRiskApi();
 app.Run();

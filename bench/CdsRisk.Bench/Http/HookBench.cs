@@ -57,6 +57,7 @@ public static class HookBench
         using var service = StartService(port, new Dictionary<string, string>
         {
             ["Auth__Mode"] = auth == AuthChoice.None ? "Disabled" : "Required",
+            ["Auth__PublicBaseUrl"] = baseUrl.AbsoluteUri.TrimEnd('/'),
             ["Auth__Clients__0__Issuer"] = Issuer,
             ["Auth__Clients__0__Jwks"] = jwks,
             ["Fhir__AllowedServers__0"] = fhir,

@@ -32,11 +32,14 @@ public sealed class HookAnswerMemo : IDisposable
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = SizeLimitBytes });
     private readonly TimeSpan _lifetime;
     private readonly TimeProvider _time;
+    private readonly PatientIdHash _patientIds;
 
-    public HookAnswerMemo(IOptions<PipelineOptions> options, TimeProvider time)
+    // patientIds: the keyed log pseudonym (a random key of its own when not given, as in unit tests).
+    public HookAnswerMemo(IOptions<PipelineOptions> options, TimeProvider time, PatientIdHash? patientIds = null)
     {
         _lifetime = TimeSpan.FromSeconds(options.Value.AnswerMemoSeconds);
         _time = time;
+        _patientIds = patientIds ?? new PatientIdHash(RandomNumberGenerator.GetBytes(32));
     }
 
     public bool Enabled => _lifetime > TimeSpan.Zero;
@@ -162,7 +165,7 @@ public sealed class HookAnswerMemo : IDisposable
             kept,
             request with { HookInstance = null, FhirAuthorization = null, Context = context, Prefetch = null, Extension = null },
             invocation with { Authorization = null, DraftOrders = invocation.DraftOrders?.Clone() },
-            PatientIdHash.Of(invocation.PatientId));
+            _patientIds.Of(invocation.PatientId));
         _cache.Set(new RawKey(serviceId, RawHash(serviceId, body, ranges, kind)), entry,
             new MemoryCacheEntryOptions { Size = body.Length + kept.Answer.SizeBytes, AbsoluteExpirationRelativeToNow = remaining });
     }

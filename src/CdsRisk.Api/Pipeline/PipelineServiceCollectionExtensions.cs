@@ -81,8 +81,6 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<HookAnswerMemo>();
         services.AddHostedService<AuditWriter>();
 
-        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
-        services.AddSingleton<ApiClientAuthentication>();
         return services;
     }
 }

@@ -19,6 +19,7 @@ public sealed class RiskPipeline(
     AssessmentRecorder recorder,
     HookAnswerMemo memo,
     FhirCredentials credentials,
+    PatientIdHash patientIds,
     ILogger<RiskPipeline> logger)
 {
     public static readonly ActivitySource Activity = new("CdsRisk.Api.Pipeline");
@@ -43,7 +44,7 @@ public sealed class RiskPipeline(
         var invocation = HookInvocation.From(service, request);
         if (logger.IsEnabled(LogLevel.Information))
         {
-            logger.HookReceived(invocation.Hook, invocation.HookInstance, PatientIdHash.Of(invocation.PatientId));
+            logger.HookReceived(invocation.Hook, invocation.HookInstance, patientIds.Of(invocation.PatientId));
         }
 
         // 0. The same content as a recent call whose answer could not change: that answer, with this call's hookInstance.

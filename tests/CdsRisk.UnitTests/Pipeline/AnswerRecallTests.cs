@@ -22,6 +22,8 @@ public sealed class AnswerRecallTests
     private const string TokenB = """{"access_token":"second","token_type":"Bearer","expires_in":600,"scope":"user/*.read user/RiskAssessment.write","subject":"s2"}""";
     private const string Patient = """{"resourceType":"Patient","id":"p1","name":[{"text":"A \"B\" {C}"}]}""";
 
+    private static readonly CdsRisk.Api.Diagnostics.PatientIdHash PatientIds = new(new byte[32]);
+
     // authorization: the JSON of the fhirAuthorization value, or null to leave the member out.
     private static string Body(string instance, string? authorization, string patient = Patient) =>
         "{\"hook\":\"patient-view\",\"hookInstance\":" + instance + ",\"fhirServer\":\"https://ehr.example/fhir\""
@@ -31,7 +33,7 @@ public sealed class AnswerRecallTests
     private static (HookAnswerMemo Memo, KeptAnswer Kept, ManualTime Time) Remembered(string body, int memoSeconds = 60)
     {
         var time = new ManualTime(new DateTimeOffset(2026, 11, 27, 12, 0, 0, TimeSpan.Zero));
-        var memo = new HookAnswerMemo(Options.Create(new PipelineOptions { AnswerMemoSeconds = memoSeconds }), time);
+        var memo = new HookAnswerMemo(Options.Create(new PipelineOptions { AnswerMemoSeconds = memoSeconds }), time, PatientIds);
         var request = JsonSerializer.Deserialize<CdsServiceRequest>(body, Json)!;
         Assert.True(Validator.Validate(request).IsValid);
         var answer = MemoizedAnswer.Create(Guid.NewGuid(), [], """{"cards":[]}"""u8.ToArray(), null, 0, "not-applicable")!;
@@ -64,7 +66,7 @@ public sealed class AnswerRecallTests
         Assert.Equal("second", recalled.Invocation.Authorization!.AccessToken);
         Assert.Equal((invocation.ServiceId, invocation.Hook, invocation.PatientId, invocation.UserId, invocation.FhirServer),
             (recalled.Invocation.ServiceId, recalled.Invocation.Hook, recalled.Invocation.PatientId, recalled.Invocation.UserId, recalled.Invocation.FhirServer));
-        Assert.Equal(CdsRisk.Api.Diagnostics.PatientIdHash.Of("p1"), recalled.PatientHash);
+        Assert.Equal(PatientIds.Of("p1"), recalled.PatientHash);
     }
 
     [Fact]
