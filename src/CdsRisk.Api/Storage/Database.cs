@@ -172,7 +172,9 @@ public sealed class Database : IAsyncDisposable
         await connection.OpenAsync(cancellationToken);
         // WAL with synchronous=NORMAL: a commit survives a crash of the process; only an OS crash or power loss can lose the last
         // commits. It spares an fsync per commit, which otherwise serialises every hook's audit record.
-        await connection.ExecuteAsync(null, "PRAGMA synchronous=NORMAL;", cancellationToken);
+        // busy_timeout: a writer that finds another writer waits inside SQLite (sleeps of 1 ms upwards) instead of getting SQLITE_BUSY,
+        // which Microsoft.Data.Sqlite retries only after 150 ms: a hook's one-row INSERT (the token's jti) must not wait that long.
+        await connection.ExecuteAsync(null, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;", cancellationToken);
         return connection;
     }
 
