@@ -40,10 +40,11 @@ public sealed class JtiReplayCache(TimeProvider time, UsedTokenStore? store = nu
         {
             return await store.TryRecordAsync(issuer, jti, expiresAt, cancellationToken);
         }
-        catch (Exception e) when (e is DbException or TimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The database is unreachable: this process's own record still holds (once per replica), and the hooks keep their
-            // answers, as the audit records wait for the database too. The lifetime cap bounds what a replay across replicas could reuse.
+            // The database is unreachable or too slow (UsedTokenStore.WriteTimeout): this process's own record still holds (once per
+            // replica), and the hooks keep their answers, as the audit records wait for the database too. The lifetime cap bounds
+            // what a replay across replicas could reuse meanwhile.
             logger?.ReplayStoreUnavailable(e.GetType().Name);
             return true;
         }

@@ -1,28 +1,115 @@
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+
 namespace CdsRisk.Api.Storage;
 
 /// <summary>
 /// Token ids (<c>jti</c>) already used, per issuer, until the token expires: shared by every replica through the database and kept
 /// across restarts, so a captured token cannot be replayed against another replica or after a restart (CDS Hooks 2.0 §Trusting CDS Clients).
 /// </summary>
-public sealed class UsedTokenStore(Database database, TimeProvider time)
+/// <remarks>
+/// One writer records what is waiting in one statement and one commit: concurrent first uses of tokens share a commit, and this
+/// process's rows never queue for SQLite's single write lock against each other. A batch that cannot be written within
+/// <see cref="WriteTimeout"/> fails (the caller decides what then).
+/// </remarks>
+public sealed class UsedTokenStore : IAsyncDisposable
 {
-    /// <returns>True when this (issuer, jti) is used for the first time (or its earlier use has expired); false for a replay.</returns>
-    public async Task<bool> TryRecordAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    public static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(3);
+    private const int MaxBatch = 128;
+
+    private sealed record Pending(string Issuer, string Jti, long ExpiresMs, TaskCompletionSource<bool> Done);
+
+    private readonly Database _database;
+    private readonly TimeProvider _time;
+    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lazy<Task> _writer;
+
+    public UsedTokenStore(Database database, TimeProvider time)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        // One statement, atomic on both engines: a new row, or an expired row not yet swept taken over; a live row is left alone (0 rows).
-        var changed = await connection.ExecuteAsync(null, """
-            INSERT INTO used_jti (issuer, jti, expires_ms) VALUES (@issuer, @jti, @expires)
-            ON CONFLICT (issuer, jti) DO UPDATE SET expires_ms = excluded.expires_ms WHERE used_jti.expires_ms < @now;
-            """, cancellationToken, ("issuer", issuer), ("jti", jti), ("expires", expiresAt.ToUnixMs()), ("now", time.GetUtcNow().ToUnixMs()));
-        return changed == 1;
+        _database = database;
+        _time = time;
+        _writer = new(() => Task.Run(WriteAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <returns>True when this (issuer, jti) is used for the first time (or its earlier use has expired); false for a replay.</returns>
+    public Task<bool> TryRecordAsync(string issuer, string jti, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(issuer, jti, expiresAt.ToUnixMs(), new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
+
+        _ = _writer.Value;
+        return pending.Done.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>Forgets the ids of tokens that have expired (a replay of those fails on <c>exp</c> anyway).</summary>
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteAsync(null, "DELETE FROM used_jti WHERE expires_ms < @now;", cancellationToken, ("now", time.GetUtcNow().ToUnixMs()));
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(null, "DELETE FROM used_jti WHERE expires_ms < @now;", cancellationToken, ("now", _time.GetUtcNow().ToUnixMs()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        if (_writer.IsValueCreated)
+        {
+            await _writer.Value;
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        var batch = new List<Pending>(MaxBatch);
+        while (await _pending.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            try
+            {
+                using var timeout = new CancellationTokenSource(WriteTimeout);
+                var recorded = await InsertAsync(batch, timeout.Token);
+                var seen = new HashSet<(string, string)>();
+                foreach (var item in batch)
+                {
+                    // The same id twice in one batch: the first is the use, the second a replay.
+                    item.Done.TrySetResult(recorded.Contains((item.Issuer, item.Jti)) && seen.Add((item.Issuer, item.Jti)));
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var item in batch)
+                {
+                    item.Done.TrySetException(e);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    /// <returns>The (issuer, jti) pairs recorded now: new rows, and expired rows not yet swept taken over; a live row is left alone.</returns>
+    private async Task<HashSet<(string Issuer, string Jti)>> InsertAsync(List<Pending> batch, CancellationToken cancellationToken)
+    {
+        // One statement, atomic on both engines. A key may appear once per statement (PostgreSQL refuses to touch a row twice).
+        var rows = batch.DistinctBy(p => (p.Issuer, p.Jti)).ToList();
+        var sql = new StringBuilder("INSERT INTO used_jti (issuer, jti, expires_ms) VALUES ");
+        var parameters = new List<(string Name, object? Value)>(rows.Count * 3 + 1) { ("now", _time.GetUtcNow().ToUnixMs()) };
+        for (var i = 0; i < rows.Count; i++)
+        {
+            sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{i}, @j{i}, @e{i})");
+            parameters.Add(($"i{i}", rows[i].Issuer));
+            parameters.Add(($"j{i}", rows[i].Jti));
+            parameters.Add(($"e{i}", rows[i].ExpiresMs));
+        }
+
+        sql.Append(" ON CONFLICT (issuer, jti) DO UPDATE SET expires_ms = excluded.expires_ms WHERE used_jti.expires_ms < @now RETURNING issuer, jti;");
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        var recorded = await connection.QueryAsync(sql.ToString(), r => (r.GetString(0), r.GetString(1)), cancellationToken, [.. parameters]);
+        return [.. recorded];
     }
 }
 

@@ -77,6 +77,19 @@ public sealed class JtiReplayCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ConcurrentFirstUses_AreAllRecorded_AndADuplicateAmongThemIsAReplay()
+    {
+        var time = new ManualTime(Start);
+        var store = await StoreAsync(_db.Database, time);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
+            store.TryRecordAsync("iss", i < 199 ? "j" + i : "j7", Start.AddMinutes(5), CancellationToken.None)));
+
+        Assert.Equal(199, results.Count(r => r));
+        Assert.False(await store.TryRecordAsync("iss", "j150", Start.AddMinutes(5), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ExpiredRows_AreSwept_LiveOnesKept()
     {
         var time = new ManualTime(Start);
