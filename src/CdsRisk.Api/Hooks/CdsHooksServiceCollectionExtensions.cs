@@ -1,5 +1,5 @@
-using CdsRisk.Api.OpenApi;
 using CdsRisk.Api.Fhir;
+using CdsRisk.Api.OpenApi;
 using CdsRisk.Api.Pipeline;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.Json;
