@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Threading.Channels;
@@ -24,6 +25,10 @@ public sealed class UsedTokenStore : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lazy<Task> _writer;
+
+    // Used by the writer only.
+    private readonly Dictionary<int, DbCommand> _statements = [];
+    private DbConnection? _connection;
 
     public UsedTokenStore(Database database, TimeProvider time)
     {
@@ -56,6 +61,8 @@ public sealed class UsedTokenStore : IAsyncDisposable
         {
             await _writer.Value;
         }
+
+        await CloseAsync();
     }
 
     private async Task WriteAsync()
@@ -94,22 +101,83 @@ public sealed class UsedTokenStore : IAsyncDisposable
     /// <returns>The (issuer, jti) pairs recorded now: new rows, and expired rows not yet swept taken over; a live row is left alone.</returns>
     private async Task<HashSet<(string Issuer, string Jti)>> InsertAsync(List<Pending> batch, CancellationToken cancellationToken)
     {
-        // One statement, atomic on both engines. A key may appear once per statement (PostgreSQL refuses to touch a row twice).
+        // A key may appear once per statement (PostgreSQL refuses to touch a row twice in one INSERT ... ON CONFLICT).
         var rows = batch.DistinctBy(p => (p.Issuer, p.Jti)).ToList();
+        try
+        {
+            // The writer's own connection and one prepared statement per batch size, kept between batches: a first use of a token
+            // costs one statement, not a connection, its PRAGMAs and a prepare.
+            _connection ??= await _database.OpenAsync(cancellationToken);
+            if (!_statements.TryGetValue(rows.Count, out var command))
+            {
+                command = Statement(_connection, rows.Count);
+                _statements[rows.Count] = command;
+            }
+
+            command.Parameters[0].Value = _time.GetUtcNow().ToUnixMs();
+            for (var i = 0; i < rows.Count; i++)
+            {
+                command.Parameters[1 + 3 * i].Value = rows[i].Issuer;
+                command.Parameters[2 + 3 * i].Value = rows[i].Jti;
+                command.Parameters[3 + 3 * i].Value = rows[i].ExpiresMs;
+            }
+
+            var recorded = new HashSet<(string, string)>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                recorded.Add((reader.GetString(0), reader.GetString(1)));
+            }
+
+            return recorded;
+        }
+        catch
+        {
+            // The connection may be broken (database restarted, file replaced): the next batch opens a new one.
+            await CloseAsync();
+            throw;
+        }
+    }
+
+    // One statement, atomic on both engines: new rows inserted, expired rows taken over, live rows left alone; RETURNING names
+    // the rows written.
+    private static DbCommand Statement(DbConnection connection, int rows)
+    {
         var sql = new StringBuilder("INSERT INTO used_jti (issuer, jti, expires_ms) VALUES ");
-        var parameters = new List<(string Name, object? Value)>(rows.Count * 3 + 1) { ("now", _time.GetUtcNow().ToUnixMs()) };
-        for (var i = 0; i < rows.Count; i++)
+        var command = connection.CreateCommand();
+        Add(command, "now");
+        for (var i = 0; i < rows; i++)
         {
             sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@i{i}, @j{i}, @e{i})");
-            parameters.Add(($"i{i}", rows[i].Issuer));
-            parameters.Add(($"j{i}", rows[i].Jti));
-            parameters.Add(($"e{i}", rows[i].ExpiresMs));
+            Add(command, $"i{i}");
+            Add(command, $"j{i}");
+            Add(command, $"e{i}");
         }
 
-        sql.Append(" ON CONFLICT (issuer, jti) DO UPDATE SET expires_ms = excluded.expires_ms WHERE used_jti.expires_ms < @now RETURNING issuer, jti;");
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        var recorded = await connection.QueryAsync(sql.ToString(), r => (r.GetString(0), r.GetString(1)), cancellationToken, [.. parameters]);
-        return [.. recorded];
+        command.CommandText = sql.Append(" ON CONFLICT (issuer, jti) DO UPDATE SET expires_ms = excluded.expires_ms WHERE used_jti.expires_ms < @now RETURNING issuer, jti;").ToString();
+        return command;
+
+        static void Add(DbCommand command, string name)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            command.Parameters.Add(parameter);
+        }
+    }
+
+    private async Task CloseAsync()
+    {
+        foreach (var command in _statements.Values)
+        {
+            await command.DisposeAsync();
+        }
+
+        _statements.Clear();
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
     }
 }
 
