@@ -1,3 +1,4 @@
+using CdsRisk.Bench.Auth;
 using CdsRisk.Bench.Dicom;
 using CdsRisk.Bench.Eligibility;
 using CdsRisk.Bench.Http;
@@ -26,6 +27,11 @@ if (what is "all" or "dicom")
 if (what is "all" or "study")
 {
     await DicomWebStudyBenchmark.RunAsync();
+}
+
+if (what is "all" or "auth")
+{
+    await TokenCheckBench.RunAsync(Option("--env"));
 }
 
 if (what is "all" or "hooks")

@@ -9,6 +9,7 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddCdsHooks();
 builder.Services.AddCdsClientAuthentication();
+builder.Services.AddPatientPseudonyms();
 builder.Services.AddCdsRiskStorage();
 builder.Services.AddRiskPipeline(builder.Configuration);
 builder.Services.AddCdsRiskCors(builder.Configuration);
@@ -17,7 +18,6 @@ builder.Services.AddCdsRiskTelemetry(builder.Configuration);
 
 var app = builder.Build();
 app.UseCdsRisk();
-app.UseCdsRiskOpenApi();
 app.MapCdsHooks();
 app.MapRiskApi();
 app.Run();

@@ -57,6 +57,9 @@ public static class HookBench
         using var service = StartService(port, new Dictionary<string, string>
         {
             ["Auth__Mode"] = auth == AuthChoice.None ? "Disabled" : "Required",
+            // Auth:Mode=Disabled is refused in Production; the auth-off run names another environment (nothing else depends on it).
+            ["ASPNETCORE_ENVIRONMENT"] = auth == AuthChoice.None ? "Benchmark" : "Production",
+            ["Auth__PublicBaseUrl"] = baseUrl.AbsoluteUri.TrimEnd('/'),
             ["Auth__Clients__0__Issuer"] = Issuer,
             ["Auth__Clients__0__Jwks"] = jwks,
             ["Fhir__AllowedServers__0"] = fhir,

@@ -1,5 +1,7 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Text.Json;
+using CdsRisk.Api.Auth;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
@@ -59,7 +61,7 @@ public static class AuditEndpoints
 
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/risk-assessments").WithTags(Tag).AddEndpointFilter(new RequireClientTokenFilter(auditClient: true));
+        var group = app.MapGroup("/api/risk-assessments").WithTags(Tag).RequireAuthorization(ClientPolicies.Audit);
         group.MapGet("", ListAsync)
             .WithName("ListRiskAssessments")
             .WithSummary("List assessments, newest first, filtered by patient, date range, model, outcome and risk")
@@ -74,31 +76,72 @@ public static class AuditEndpoints
         return app;
     }
 
+    // The query parameters arrive as text and are read here, so that a value that does not parse is a validation problem naming
+    // its parameter (CDSR-1002), not a binding failure of the framework.
     private static async Task<Results<Ok<AssessmentList>, ValidationProblem>> ListAsync(
         AssessmentAuditStore store,
+        HttpContext http,
         [Description("Patient id or Patient/{id}")] string? patient,
-        [Description("Assessed at or after (ISO 8601)")] DateTimeOffset? from,
-        [Description("Assessed at or before (ISO 8601)")] DateTimeOffset? to,
+        [Description("Assessed at or after (ISO 8601 date-time, e.g. 2026-11-27T10:00:00Z)")] string? from,
+        [Description("Assessed at or before (ISO 8601 date-time)")] string? to,
         [Description("Model id, id|version, or SHA-256")] string? model,
         [Description("eligible, ineligible, needs-data, pending, low-risk or not-assessed")] string? outcome,
         [Description("high or low")] string? risk,
-        CancellationToken cancellationToken,
-        int limit = 50,
-        int offset = 0)
+        [Description("Page size, 1 to 500 (default 50)")] string? limit,
+        [Description("Items to skip (default 0)")] string? offset,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        if (limit is < 1 or > 500) errors["limit"] = ["limit must be between 1 and 500."];
-        if (offset < 0) errors["offset"] = ["offset must not be negative."];
+        var fromTime = Instant(from, "from", errors);
+        var toTime = Instant(to, "to", errors);
+        var pageSize = Integer(limit, "limit", 50, errors);
+        var skip = Integer(offset, "offset", 0, errors);
+        if (!errors.ContainsKey("limit") && pageSize is < 1 or > 500) errors["limit"] = ["limit must be between 1 and 500."];
+        if (!errors.ContainsKey("offset") && skip < 0) errors["offset"] = ["offset must not be negative."];
         if (outcome is not null && outcome is not ("eligible" or "ineligible" or "needs-data" or "pending" or "low-risk" or "not-assessed")) errors["outcome"] = ["outcome must be eligible, ineligible, needs-data, pending, low-risk or not-assessed."];
         if (risk is not null && risk is not ("high" or "low")) errors["risk"] = ["risk must be high or low."];
-        if (from is { } f && to is { } t && f > t) errors["from"] = ["from must not be after to."];
+        if (fromTime is { } f && toTime is { } t && f > t) errors["from"] = ["from must not be after to."];
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors, title: ErrorCodes.ValidationFailed.Title, type: ErrorCodes.ValidationFailed.Type);
+            return TypedResults.ValidationProblem(errors, detail: "Query parameters invalid: " + string.Join(", ", errors.Keys) + ".",
+                title: ErrorCodes.ValidationFailed.Title, type: ErrorCodes.ValidationFailed.Type,
+                extensions: CdsRiskExceptionHandler.Extensions(http, ErrorCodes.ValidationFailed));
         }
 
-        var rows = await store.QueryAsync(new AuditQuery(patient, from, to, model, outcome, risk, limit, offset), cancellationToken);
-        return TypedResults.Ok(new AssessmentList([.. rows.Select(Summary)], limit, offset));
+        var rows = await store.QueryAsync(new AuditQuery(patient, fromTime, toTime, model, outcome, risk, pageSize, skip), cancellationToken);
+        return TypedResults.Ok(new AssessmentList([.. rows.Select(Summary)], pageSize, skip));
+    }
+
+    private static DateTimeOffset? Instant(string? value, string name, Dictionary<string, string[]> errors)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var instant))
+        {
+            return instant;
+        }
+
+        errors[name] = [$"{name} must be an ISO 8601 date-time such as 2026-11-27T10:00:00Z."];
+        return null;
+    }
+
+    private static int Integer(string? value, string name, int absent, Dictionary<string, string[]> errors)
+    {
+        if (value is null)
+        {
+            return absent;
+        }
+
+        if (int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+        {
+            return number;
+        }
+
+        errors[name] = [$"{name} must be a whole number."];
+        return absent;
     }
 
     private static async Task<Ok<AssessmentRecordView>> GetAsync(string id, AssessmentAuditStore store, IFeedbackStore feedback, OutboxStore outbox,

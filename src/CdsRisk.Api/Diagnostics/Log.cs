@@ -36,12 +36,21 @@ internal static partial class Log
     [LoggerMessage(3001, LogLevel.Warning, "Client authentication is DISABLED (Auth:Mode=Disabled). Every caller is trusted. Use only for local development.")]
     public static partial void AuthDisabled(this ILogger logger);
 
-    [LoggerMessage(3002, LogLevel.Warning, "Rejected CDS client JWT for {Path}: {Reason}")]
-    public static partial void TokenRejected(this ILogger logger, string path, string reason);
+    [LoggerMessage(3002, LogLevel.Warning, "Rejected {Scheme} credentials for {Path}: {Reason}")]
+    public static partial void TokenRejected(this ILogger logger, string scheme, string path, string reason);
+
+    [LoggerMessage(3004, LogLevel.Warning, "Used-token store unavailable ({ErrorType}): jti checked by this process only")]
+    public static partial void ReplayStoreUnavailable(this ILogger logger, string errorType);
+
+    [LoggerMessage(3005, LogLevel.Information, "Patient pseudonym key: {Source}")]
+    public static partial void PseudonymKeySource(this ILogger logger, string source);
 
     [LoggerMessage(3003, LogLevel.Warning, "Could not load JWKS from {Host}: {Reason}")]
     public static partial void JwksFetchFailed(this ILogger logger, string host, string reason);
 
     [LoggerMessage(4001, LogLevel.Information, "Storage ready: {Engine} schema version {Version}")]
     public static partial void StorageReady(this ILogger logger, string engine, int version);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Storage: {Warning}")]
+    public static partial void StoragePermissions(this ILogger logger, string warning);
 }

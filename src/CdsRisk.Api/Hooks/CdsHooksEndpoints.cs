@@ -1,3 +1,4 @@
+using CdsRisk.Api.Auth;
 using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
@@ -12,7 +13,7 @@ public static class CdsHooksEndpoints
 
     public static IEndpointRouteBuilder MapCdsHooks(this IEndpointRouteBuilder app)
     {
-        var services = app.MapGroup("/cds-services").WithTags(Tag);
+        var services = app.MapGroup("/cds-services").WithTags(Tag).RequireAuthorization(ClientPolicies.Cds);
 
         services.MapGet("", Discover)
             .WithName("Discovery")
@@ -47,7 +48,8 @@ public static class CdsHooksEndpoints
         app.MapGet("/healthz", () => TypedResults.Ok("ok"))
             .WithName("Health")
             .WithSummary("Liveness probe")
-            .WithTags("Operations");
+            .WithTags("Operations")
+            .AllowAnonymous();
 
         return app;
     }

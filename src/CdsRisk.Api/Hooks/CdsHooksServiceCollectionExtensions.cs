@@ -1,5 +1,5 @@
-using CdsRisk.Api.Auth;
 using CdsRisk.Api.Fhir;
+using CdsRisk.Api.OpenApi;
 using CdsRisk.Api.Pipeline;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.Json;
@@ -99,7 +99,12 @@ public static class CdsHooksServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The middleware in order: one exception handler, CORS, client authentication, then the endpoints.</summary>
+    /// <summary>
+    /// The middleware in order: one exception handler, CORS (preflights answered here, without a token; a 401 carries the CORS
+    /// headers), in Development the OpenAPI document and Swagger UI, then client authentication and authorization (every endpoint
+    /// closed unless its group's policy or <c>.AllowAnonymous()</c> opens it; requests that match no endpoint fall under the fallback
+    /// policy too, so no spelling of a path escapes it), then the endpoints.
+    /// </summary>
     public static WebApplication UseCdsRisk(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -118,7 +123,13 @@ public static class CdsHooksServiceCollectionExtensions
             }
         });
         app.UseCors();
-        app.UseMiddleware<CdsClientAuthenticationMiddleware>();
+        if (app.Environment.IsDevelopment())
+        {
+            app.UseCdsRiskOpenApi();
+        }
+
+        app.UseAuthentication();
+        app.UseAuthorization();
         return app;
     }
 }

@@ -83,8 +83,6 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<AssessmentRecorder>();
         services.AddHostedService<AuditWriter>();
 
-        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);
-        services.AddSingleton<ApiClientAuthentication>();
         return services;
     }
 }

@@ -17,6 +17,7 @@ public sealed class RiskPipeline(
     AssessmentRecorder recorder,
     CdsRiskMetrics metrics,
     TimeProvider time,
+    PatientIdHash patientIds,
     ILogger<RiskPipeline> logger)
 {
     public static readonly ActivitySource Activity = new("CdsRisk.Api.Pipeline");
@@ -31,7 +32,7 @@ public sealed class RiskPipeline(
         activity?.SetTag("cds.hook_instance", invocation.HookInstance.ToString("D"));
         if (logger.IsEnabled(LogLevel.Information))
         {
-            logger.HookReceived(invocation.Hook, invocation.HookInstance, PatientIdHash.Of(invocation.PatientId));
+            logger.HookReceived(invocation.Hook, invocation.HookInstance, patientIds.Of(invocation.PatientId));
         }
 
         // 1. The patient's data: prefetch first, missing keys fetched from the hook's FHIR server (412 when the Patient cannot be had).

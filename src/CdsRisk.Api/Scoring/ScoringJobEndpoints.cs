@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using CdsRisk.Api.Audit;
+using CdsRisk.Api.Auth;
 using CdsRisk.Api.Fhir;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Pipeline;
@@ -13,16 +14,19 @@ using Microsoft.Extensions.Options;
 
 namespace CdsRisk.Api.Scoring;
 
-/// <summary>Ask for a patient's PRE score ahead of the hooks (e.g. when the MRI arrives).</summary>
+/// <summary>
+/// Ask for a patient's PRE score ahead of the hooks (e.g. when the MRI arrives). The FHIR server and credential are those the
+/// scoring client is bound to (<c>Scoring:Clients</c>); naming them is optional, and naming others is refused.
+/// </summary>
 public sealed record ScoringJobRequest
 {
-    /// <summary>The patient's logical id on <see cref="FhirServer"/>.</summary>
+    /// <summary>The patient's logical id on the FHIR server.</summary>
     public string? PatientId { get; init; }
 
-    /// <summary>FHIR base URL (must be on Fhir:AllowedServers).</summary>
+    /// <summary>FHIR base URL: omitted, or the one the scoring client is bound to (with Auth:Mode=Disabled, required and on Fhir:AllowedServers).</summary>
     public string? FhirServer { get; init; }
 
-    /// <summary>ClientId of the WriteBack:BackendClients entry to read and write with.</summary>
+    /// <summary>ClientId of the WriteBack:BackendClients entry: omitted, or the client's own (with Auth:Mode=Disabled, required).</summary>
     public string? Credential { get; init; }
 
     /// <summary>Score this study (Study Instance UID); by default the latest MR ImagingStudy.</summary>
@@ -34,9 +38,9 @@ public sealed class ScoringJobRequestValidator : AbstractValidator<ScoringJobReq
     public ScoringJobRequestValidator()
     {
         RuleFor(r => r.PatientId).NotEmpty().Matches("^[A-Za-z0-9\\-\\.]{1,64}$").WithMessage("patientId must be a FHIR logical id.");
-        RuleFor(r => r.FhirServer).NotEmpty().Must(s => Uri.TryCreate(s, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
-            .WithMessage("fhirServer must be an absolute http(s) URL.");
-        RuleFor(r => r.Credential).NotEmpty();
+        RuleFor(r => r.FhirServer).Must(s => Uri.TryCreate(s, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
+            .When(r => r.FhirServer is not null).WithMessage("fhirServer must be an absolute http(s) URL.");
+        RuleFor(r => r.Credential).NotEmpty().When(r => r.Credential is not null);
         RuleFor(r => r.StudyInstanceUid).Matches("^[0-9.]{1,64}$").When(r => r.StudyInstanceUid is not null).WithMessage("studyInstanceUid must be a DICOM UID.");
     }
 }
@@ -82,13 +86,14 @@ public static class ScoringJobEndpoints
 
     public static IEndpointRouteBuilder MapScoringJobs(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/scoring-jobs").WithTags(Tag).AddEndpointFilter(new RequireClientTokenFilter(auditClient: false));
+        var group = app.MapGroup("/api/scoring-jobs").WithTags(Tag).RequireAuthorization(ClientPolicies.Scoring);
         group.MapPost("", CreateAsync)
             .WithName("CreateScoringJob")
             .WithSummary("Score a patient's MRI ahead of the hooks; idempotent per (study, model, clinical features)")
-            .WithDescription("Loads the patient's record from fhirServer with the named backend credential, picks the MR study, starts its job and queues the patient's RiskAssessment for that server. 202 with Location while the job is queued or running (the same job for a repeated request); 200 when its score is already there. Requires a CDS Client JWT (Auth:Clients).")
+            .WithDescription("Loads the patient's record from the FHIR server the scoring client is bound to, with its backend credential, picks the MR study, starts its job and queues the patient's RiskAssessment for that server. 202 with Location while the job is queued or running (the same job for a repeated request); 200 when its score is already there. Requires a scoring client (Scoring:Clients): a JWT like a CDS Client's, or Authorization: ApiKey <key>. Naming another fhirServer or credential than the client's is 403 (CDSR-2005).")
             .AddEndpointFilter<ValidationFilter<ScoringJobRequest>>()
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .Produces(StatusCodes.Status401Unauthorized);
         group.MapGet("/{id}", GetAsync)
@@ -103,11 +108,12 @@ public static class ScoringJobEndpoints
     // job started, every criterion evaluated, and the RiskAssessment queued for this patient on this server (written with the
     // backend credential once the score is there).
     private static async Task<Results<Accepted<ScoringJobView>, Ok<ScoringJobView>>> CreateAsync(
-        ScoringJobRequest request, PatientRecordLoader loader, TrialRiskEvaluator evaluator, RiskAssessmentWriteBack writeBacks,
-        ScoringCoordinator coordinator, FhirCredentials credentials, IOptions<WriteBackOptions> writeBack, TimeProvider time, CancellationToken cancellationToken)
+        ScoringJobRequest request, HttpContext http, ClientTokenValidators clients, PatientRecordLoader loader, TrialRiskEvaluator evaluator,
+        RiskAssessmentWriteBack writeBacks, ScoringCoordinator coordinator, FhirCredentials credentials, IOptions<WriteBackOptions> writeBack,
+        TimeProvider time, CancellationToken cancellationToken)
     {
-        var server = new Uri(request.FhirServer!.TrimEnd('/') + "/");
-        var client = writeBack.Value.BackendClients.FirstOrDefault(c => c.ClientId == request.Credential);
+        var (server, credential) = Binding(request, http.User, clients);
+        var client = writeBack.Value.BackendClients.FirstOrDefault(c => c.ClientId == credential);
         var token = client is null ? null : await credentials.GetBackendTokenAsync(client, server.AbsoluteUri, cancellationToken);
         if (token is null)
         {
@@ -145,6 +151,43 @@ public static class ScoringJobEndpoints
         var (row, _) = await coordinator.SubmitAsync(job, cancellationToken);
         var view = ScoringJobView.From(row);
         return row.State == ScoringJobStates.Succeeded ? TypedResults.Ok(view) : TypedResults.Accepted($"/api/scoring-jobs/{row.Id}", view);
+    }
+
+    /// <summary>
+    /// The FHIR server and credential of the job: those the scoring client is bound to, never others (a client that could name any
+    /// server and credential could have any patient scored and written with the service's backend credential: a confused deputy).
+    /// </summary>
+    private static (Uri Server, string Credential) Binding(ScoringJobRequest request, System.Security.Claims.ClaimsPrincipal user, ClientTokenValidators clients)
+    {
+        if (ClientClaims.IsDevelopment(user))
+        {
+            // Auth:Mode=Disabled (development): no client is bound, so the request names both.
+            var missing = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            if (request.FhirServer is null) missing["fhirServer"] = ["fhirServer is required when no scoring client is bound (Auth:Mode=Disabled)."];
+            if (request.Credential is null) missing["credential"] = ["credential is required when no scoring client is bound (Auth:Mode=Disabled)."];
+            if (missing.Count > 0)
+            {
+                throw new CdsRiskException(ErrorCodes.ValidationFailed, "Fields invalid: " + string.Join(", ", missing.Keys) + ".", missing);
+            }
+
+            return (new Uri(request.FhirServer!.TrimEnd('/') + "/"), request.Credential!);
+        }
+
+        var bound = clients.ScoringClientByName(user.FindFirst(ClientClaims.Client)?.Value ?? "")
+            ?? throw new CdsRiskException(ApiErrorCodes.OutsideClientBinding, "This client is not a configured scoring client.");
+        if (request.FhirServer is { } named && !string.Equals(new Uri(named.TrimEnd('/') + "/").AbsoluteUri, bound.FhirServerBase.AbsoluteUri, StringComparison.Ordinal))
+        {
+            throw new CdsRiskException(ApiErrorCodes.OutsideClientBinding,
+                "fhirServer: this scoring client is bound to another FHIR server (Scoring:Clients:N:FhirServer); omit fhirServer or name that one.");
+        }
+
+        if (request.Credential is { } credential && credential != bound.Credential)
+        {
+            throw new CdsRiskException(ApiErrorCodes.OutsideClientBinding,
+                "credential: this scoring client is bound to another credential (Scoring:Clients:N:Credential); omit credential or name that one.");
+        }
+
+        return (bound.FhirServerBase, bound.Credential!);
     }
 
     private static async Task<Ok<ScoringJobView>> GetAsync(string id, ScoringJobStore jobs, CancellationToken cancellationToken)

@@ -14,10 +14,14 @@ public sealed class Database : IAsyncDisposable
 {
     private readonly string _connectionString;
     private readonly NpgsqlDataSource? _postgres;
+    private readonly string _contentRoot;
+    private readonly Lazy<Task<int>> _migrated;
 
     public Database(IOptions<StorageOptions> options, IHostEnvironment environment)
     {
         var value = options.Value;
+        _contentRoot = environment.ContentRootPath;
+        _migrated = new(() => MigrateAsync(CancellationToken.None));
         IsPostgres = string.Equals(value.Provider, StorageOptions.PostgresProvider, StringComparison.OrdinalIgnoreCase);
         if (IsPostgres)
         {
@@ -152,6 +156,22 @@ public sealed class Database : IAsyncDisposable
         CREATE INDEX IF NOT EXISTS outbox_server_due ON outbox (fhir_server, state, next_attempt_ms);
         CREATE INDEX IF NOT EXISTS outbox_score ON outbox (score_key);
         """,
+        // Client authentication: each (issuer, jti) once until the token expires, for every replica and across restarts
+        // (CDS Hooks 2.0 §Trusting CDS Clients); per-deployment secrets such as the key of the patient pseudonym in logs.
+        """
+        CREATE TABLE IF NOT EXISTS used_jti (
+            issuer         TEXT NOT NULL,
+            jti            TEXT NOT NULL,
+            expires_ms     BIGINT NOT NULL,
+            PRIMARY KEY (issuer, jti)
+        );
+        CREATE INDEX IF NOT EXISTS used_jti_expiry ON used_jti (expires_ms);
+        CREATE TABLE IF NOT EXISTS deployment_secrets (
+            name           TEXT PRIMARY KEY,
+            value          TEXT NOT NULL,
+            created_ms     BIGINT NOT NULL
+        );
+        """,
     ];
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
@@ -165,16 +185,18 @@ public sealed class Database : IAsyncDisposable
         await connection.OpenAsync(cancellationToken);
         // WAL with synchronous=NORMAL: a commit survives a crash of the process; only an OS crash or power loss can lose the last
         // commits. It spares an fsync per commit, which otherwise serialises every hook's audit record.
-        await connection.ExecuteAsync(null, "PRAGMA synchronous=NORMAL;", cancellationToken);
+        // busy_timeout: a writer that finds another writer waits inside SQLite (sleeps of 1 ms upwards) instead of getting SQLITE_BUSY,
+        // which Microsoft.Data.Sqlite retries only after 150 ms: a hook's one-row INSERT (the token's jti) must not wait that long.
+        await connection.ExecuteAsync(null, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;", cancellationToken);
         return connection;
     }
 
     /// <summary>Applies missing migrations; safe when several processes start at once (PostgreSQL: advisory lock; SQLite: one writer).</summary>
     public async Task<int> MigrateAsync(CancellationToken cancellationToken)
     {
-        if (FilePath is not null && Path.GetDirectoryName(FilePath) is { Length: > 0 } directory)
+        if (FilePath is not null)
         {
-            Directory.CreateDirectory(directory);
+            SecureSqliteFiles(FilePath);
         }
 
         await using var connection = await OpenAsync(cancellationToken);
@@ -202,6 +224,80 @@ public sealed class Database : IAsyncDisposable
         return Migrations.Length;
     }
 
+    /// <summary>Migrates once per process: the start-up steps that need the tables (storage, the deployment secrets) await the same run.</summary>
+    public Task<int> EnsureMigratedAsync() => _migrated.Value;
+
+    /// <summary>Why the SQLite folder could not be made owner-only, when it could not (logged at start).</summary>
+    public string? PermissionWarning { get; private set; }
+
+    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode GroupOrOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+        | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    // The database holds PHI (audit details, patient references): owner-only, 0600 in a 0700 folder. SQLite's unix VFS creates the
+    // -wal, -shm and -journal files with the mode of the database file, so creating that file 0600 before SQLite opens it covers
+    // them; files left by an older version are tightened here.
+    private void SecureSqliteFiles(string file)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, OwnerOnlyDirectory);
+        }
+        else if ((File.GetUnixFileMode(directory) & GroupOrOther) != 0)
+        {
+            PermissionWarning = TightenDirectory(directory);
+        }
+
+        try
+        {
+            using var created = new FileStream(file, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnlyFile });
+        }
+        catch (IOException) when (File.Exists(file))
+        {
+            // Already there (an earlier start, or another process starting at the same time): tightened below.
+        }
+
+        foreach (var path in new[] { file, file + "-wal", file + "-shm", file + "-journal" })
+        {
+            if (File.Exists(path) && File.GetUnixFileMode(path) != OwnerOnlyFile)
+            {
+                File.SetUnixFileMode(path, OwnerOnlyFile);
+            }
+        }
+    }
+
+    // A folder the service did not create is made 0700 only when it is plainly the database's own: not a shared folder with the
+    // sticky bit (such as /tmp), not the content root or the working directory.
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private string? TightenDirectory(string directory)
+    {
+        var mode = File.GetUnixFileMode(directory);
+        var shared = (mode & UnixFileMode.StickyBit) != 0
+            || string.Equals(directory.TrimEnd('/'), _contentRoot.TrimEnd('/'), StringComparison.Ordinal)
+            || string.Equals(directory.TrimEnd('/'), Environment.CurrentDirectory.TrimEnd('/'), StringComparison.Ordinal);
+        if (shared)
+        {
+            return $"the folder of the SQLite database ({directory}) is shared (mode {Convert.ToString((int)mode, 8)}); put Storage:Sqlite:Path in a folder of its own";
+        }
+
+        try
+        {
+            File.SetUnixFileMode(directory, OwnerOnlyDirectory);
+            return null;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return $"the folder of the SQLite database ({directory}) could not be made owner-only: {e.GetType().Name}";
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_postgres is not null)
@@ -216,7 +312,12 @@ internal sealed class StorageInitializer(Database database, ILogger<StorageIniti
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var version = await database.MigrateAsync(cancellationToken);
+        var version = await database.EnsureMigratedAsync().WaitAsync(cancellationToken);
+        if (database.PermissionWarning is { } warning)
+        {
+            logger.StoragePermissions(warning);
+        }
+
         logger.StorageReady(database.Description, version);
     }
 

@@ -19,6 +19,8 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<OutboxStore>();
         services.AddSingleton<AssessmentAuditStore>();
         services.AddSingleton<LeaseStore>();
+        services.AddSingleton<UsedTokenStore>();
+        services.AddSingleton<DeploymentSecretStore>();
         return services;
     }
 }

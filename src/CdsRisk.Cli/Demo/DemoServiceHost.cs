@@ -49,6 +49,8 @@ public sealed class DemoServiceHost : IAsyncDisposable
         }
 
         foreach (var (k, v) in environment) start.Environment[k] = v;
+        // The tokens' aud is built from this URL only (never from the Host header): the address the demo EHR calls.
+        start.Environment["Auth__PublicBaseUrl"] = baseUrl.ToString().TrimEnd('/');
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace CdsRisk.IntegrationTests.EndToEnd;
 
-/// <summary>The /api endpoints take the same JWTs as the hooks: audit reads only from Audit:Clients, scoring jobs from Auth:Clients.</summary>
+/// <summary>The /api endpoints take the same JWTs as the hooks: audit reads only from Audit:Clients, scoring jobs only from Scoring:Clients.</summary>
 public sealed class ApiProtectionTests
 {
     [Fact]
@@ -30,9 +30,10 @@ public sealed class ApiProtectionTests
         Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync(client, url, auditor.CreateToken(new Uri(client.BaseAddress!, "/api/other"))));
         Assert.Equal(HttpStatusCode.OK, await GetAsync(client, url, auditor.CreateToken(url)));
 
+        // Scoring jobs belong to scoring clients only: neither an EHR's nor an auditor's token opens them.
         var jobs = new Uri(client.BaseAddress!, "/api/scoring-jobs/unknown");
         Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync(client, jobs, auditor.CreateToken(jobs)));
-        Assert.Equal(HttpStatusCode.NotFound, await GetAsync(client, jobs, ehr.CreateToken(jobs)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync(client, jobs, ehr.CreateToken(jobs)));
     }
 
     [Fact]

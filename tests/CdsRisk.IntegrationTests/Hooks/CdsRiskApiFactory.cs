@@ -21,16 +21,35 @@ public class CdsRiskApiFactory : WebApplicationFactory<Program>
     {
     }
 
-    public CdsRiskApiFactory(IDictionary<string, string?> settings, bool useRecordingEvaluator = true)
+    /// <param name="settings">Configuration; a <c>Storage:Sqlite:Path</c> given here is used (and kept on dispose) instead of a fresh file.</param>
+    /// <param name="useRecordingEvaluator">Replace the evaluator by a <see cref="RecordingRiskEvaluator"/>.</param>
+    /// <param name="environment">The host environment (Swagger is served in Development only).</param>
+    public CdsRiskApiFactory(IDictionary<string, string?> settings, bool useRecordingEvaluator = true, string environment = "Testing")
     {
         _useRecordingEvaluator = useRecordingEvaluator;
-        DatabasePath = Path.Combine(Path.GetTempPath(), "cdsrisk-tests", Guid.NewGuid().ToString("N"), "cdsrisk.db");
-        _settings = new Dictionary<string, string?>(settings)
+        _environment = environment;
+        _settings = new Dictionary<string, string?>(settings);
+        if (_settings.TryGetValue("Storage:Sqlite:Path", out var given) && given is not null)
         {
-            ["Storage:Sqlite:Path"] = DatabasePath,
-        };
+            DatabasePath = given;
+            _ownsDatabase = false;
+        }
+        else
+        {
+            DatabasePath = Path.Combine(Path.GetTempPath(), "cdsrisk-tests", Guid.NewGuid().ToString("N"), "cdsrisk.db");
+            _settings["Storage:Sqlite:Path"] = DatabasePath;
+        }
+
         _settings.TryAdd("Auth:Mode", "Disabled");
+        // TestServer's address: every token's aud is this base plus the path called.
+        _settings.TryAdd("Auth:PublicBaseUrl", PublicBaseUrl);
     }
+
+    /// <summary>The <c>Auth:PublicBaseUrl</c> set unless a test sets another (TestServer's own address).</summary>
+    public const string PublicBaseUrl = "http://localhost";
+
+    private readonly string _environment;
+    private readonly bool _ownsDatabase = true;
 
     public string DatabasePath { get; }
 
@@ -60,7 +79,7 @@ public class CdsRiskApiFactory : WebApplicationFactory<Program>
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(_environment);
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -80,6 +99,11 @@ public class CdsRiskApiFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        if (!_ownsDatabase)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(Path.GetDirectoryName(DatabasePath)!, recursive: true);

@@ -7,7 +7,8 @@ namespace CdsRisk.IntegrationTests.Hooks;
 /// <summary>openapi/cdsrisk.openapi.json is the generated document; UPDATE_OPENAPI=1 rewrites it.</summary>
 public sealed class OpenApiDocumentTests : IDisposable
 {
-    private readonly CdsRiskApiFactory _factory = new();
+    // The document and Swagger UI are served in Development only.
+    private readonly CdsRiskApiFactory _factory = new(new Dictionary<string, string?>(), environment: "Development");
 
     public void Dispose() => _factory.Dispose();
 

@@ -51,7 +51,7 @@ public sealed class CdsClientTokenValidatorTests
             : handler.CreateToken(JsonSerializer.Serialize(payload), new SigningCredentials(key, alg), header);
     }
 
-    private Task<string?> Check(string token) => _validator.ValidateAsync("Bearer " + token, Audience, CancellationToken.None);
+    private async Task<string?> Check(string token) => (await _validator.ValidateAsync("Bearer " + token, Audience, CancellationToken.None)).Problem;
 
     [Theory]
     [InlineData(SecurityAlgorithms.EcdsaSha384)]
@@ -136,6 +136,32 @@ public sealed class CdsClientTokenValidatorTests
         Assert.Equal("jti replayed", await Check(token));
     }
 
+    [Fact]
+    public async Task TenYearExp_IsRefused() =>
+        Assert.Equal("lifetime (exp - iat) above Auth:MaxTokenLifetimeSeconds", await Check(Sign(_es384, SecurityAlgorithms.EcdsaSha384,
+            p => p["exp"] = DateTimeOffset.UtcNow.AddYears(10).ToUnixTimeSeconds())));
+
+    [Fact]
+    public async Task LifetimeJustAboveTheMaximum_IsRefused_AndAtTheMaximumAccepted()
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Assert.Equal("lifetime (exp - iat) above Auth:MaxTokenLifetimeSeconds", await Check(Sign(_es384, SecurityAlgorithms.EcdsaSha384, p => { p["iat"] = now; p["exp"] = now + 601; })));
+        Assert.Null(await Check(Sign(_es384, SecurityAlgorithms.EcdsaSha384, p => { p["iat"] = now; p["exp"] = now + 600; })));
+    }
+
+    [Fact]
+    public async Task ExpFarInTheFuture_WithAnIatBackdatedToHideIt_IsRefused()
+    {
+        // iat within the skew but a lifetime under the cap cannot put exp far out; an iat set in the past to shorten the apparent
+        // lifetime is caught by exp itself.
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Assert.NotNull(await Check(Sign(_es384, SecurityAlgorithms.EcdsaSha384, p => { p["iat"] = now - 100_000; p["exp"] = now + 100_000; })));
+    }
+
+    [Fact]
+    public async Task OverlongJti_IsRefused() =>
+        Assert.Equal("jti too long", await Check(Sign(_es384, SecurityAlgorithms.EcdsaSha384, p => p["jti"] = new string('j', 257))));
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]
@@ -143,5 +169,5 @@ public sealed class CdsClientTokenValidatorTests
     [InlineData("Bearer ")]
     [InlineData("Bearer a.b")]
     public async Task MissingOrMalformedHeader_IsRefused(string? header) =>
-        Assert.NotNull(await _validator.ValidateAsync(header, Audience, CancellationToken.None));
+        Assert.NotNull((await _validator.ValidateAsync(header, Audience, CancellationToken.None)).Problem);
 }
