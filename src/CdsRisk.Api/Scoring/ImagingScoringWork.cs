@@ -20,6 +20,7 @@ public sealed class ImagingScoringWork(
     IOptions<PhaseRules> phaseRules,
     OutboxWriter outbox,
     IOptions<WriteBackOptions> writeBack,
+    IOptions<ScoringOptions> scoringOptions,
     TimeProvider time) : IScoringWork
 {
     public const string RiskAssessmentWriteKind = "risk-assessment";
@@ -32,26 +33,40 @@ public sealed class ImagingScoringWork(
         var study = new ImagingStudyReference(
             request.DicomWebBaseUrl is { } url ? new Uri(url, UriKind.Absolute) : null, request.StudyInstanceUid, request.SeriesInstanceUids);
         StudyImagingResult imaging;
-        try
+        // The job's deadline (Scoring:JobDeadlineSeconds) bounds the retrieval as a whole, however the server paces its bytes.
+        var deadline = TimeSpan.FromSeconds(scoringOptions.Value.JobDeadlineSeconds);
+        using (var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            imaging = await dicomWeb.LoadStudyAsync(study, phaseRules.Value, spec, request.ReferenceDate, cancellationToken);
-        }
-        catch (DicomWebException ex)
-        {
-            // Unreachable, refusing or misconfigured: nothing is cached, the next hook (or the worker) tries again.
-            return ScoringOutcome.Failed($"images could not be retrieved ({ex.Error}): {ex.Message}");
+            bounded.CancelAfter(deadline);
+            try
+            {
+                imaging = await dicomWeb.LoadStudyAsync(study, phaseRules.Value, spec, request.ReferenceDate, bounded.Token);
+            }
+            catch (DicomWebException ex)
+            {
+                // Unreachable, refusing or misconfigured: nothing is cached, the next hook (or the worker) tries again.
+                return ScoringOutcome.Failed($"images could not be retrieved ({ex.Error}): {ex.Message}");
+            }
+            catch (OperationCanceledException) when (bounded.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // The slot is freed now; the study is tried again later (Scoring:RetryFailedAfterSeconds).
+                return ScoringOutcome.Failed(
+                    $"images could not be retrieved within Scoring:JobDeadlineSeconds ({deadline.TotalSeconds:0} s): the DICOMweb server sends too slowly; the job was stopped");
+            }
         }
 
         var phases = imaging.Phases.Select(p => new PhaseSummary(
             p.Phase.ToString(), p.SeriesInstanceUid, p.SeriesDescription, p.TimePoint, p.SliceCount, p.IdentifiedBy.ToString(), p.IdentificationDetail)).ToList();
+        var notes = imaging.SkippedVolumes.Where(r => r.Reason is ImagingRefusalReason.SeriesNotOnServer or ImagingRefusalReason.TooLarge or ImagingRefusalReason.ServerError)
+            .Select(Describe).ToList();
         if (!imaging.IsAccepted || imaging.Tensor is null)
         {
             var refusals = imaging.Refusals.Select(Describe).ToList();
             // A series the server could not deliver makes every other refusal (a phase then missing) a consequence, not a finding:
             // nothing is cached and the study is tried again.
             return imaging.Refusals.Any(r => r.Reason == ImagingRefusalReason.ServerError)
-                ? ScoringOutcome.Failed("the DICOMweb server could not deliver: " + string.Join("; ", refusals)) with { Phases = phases, Refusals = refusals }
-                : new ScoringOutcome { Phases = phases, Refusals = refusals };
+                ? ScoringOutcome.Failed("the DICOMweb server could not deliver: " + string.Join("; ", refusals)) with { Phases = phases, Refusals = refusals, StudyDate = imaging.StudyDate, Notes = notes }
+                : new ScoringOutcome { Phases = phases, Refusals = refusals, StudyDate = imaging.StudyDate, Notes = notes };
         }
 
         await progress.ReportAsync("scoring");
@@ -65,6 +80,8 @@ public sealed class ImagingScoringWork(
             ModelSha256 = score.ModelSha256,
             ImputedFeatures = score.ImputedFeatures,
             Phases = phases,
+            StudyDate = imaging.StudyDate,
+            Notes = notes,
         };
 
         if (request.FhirServer is null)
