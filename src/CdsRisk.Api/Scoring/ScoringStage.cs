@@ -31,7 +31,8 @@ public sealed class ScoringStage(
     PreScorer scorer,
     EligibilityEngine eligibility,
     FhirFetchClient fetcher,
-    IOptions<FhirOptions> fhirOptions)
+    IOptions<FhirOptions> fhirOptions,
+    IOptions<DicomWebOptions> dicomWebOptions)
 {
     /// <summary>How long storage may hold up a hook beyond its budget before the hook answers without the score.</summary>
     private static readonly TimeSpan StorageGrace = TimeSpan.FromMilliseconds(500);
@@ -62,9 +63,13 @@ public sealed class ScoringStage(
             }
             else
             {
-                attempt = await coordinator.GetOrStartAsync(
-                    await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token),
-                    wait, bounded.Token);
+                var located = await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token);
+                if (ImagesOutOfReach(located) is { } outOfReach)
+                {
+                    return outOfReach;
+                }
+
+                attempt = await coordinator.GetOrStartAsync(located, wait, bounded.Token);
             }
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException
@@ -72,12 +77,44 @@ public sealed class ScoringStage(
         {
             // The service's own storage is locked or down: the hook still answers, and the score is computed on a later call.
             return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "PRE score not available yet: the service's storage is busy"),
-                null, null, prepared.Request, null);
+                ImagesBeingRead(prepared.Request, "the service's storage is busy"), null, prepared.Request, null);
         }
 
-        var result = Interpret(attempt, prepared.Request);
+        var result = Interpret(attempt, prepared.Request, snapshot.LatestMri);
         return fromCache && result.Outcome is { TransientError: null } ? result with { IsSettled = true } : result;
     }
+
+    /// <summary>
+    /// Images this service may not read, or cannot locate, will not become readable by waiting: the hook says so at once
+    /// (needs data, with the reason in words a clinician understands), and no job is started.
+    /// </summary>
+    private ScoringStageResult? ImagesOutOfReach(ScoringRequest request)
+    {
+        var (server, problem) = dicomWebOptions.Value.Locate(request.DicomWebBaseUrl is { } url ? new Uri(url, UriKind.Absolute) : null);
+        if (problem is null)
+        {
+            return null;
+        }
+
+        var reason = problem.Error == DicomWebError.ServerNotAllowed
+            ? $"the MR images are on a server this service is not allowed to read ({server!.Host})"
+            : "the MR study does not say where its images are (no DICOMweb Endpoint), and this service has no default image server";
+        var ask = problem.Error == DicomWebError.ServerNotAllowed
+            ? $"Ask the trial team to have the MR images made readable by the screening service (its administrator adds {server!.GetLeftPart(UriPartial.Authority)} to DicomWeb:AllowedServers)"
+            : "Ask the trial team to record where the MR images are (an ImagingStudy Endpoint) or to configure DicomWeb:BaseUrl";
+        return new ScoringStageResult(PreScoreState.Unavailable("PRE score not computed: " + reason),
+            new MriAssessment(CriterionStatus.Unknown, "MRI not assessed: " + reason,
+                [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid, problem.Message)]) { ToRecord = ask },
+            null, request, null);
+    }
+
+    /// <summary>
+    /// While the images are being read the four phases are judged from them, never from how many series the ImagingStudy lists
+    /// (all four phases in one dynamic series is valid) nor from its missing date (the DICOM Study Date will say).
+    /// </summary>
+    private static MriAssessment ImagesBeingRead(ScoringRequest request, string state) =>
+        new(CriterionStatus.ToBeConfirmed, $"MR images being read ({state}): the four phases are checked in the images themselves",
+            [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]);
 
     /// <summary>The request with the DICOMweb base of the study's Endpoint, read from the FHIR server when the study only refers to it.</summary>
     public async Task<ScoringRequest> WithImageLocationAsync(ScoringRequest request, ImagingStudy study, Uri? fhirServer, string? token, CancellationToken cancellationToken)
@@ -143,7 +180,7 @@ public sealed class ScoringStage(
         return (request, study, null, null);
     }
 
-    private static ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request)
+    private ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request, MriStudyFinding? recorded)
     {
         switch (attempt)
         {
@@ -152,18 +189,20 @@ public sealed class ScoringStage(
                     $"{p.Slices} slices{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}; {p.IdentifiedBy}: {p.Detail}")).ToList();
                 return new ScoringStageResult(
                     PreScoreState.Computed(pre, outcome.RiskAssessmentIdentifier is { } id ? $"RiskAssessment?identifier={FhirCodes.RiskAssessmentIdSystem}|{id}" : null),
-                    new MriAssessment(CriterionStatus.Pass, $"all four phases found and readable ({outcome.Phases.Count} volumes)", evidence),
+                    DatedFromImages(outcome, request, recorded, undatedMatters: true) ?? new MriAssessment(CriterionStatus.Pass,
+                        $"all four phases found and readable ({outcome.Phases.Count} volumes){DateNote(outcome, recorded)}{SetAside(outcome)}", evidence),
                     outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: { TransientError: { } error } outcome }:
                 // A server that is down is no reason to ask the clinician for data: the score is pending and tried again.
                 return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "images could not be retrieved yet; retrying: " + error),
-                    null, outcome, request, null);
+                    ImagesBeingRead(request, "the image server could not be read yet; retrying"), outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: var outcome }:
-                var reason = "MRI not usable: " + string.Join("; ", outcome.Refusals);
+                var reason = "MRI not usable: " + string.Join("; ", outcome.Refusals) + SetAside(outcome);
                 return new ScoringStageResult(PreScoreState.Unavailable(reason),
-                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
+                    DatedFromImages(outcome, request, recorded, undatedMatters: false)
+                        ?? new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
                     outcome, request, null);
 
             case ScoringAttempt.Pending pending:
@@ -171,12 +210,51 @@ public sealed class ScoringStage(
                     new PreScoreState(PreScoreStatus.Pending, null, pending.Overloaded
                         ? "PRE score queued: the service is busy; open the chart again shortly"
                         : $"PRE score is being computed ({pending.Progress})"),
-                    null, null, request, pending.JobId);
+                    ImagesBeingRead(request, pending.Overloaded ? "queued" : pending.Progress), null, request, pending.JobId);
 
             default:
                 throw new InvalidOperationException("unknown scoring attempt");
         }
     }
+
+    /// <summary>
+    /// An ImagingStudy without <c>started</c>: the protocol's window is checked on the DICOM Study Date (0008,0020) the image server
+    /// reported. Null when the ImagingStudy has its date (the engine checks it) or the DICOM date is within the window, and for a
+    /// study with no date anywhere unless <paramref name="undatedMatters"/> (an unusable study's refusals say more).
+    /// </summary>
+    private MriAssessment? DatedFromImages(ScoringOutcome outcome, ScoringRequest request, MriStudyFinding? recorded, bool undatedMatters)
+    {
+        if (recorded is null or { Started: not null } || request.ReferenceDate is not { } today)
+        {
+            return null;
+        }
+
+        var window = eligibility.Data.Protocol.MriWindowDays;
+        var perform = $"Perform a 4-phase liver MRI (non-contrast, arterial, portal venous, delayed) within {window} days before enrolment";
+        if (outcome.StudyDate is not { } date)
+        {
+            return !undatedMatters ? null : new MriAssessment(CriterionStatus.Unknown, "MR study has no date: neither the ImagingStudy (started) nor the DICOM images (Study Date) record one",
+                [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = "Record the date of the MR study" };
+        }
+
+        var days = today.DayNumber - date.DayNumber;
+        var day = date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Evidence[] evidence = [new(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid, $"DICOM Study Date {day}",
+            new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))];
+        return days < 0
+            ? new MriAssessment(CriterionStatus.Unknown, $"MR study dated {day} by its DICOM Study Date, after the evaluation date", evidence) { ToRecord = "Correct the date of the MR study" }
+            : days > window
+                ? new MriAssessment(CriterionStatus.Unknown,
+                    $"Latest MR study ({day}, DICOM Study Date; the ImagingStudy has no start date) is {days} days old: protocol requires within {window} days", evidence) { ToRecord = perform }
+                : null;
+    }
+
+    private static string DateNote(ScoringOutcome outcome, MriStudyFinding? recorded) =>
+        recorded is { Started: null } && outcome.StudyDate is { } date
+            ? $"; study date {date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)} from the DICOM Study Date (the ImagingStudy has no start date)"
+            : "";
+
+    private static string SetAside(ScoringOutcome outcome) => outcome.Notes.Count == 0 ? "" : "; set aside: " + string.Join("; ", outcome.Notes);
 
     /// <summary>The Observations behind the model's clinical features: RiskAssessment.basis.</summary>
     private static IReadOnlyList<string> BasisReferences(PatientSnapshot s) =>
