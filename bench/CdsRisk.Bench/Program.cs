@@ -28,6 +28,11 @@ if (what is "all" or "study")
     await DicomWebStudyBenchmark.RunAsync();
 }
 
+if (what is "all" or "hostile")
+{
+    await DicomWebHostileBenchmark.RunAsync();
+}
+
 if (what is "all" or "hooks")
 {
     if (Option("--env") is { } env && Option("--patient") is { } patient)

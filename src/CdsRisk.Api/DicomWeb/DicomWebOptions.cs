@@ -36,11 +36,12 @@ public sealed class DicomWebOptions
     public int ReadIdleTimeoutSeconds { get; set; } = 30;
 
     /// <summary>
-    /// Largest accepted instance (one multipart part), in bytes. A single-frame MR slice is 0.1-2 MB (512² to 1024², 16 bits);
-    /// the default leaves room for 4096² slices. Also the most one part buffer can grow to.
+    /// Largest accepted instance (one multipart part), in bytes. A single-frame liver MR slice is 0.1-2 MB (256² to 1024², 16 bits);
+    /// the default leaves room for 2048² slices with large headers. Also the most one part buffer can grow to: the memory a study
+    /// may take grows with it (bench/README.md).
     /// </summary>
     [Range(1024, 1024 * 1024 * 1024)]
-    public int MaxInstanceBytes { get; set; } = 64 * 1024 * 1024;
+    public int MaxInstanceBytes { get; set; } = 32 * 1024 * 1024;
 
     /// <summary>Most instances read from one series (a dynamic series of a liver MRI holds a few hundred to about 1,500).</summary>
     [Range(1, 1_000_000)]
