@@ -40,7 +40,7 @@ if (what is "all" or "hooks")
         await HookBench.RunAsync(env, patient, int.Parse(Option("--connections") ?? "64", System.Globalization.CultureInfo.InvariantCulture),
             TimeSpan.FromSeconds(int.Parse(Option("--seconds") ?? "15", System.Globalization.CultureInfo.InvariantCulture)),
             [.. (Option("--auth") ?? "es384,rs384,none").Split(',').Select(a => Enum.Parse<HookBench.AuthChoice>(a, ignoreCase: true))],
-            int.Parse(Option("--memo-seconds") ?? "60", System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(Option("--cache-seconds") ?? "60", System.Globalization.CultureInfo.InvariantCulture),
             TimeSpan.FromSeconds(int.Parse(Option("--warmup") ?? "20", System.Globalization.CultureInfo.InvariantCulture)));
     }
     else

@@ -1,4 +1,5 @@
 using CdsRisk.Api.Auth;
+using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.OpenApi;
 using CdsRisk.Api.Pipeline;
@@ -12,6 +13,7 @@ builder.Services.AddCdsRiskStorage();
 builder.Services.AddRiskPipeline(builder.Configuration);
 builder.Services.AddCdsRiskCors(builder.Configuration);
 builder.Services.AddCdsRiskOpenApi();
+builder.Services.AddCdsRiskTelemetry(builder.Configuration);
 
 var app = builder.Build();
 app.UseCdsRisk();

@@ -27,20 +27,20 @@ public static class HookBench
         None,
     }
 
-    /// <param name="memoSeconds">Pipeline:AnswerMemoSeconds for the service; 0 evaluates every call in full.</param>
+    /// <param name="cacheSeconds">Pipeline:EvaluationCacheSeconds for the service; 0 evaluates every call.</param>
     /// <param name="warmup">
     /// Load before the measured phase. The JIT promotes hot methods to optimised code only once start-up activity has calmed down, so
     /// a service measured seconds after it started runs partly unoptimised code; a running service does not.
     /// </param>
-    public static async Task RunAsync(string envFile, string patientId, int connections, TimeSpan duration, IReadOnlyList<AuthChoice> auths, int memoSeconds, TimeSpan warmup)
+    public static async Task RunAsync(string envFile, string patientId, int connections, TimeSpan duration, IReadOnlyList<AuthChoice> auths, int cacheSeconds, TimeSpan warmup)
     {
         foreach (var auth in auths)
         {
-            await RunOneAsync(envFile, patientId, connections, duration, auth, memoSeconds, warmup);
+            await RunOneAsync(envFile, patientId, connections, duration, auth, cacheSeconds, warmup);
         }
     }
 
-    private static async Task RunOneAsync(string envFile, string patientId, int connections, TimeSpan duration, AuthChoice auth, int memoSeconds, TimeSpan warmup)
+    private static async Task RunOneAsync(string envFile, string patientId, int connections, TimeSpan duration, AuthChoice auth, int cacheSeconds, TimeSpan warmup)
     {
         var env = JsonNode.Parse(await File.ReadAllTextAsync(envFile))!;
         var fhir = env["fhirBaseUrl"]!.GetValue<string>();
@@ -63,7 +63,7 @@ public static class HookBench
             ["DicomWeb__AllowedServers__0"] = env["dicomWebBaseUrl"]!.GetValue<string>(),
             ["Storage__Sqlite__Path"] = Path.Combine(storage, "cdsrisk.db"),
             ["Pipeline__LatencyBudgetMilliseconds"] = "30000",
-            ["Pipeline__AnswerMemoSeconds"] = memoSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Pipeline__EvaluationCacheSeconds"] = cacheSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
         });
         try
@@ -134,7 +134,7 @@ public static class HookBench
             var tail = Encoding.UTF8.GetBytes(body[(at + instance.Length)..]);
             Console.WriteLine($"{tokens.Length} tokens signed in {prepare.Elapsed.TotalSeconds:F1} s; body {body.Length / 1024.0:F1} KiB, auth {auth}");
             var next = -1;
-            using var warmTarget = new LoadGenerator.Target($"patient-view (warm, {Describe(auth, memoSeconds)})", baseUrl, () =>
+            using var warmTarget = new LoadGenerator.Target($"patient-view (warm, {Describe(auth, cacheSeconds)})", baseUrl, () =>
             {
                 var i = Interlocked.Increment(ref next);
                 if (i >= calls)
@@ -177,7 +177,7 @@ public static class HookBench
             Console.WriteLine(warm);
             Console.WriteLine(floor);
             Console.WriteLine(transport);
-            Console.WriteLine($"throughput ratio (service, {Describe(auth, memoSeconds)} / bare): {warm.RequestsPerSecond / floor.RequestsPerSecond:P1} (target >= 30%); service p99 {warm.Percentile(99):F1} ms (target <= 25 ms)");
+            Console.WriteLine($"throughput ratio (service, {Describe(auth, cacheSeconds)} / bare): {warm.RequestsPerSecond / floor.RequestsPerSecond:P1} (target >= 30%); service p99 {warm.Percentile(99):F1} ms (target <= 25 ms)");
             Console.WriteLine($"  measured in {Windows} alternating windows of {duration.TotalSeconds / Windows:F1} s each; ratio per window {string.Join(", ", windowRatios.Select(r => r.ToString("P1", System.Globalization.CultureInfo.InvariantCulture)))}");
             Console.WriteLine($"for context (not the target): service / bare with a same-size answer: {warm.RequestsPerSecond / transport.RequestsPerSecond:P1}");
             Console.WriteLine();
@@ -201,7 +201,7 @@ public static class HookBench
         _ => "auth off",
     };
 
-    private static string Describe(AuthChoice auth, int memoSeconds) => Describe(auth) + (memoSeconds > 0 ? "" : ", memo off");
+    private static string Describe(AuthChoice auth, int cacheSeconds) => Describe(auth) + (cacheSeconds > 0 ? "" : ", every call evaluated");
 
     // Enough prepared calls for the warm-up and the run at a rate above what each mode reaches here.
     private static double EstimatedRate(AuthChoice auth) => auth switch

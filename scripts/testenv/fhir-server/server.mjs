@@ -22,6 +22,15 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const BASE_PATH = '/fhir';
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const FAULT_MODES = new Set(['none', '500', 'slow', 'garbage', '401', 'close']);
+// Behaviours of real servers that are not failures (issue 15 item 6): the request is still answered, differently.
+//   sort-ignored: _sort is dropped silently; sort-refused: a search with _sort gets 400; count-ignored: the server pages by
+//   its own size (2) whatever _count says; no-total: searchsets carry no total (paging still works); relative-next: self and
+//   next links are relative to the base; include-other-types: every searchset also carries a Practitioner and an Observation
+//   as search.mode=include (leftovers of _include) and an OperationOutcome as search.mode=outcome.
+// Quirks combine with '+' (e.g. "count-ignored+relative-next"), and take count and pathPrefix like the faults.
+const QUIRK_MODES = new Set(['sort-ignored', 'sort-refused', 'count-ignored', 'no-total', 'relative-next', 'include-other-types']);
+const quirksOf = (mode) => (mode.split('+').every((q) => QUIRK_MODES.has(q)) ? new Set(mode.split('+')) : null);
+const SERVER_PAGE_SIZE = 2;
 
 function parseArgs(argv) {
   const opts = {
@@ -197,7 +206,9 @@ function searchReferenceParams(type) {
 class Faults {
   constructor() { this.set({ mode: 'none' }); }
   set({ mode, delayMs = 0, count, pathPrefix }) {
-    if (!FAULT_MODES.has(mode)) throw new Error(`mode must be one of ${[...FAULT_MODES].join(', ')}`);
+    if (typeof mode !== 'string' || (!FAULT_MODES.has(mode) && !quirksOf(mode))) {
+      throw new Error(`mode must be one of ${[...FAULT_MODES, ...QUIRK_MODES].join(', ')} (quirks may be joined with '+')`);
+    }
     if (!Number.isFinite(delayMs) || delayMs < 0) throw new Error('delayMs must be a non-negative number');
     if (count !== undefined && (!Number.isInteger(count) || count < 1)) throw new Error('count must be a positive integer');
     if (pathPrefix !== undefined && typeof pathPrefix !== 'string') throw new Error('pathPrefix must be a string');
@@ -376,6 +387,28 @@ async function main() {
     }
   }
 
+  function applyQuirks(quirks, bundle, params) {
+    if (quirks.has('no-total')) delete bundle.total;
+    if (quirks.has('relative-next')) {
+      for (const link of bundle.link ?? []) {
+        if (link.url.startsWith(baseUrl + '/')) link.url = link.url.slice(baseUrl.length + 1);
+      }
+    }
+    if (quirks.has('include-other-types')) {
+      const subject = params.get('patient') ?? params.get('subject');
+      bundle.entry = [
+        ...(bundle.entry ?? []),
+        { fullUrl: `${baseUrl}/Practitioner/include-leftover`, resource: { resourceType: 'Practitioner', id: 'include-leftover', active: true }, search: { mode: 'include' } },
+        {
+          fullUrl: `${baseUrl}/Observation/include-leftover`,
+          resource: { resourceType: 'Observation', id: 'include-leftover', status: 'final', code: { text: 'included by another search' }, ...(subject ? { subject: { reference: subject } } : {}) },
+          search: { mode: 'include' },
+        },
+        { resource: outcome('information', 'informational', 'Some includes were not resolved'), search: { mode: 'outcome' } },
+      ];
+    }
+  }
+
   function decorateSearchset(bundle, resourceType, params) {
     bundle.id = randomUUID();
     bundle.meta = { lastUpdated: new Date().toISOString() };
@@ -395,7 +428,7 @@ async function main() {
     }
   }
 
-  async function handleFhir(req, res, path, params) {
+  async function handleFhir(req, res, path, params, quirks) {
     const method = req.method;
     const segments = path.split('/').filter(Boolean);
     if (segments.length === 1 && segments[0] === 'metadata' && method === 'GET') {
@@ -445,6 +478,11 @@ async function main() {
       routeMethod = 'GET';
     }
     if (routeMethod === 'GET' && segments.length === 1) {
+      if (quirks.has('sort-refused') && params.has('_sort')) {
+        return send(res, 400, outcome('error', 'not-supported', 'Injected quirk: _sort is not supported', ['_sort']));
+      }
+      if (quirks.has('sort-ignored')) params.delete('_sort');
+      if (quirks.has('count-ignored')) params.set('_count', String(SERVER_PAGE_SIZE));
       normaliseReferenceParams(segments[0], params, baseUrl);
     }
     const headers = {};
@@ -474,6 +512,7 @@ async function main() {
     if (resource?.resourceType === 'Bundle' && resource.type === 'searchset') {
       await addIncludes(segments[0], resource, include, revinclude);
       decorateSearchset(resource, segments[0] ?? '', params);
+      applyQuirks(quirks, resource, params);
     }
     const responseHeaders = {};
     if (resource?.id && resource.meta?.versionId && resource.resourceType !== 'Bundle') {
@@ -551,7 +590,8 @@ async function main() {
       }
 
       const fault = faults.take(fhirPath);
-      if (fault) {
+      const quirks = (fault && quirksOf(fault.mode)) ?? new Set();
+      if (fault && quirks.size === 0) {
         if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
         switch (fault.mode) {
           case '500': return send(res, 500, outcome('fatal', 'exception', 'Injected fault: internal server error'));
@@ -566,7 +606,7 @@ async function main() {
         }
       }
       const params = new URLSearchParams(u.search);
-      await handleFhir(req, res, fhirPath, params);
+      await handleFhir(req, res, fhirPath, params, quirks);
     } catch (err) {
       const status = err?.status ?? 500;
       if (!res.headersSent) send(res, status, normalizeOperationOutcome(err));

@@ -80,7 +80,7 @@ public static class AuditEndpoints
         [Description("Assessed at or after (ISO 8601)")] DateTimeOffset? from,
         [Description("Assessed at or before (ISO 8601)")] DateTimeOffset? to,
         [Description("Model id, id|version, or SHA-256")] string? model,
-        [Description("eligible, ineligible, needs-data, pending or low-risk")] string? outcome,
+        [Description("eligible, ineligible, needs-data, pending, low-risk or not-assessed")] string? outcome,
         [Description("high or low")] string? risk,
         CancellationToken cancellationToken,
         int limit = 50,
@@ -89,7 +89,7 @@ public static class AuditEndpoints
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (limit is < 1 or > 500) errors["limit"] = ["limit must be between 1 and 500."];
         if (offset < 0) errors["offset"] = ["offset must not be negative."];
-        if (outcome is not null && outcome is not ("eligible" or "ineligible" or "needs-data" or "pending" or "low-risk")) errors["outcome"] = ["outcome must be eligible, ineligible, needs-data, pending or low-risk."];
+        if (outcome is not null && outcome is not ("eligible" or "ineligible" or "needs-data" or "pending" or "low-risk" or "not-assessed")) errors["outcome"] = ["outcome must be eligible, ineligible, needs-data, pending, low-risk or not-assessed."];
         if (risk is not null && risk is not ("high" or "low")) errors["risk"] = ["risk must be high or low."];
         if (from is { } f && to is { } t && f > t) errors["from"] = ["from must not be after to."];
         if (errors.Count > 0)
@@ -106,7 +106,7 @@ public static class AuditEndpoints
     {
         var row = await store.GetAsync(id, cancellationToken)
             ?? throw new CdsRiskException(ApiErrorCodes.UnknownAssessment, "No assessment with this id; GET /api/risk-assessments lists them.");
-        var detail = JsonSerializer.Deserialize<AssessmentDetail>(row.Detail(), AssessmentRecorder.Json)!;
+        var detail = JsonSerializer.Deserialize<AssessmentDetail>(row.DetailJson, AssessmentRecorder.Json)!;
         var received = new List<FeedbackRecord>();
         foreach (var card in detail.Cards)
         {

@@ -19,7 +19,8 @@ public static class AuthServiceCollectionExtensions
             .RemoveAllLoggers()
             .AddStandardResilienceHandler()
             .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) =>
-                CdsRisk.Api.Hooks.CdsHooksServiceCollectionExtensions.ConfigureResilience(r, sp.GetRequiredService<IOptions<AuthOptions>>().Value.JwksTimeoutSeconds));
+                CdsRisk.Api.Hooks.CdsHooksServiceCollectionExtensions.ConfigureResilience(r, sp.GetRequiredService<IOptions<AuthOptions>>().Value.JwksTimeoutSeconds))
+            .SelectPipelineByAuthority(); // one breaker per JWKS host: one client's failing key server never blocks another's
         services.AddHostedService<AuthModeAnnouncer>();
         return services;
     }

@@ -114,39 +114,9 @@ public sealed class DicomWebOptions
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }
 
-/// <summary>The allow-list rule: compare parsed URIs, never strings.</summary>
+/// <summary>The allow-list rule: the same as every other allow-list (<see cref="CdsRisk.Api.Fhir.AllowedBaseUrl"/>: normalised, decoded paths; encoded separators refused).</summary>
 public static class DicomWebServerPolicy
 {
-    public static bool IsAllowed(Uri server, IEnumerable<string> allowed)
-    {
-        if (!server.IsAbsoluteUri || !string.IsNullOrEmpty(server.UserInfo))
-        {
-            return false;
-        }
-
-        foreach (var entry in allowed)
-        {
-            if (!Uri.TryCreate(entry, UriKind.Absolute, out var prefix))
-            {
-                continue;
-            }
-
-            if (string.Equals(server.Scheme, prefix.Scheme, StringComparison.OrdinalIgnoreCase)
-                && string.Equals(server.IdnHost, prefix.IdnHost, StringComparison.OrdinalIgnoreCase)
-                && server.Port == prefix.Port
-                && IsPathPrefix(prefix.AbsolutePath, server.AbsolutePath))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    // "/dicom-web" allows "/dicom-web" and "/dicom-web/..." but not "/dicom-web-evil".
-    private static bool IsPathPrefix(string prefix, string path)
-    {
-        var p = prefix.TrimEnd('/');
-        return p.Length == 0 || path == p || path.StartsWith(p + "/", StringComparison.Ordinal);
-    }
+    public static bool IsAllowed(Uri server, IEnumerable<string> allowed) =>
+        allowed.Any(entry => CdsRisk.Api.Fhir.AllowedBaseUrl.TryCreate(entry, out var prefix) && prefix!.Admits(server));
 }

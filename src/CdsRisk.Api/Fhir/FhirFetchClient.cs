@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
@@ -5,17 +6,62 @@ using Polly.Timeout;
 
 namespace CdsRisk.Api.Fhir;
 
-/// <summary>The outcome of reading one prefetch query from a FHIR server.</summary>
-public sealed record FetchResult(IReadOnlyList<Resource> Resources, bool Complete, string? Failure)
-{
-    public bool Succeeded => Failure is null;
+/// <summary>One search or read to run against the hook's FHIR server.</summary>
+/// <param name="Url">The first page (or the instance read).</param>
+/// <param name="BearerToken">The hook's access token for its fhirServer, if any.</param>
+/// <param name="Allowed">Fhir:AllowedServers.</param>
+/// <param name="OwnServer">The hook's <c>fhirServer</c>: <c>next</c> links are followed only below it, so its token goes nowhere else.</param>
+/// <param name="ResourceType">The type the query asks for; other resources in the answer (<c>_include</c> leftovers) are ignored. Null: any type.</param>
+/// <param name="AlreadyHave">Resources this prefetch key already holds (a first page given in prefetch).</param>
+/// <param name="Budget">What the hook's call may still load, and the per-key cap.</param>
+/// <param name="Continues">The URL is a next link of a page already read (so it is not asked again without <c>_sort</c>).</param>
+public sealed record FetchRequest(Uri Url, string? BearerToken, AllowedBaseUrls Allowed, AllowedBaseUrl OwnServer, string? ResourceType, int AlreadyHave, EntryBudget Budget,
+    bool Continues = false);
 
-    public static FetchResult Failed(string reason) => new([], false, reason);
+/// <summary>The outcome of reading one prefetch query: what was read, and why it is not the whole answer when it is not.</summary>
+public sealed record FetchResult(IReadOnlyList<Resource> Resources, string? Problem, int IgnoredOtherTypes = 0)
+{
+    public bool Complete => Problem is null;
 }
 
 /// <summary>
-/// GETs FHIR JSON from the hook's <c>fhirServer</c> (typed client from the factory, one resilience pipeline, retries for GET only),
-/// with the hook's bearer token, following Bundle <c>next</c> links. Every URL, next links included, must be on <c>Fhir:AllowedServers</c>.
+/// What one hook call may still load (<c>Fhir:MaxEntriesTotal</c>), shared by all its keys, and the per-key cap
+/// (<c>Fhir:MaxPrefetchEntriesPerKey</c>). Resources are counted before they are parsed.
+/// </summary>
+public sealed class EntryBudget(int perKey, int total)
+{
+    private int _left = total;
+
+    public int PerKey { get; } = perKey;
+
+    public int Total { get; } = total;
+
+    public int Left => Volatile.Read(ref _left);
+
+    public bool TryTake(int count)
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref _left);
+            if (count > left)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _left, left - count, left) == left)
+            {
+                return true;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// GETs FHIR JSON from the hook's <c>fhirServer</c> (typed client from the factory, one resilience pipeline per server authority,
+/// retries for GET only), with the hook's bearer token, following Bundle <c>next</c> links. Every URL must be on
+/// <c>Fhir:AllowedServers</c> and below the hook's own <c>fhirServer</c>. Servers as they are: a search refused because of
+/// <c>_sort</c> is asked again without it (the clinical code orders by date itself), relative <c>next</c> links are resolved
+/// against the page that carries them, <c>total</c> is never needed, and resources of other types are ignored.
 /// </summary>
 public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> options)
 {
@@ -23,48 +69,141 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
 
     private readonly FhirOptions _options = options.Value;
 
-    public async Task<FetchResult> GetAsync(Uri url, string? bearerToken, AllowedBaseUrls allowed, CancellationToken cancellationToken)
+    /// <summary>
+    /// One read (or search) of any resource type outside a hook's prefetch (e.g. an ImagingStudy's Endpoint), with the default caps;
+    /// next links are followed only below the URL's own folder.
+    /// </summary>
+    public Task<FetchResult> GetAsync(Uri url, string? bearerToken, AllowedBaseUrls allowed, CancellationToken cancellationToken)
+    {
+        var own = AllowedBaseUrl.For(new Uri(url, "."));
+        if (own is null)
+        {
+            return System.Threading.Tasks.Task.FromResult(new FetchResult([], "not a plain http(s) URL"));
+        }
+
+        var budget = new EntryBudget(_options.MaxPrefetchEntriesPerKey, _options.MaxEntriesTotal);
+        return GetAsync(new FetchRequest(url, bearerToken, allowed, own, ResourceType: null, AlreadyHave: 0, budget), cancellationToken);
+    }
+
+    public async Task<FetchResult> GetAsync(FetchRequest request, CancellationToken cancellationToken)
     {
         var resources = new List<Resource>();
-        Uri? next = url;
+        var ignored = 0;
+        var perKeyLeft = request.Budget.PerKey - request.AlreadyHave;
+        Uri? next = request.Url;
         for (var page = 0; next is not null; page++)
         {
             if (page >= _options.MaxPages)
             {
-                return new FetchResult(resources, Complete: false, Failure: null);
+                return new FetchResult(resources, $"more than Fhir:MaxPages ({_options.MaxPages}) pages", ignored);
             }
 
-            if (!allowed.Admits(next))
+            if (!request.Allowed.Admits(next))
             {
-                return page == 0 ? FetchResult.Failed("server not on Fhir:AllowedServers") : new FetchResult(resources, false, null);
+                return new FetchResult(resources, page == 0 ? "server not on Fhir:AllowedServers" : "a next link leads off Fhir:AllowedServers (not followed)", ignored);
             }
 
-            var (resource, failure) = await GetOneAsync(next, bearerToken, cancellationToken);
-            if (resource is null)
+            // CDS Hooks 2.0 §Passing the Access Token: the token is for fhirServer only, so a next link to any other base is not followed.
+            if (!request.OwnServer.Admits(next))
             {
-                return page == 0 ? FetchResult.Failed(failure!) : new FetchResult(resources, false, null);
+                return new FetchResult(resources, "a next link leads off the hook's fhirServer (not followed)", ignored);
             }
 
+            var (body, failure, status) = await GetOneAsync(next, request.BearerToken, cancellationToken);
+            if (body is null && page == 0 && !request.Continues && status is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity && WithoutSort(next) is { } unsorted)
+            {
+                // Some servers refuse _sort (or one of its keys) with 400: ask again without it.
+                (body, failure, _) = await GetOneAsync(unsorted, request.BearerToken, cancellationToken);
+                next = unsorted;
+            }
+
+            if (body is null)
+            {
+                return new FetchResult(resources, (page == 0 ? "fetch failed: " : "a later page failed: ") + failure, ignored);
+            }
+
+            // Count before parsing: a page with more resources than this key or this call may still take is not read at all.
+            var limit = Math.Min(perKeyLeft, request.Budget.Left);
+            var count = FhirJson.CountNestedResources(body, limit);
+            if (count < 0)
+            {
+                return new FetchResult(resources, "the server's answer is not valid JSON", ignored);
+            }
+
+            if (count > perKeyLeft)
+            {
+                return new FetchResult(resources, $"more than Fhir:MaxPrefetchEntriesPerKey ({request.Budget.PerKey}) resources", ignored);
+            }
+
+            if (!request.Budget.TryTake(count))
+            {
+                return new FetchResult(resources, $"the call's data exceeds Fhir:MaxEntriesTotal ({request.Budget.Total}) resources", ignored);
+            }
+
+            perKeyLeft -= count;
+            if (!FhirJson.TryParse(body, out var resource, out var error))
+            {
+                return new FetchResult(resources, "the server's answer is not FHIR JSON: " + error, ignored);
+            }
+
+            var current = next;
             next = null;
-            if (resource is Bundle bundle)
+            switch (resource)
             {
-                resources.AddRange(BundleContent.Resources(bundle));
-                next = BundleContent.NextLink(bundle, url);
-            }
-            else if (resource is OperationOutcome)
-            {
-                return FetchResult.Failed("the server answered with an OperationOutcome");
-            }
-            else
-            {
-                resources.Add(resource);
+                case Bundle bundle:
+                    ignored += BundleContent.NotMatches(bundle);
+                    foreach (var r in BundleContent.Resources(bundle))
+                    {
+                        if (request.ResourceType is null || string.Equals(r.TypeName, request.ResourceType, StringComparison.Ordinal))
+                        {
+                            resources.Add(r);
+                        }
+                        else
+                        {
+                            ignored++;
+                        }
+                    }
+
+                    next = BundleContent.NextLink(bundle, current);
+                    if (next is null && BundleContent.HasNextLink(bundle))
+                    {
+                        return new FetchResult(resources, "a next link could not be read", ignored);
+                    }
+
+                    break;
+                case OperationOutcome:
+                    return new FetchResult(resources, "the server answered with an OperationOutcome", ignored);
+                case not null when request.ResourceType is null || string.Equals(resource.TypeName, request.ResourceType, StringComparison.Ordinal):
+                    resources.Add(resource);
+                    break;
+                default:
+                    return new FetchResult(resources, $"the server answered a {resource?.TypeName}, not a {request.ResourceType}", ignored);
             }
         }
 
-        return new FetchResult(resources, Complete: true, Failure: null);
+        return new FetchResult(resources, null, ignored);
     }
 
-    private async Task<(Resource? Resource, string? Failure)> GetOneAsync(Uri url, string? bearerToken, CancellationToken cancellationToken)
+    /// <summary>The same URL without its <c>_sort</c> parameters, or null when it has none.</summary>
+    internal static Uri? WithoutSort(Uri url)
+    {
+        var query = url.Query.TrimStart('?');
+        if (query.Length == 0)
+        {
+            return null;
+        }
+
+        var parts = query.Split('&');
+        var kept = parts.Where(p => !p.StartsWith("_sort=", StringComparison.Ordinal) && !p.StartsWith("_sort:", StringComparison.Ordinal)).ToArray();
+        if (kept.Length == parts.Length)
+        {
+            return null;
+        }
+
+        return new UriBuilder(url) { Query = string.Join('&', kept) }.Uri;
+    }
+
+    private async Task<(byte[]? Body, string? Failure, HttpStatusCode? Status)> GetOneAsync(Uri url, string? bearerToken, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(FhirJsonMediaType));
@@ -78,37 +217,32 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
-                return (null, $"HTTP {(int)response.StatusCode}");
+                return (null, $"HTTP {(int)response.StatusCode}", response.StatusCode);
             }
 
             if (response.Content.Headers.ContentLength > _options.MaxResponseBytes)
             {
-                return (null, "response too large");
+                return (null, "response too large", response.StatusCode);
             }
 
             var body = await ReadLimitedAsync(response.Content, _options.MaxResponseBytes, cancellationToken);
-            if (body is null)
-            {
-                return (null, "response too large");
-            }
-
-            return FhirJson.TryParse(body, out var resource, out var error) ? (resource, null) : (null, "response is not FHIR JSON: " + error);
+            return body is null ? (null, "response too large", response.StatusCode) : (body, null, response.StatusCode);
         }
         catch (HttpRequestException e)
         {
-            return (null, "connection failed (" + (e.HttpRequestError) + ")");
+            return (null, "connection failed (" + e.HttpRequestError + ")", null);
         }
         catch (TimeoutRejectedException)
         {
-            return (null, "timed out");
+            return (null, "timed out", null);
         }
         catch (Polly.CircuitBreaker.BrokenCircuitException)
         {
-            return (null, "circuit open after repeated failures");
+            return (null, "circuit open after repeated failures of this server", null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (null, "timed out");
+            return (null, "timed out", null);
         }
     }
 
@@ -132,18 +266,26 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
     }
 }
 
-/// <summary>What a searchset Bundle holds for us: its match/include resources, and where the next page is.</summary>
+/// <summary>What a searchset Bundle holds for us: the resources that answer the query, and where the next page is.</summary>
 public static class BundleContent
 {
+    /// <summary>
+    /// The entries that answer the search: <c>search.mode</c> <c>match</c> or absent (prefetch Bundles often carry no search element).
+    /// <c>include</c> entries are <c>_include</c> leftovers (R4 §3.1.1.5.5: not matches of the query) and <c>outcome</c> entries are messages.
+    /// </summary>
     public static IEnumerable<Resource> Resources(Bundle bundle) =>
         bundle.Entry
-            .Where(e => e.Resource is not null and not OperationOutcome && e.Search?.ModeElement?.JsonValue as string != "outcome")
+            .Where(e => e.Resource is not null and not OperationOutcome && (e.Search?.ModeElement?.JsonValue as string) is null or "match")
             .Select(e => e.Resource!);
 
-    public static Uri? NextLink(Bundle bundle, Uri relativeTo)
+    /// <summary>Entries left out by <see cref="Resources"/> that carry a resource (for the log).</summary>
+    public static int NotMatches(Bundle bundle) => bundle.Entry.Count(e => e.Resource is not null) - Resources(bundle).Count();
+
+    /// <summary>The next page, a relative link resolved against the page that carries it (RFC 3986 §5.2); null when there is none or it cannot be read.</summary>
+    public static Uri? NextLink(Bundle bundle, Uri page)
     {
         var next = bundle.Link.FirstOrDefault(l => string.Equals(l.Relation, "next", StringComparison.Ordinal))?.Url;
-        return next is not null && Uri.TryCreate(relativeTo, next, out var uri) ? uri : null;
+        return next is { Length: > 0 } && Uri.TryCreate(page, next, out var uri) && uri.IsAbsoluteUri ? uri : null;
     }
 
     public static bool HasNextLink(Bundle bundle) => bundle.Link.Any(l => string.Equals(l.Relation, "next", StringComparison.Ordinal) && !string.IsNullOrEmpty(l.Url));

@@ -25,6 +25,33 @@ public static class FhirJson
     // because Firely keeps those in a form whose typed properties throw when the clinical code reads them.
     private static readonly HashSet<string> Repaired = new(StringComparer.Ordinal) { "JSON111", "JSON113", "JSON118", "JSON119", "JSON122", "PVAL102", "PVAL105", "PVAL128" };
 
+    /// <summary>
+    /// How many FHIR resources a JSON value holds inside it (Bundle entries, contained and nested resources: every object with a
+    /// <c>resourceType</c> below the top level), counted with a forward-only reader before anything is built, and stopping once
+    /// past <paramref name="stopAbove"/>. -1 when the bytes are not valid JSON. This bounds what a later parse may allocate.
+    /// </summary>
+    public static int CountNestedResources(ReadOnlySpan<byte> utf8Json, int stopAbove)
+    {
+        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
+        var count = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth > 1 && reader.ValueTextEquals("resourceType"u8) && ++count > stopAbove)
+                {
+                    return count;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            return -1;
+        }
+
+        return count;
+    }
+
     public static bool TryParse(JsonElement element, out Resource? resource, out string error) =>
         TryParse(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element), out resource, out error);
 

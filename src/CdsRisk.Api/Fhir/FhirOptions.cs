@@ -18,6 +18,19 @@ public sealed class FhirOptions
 
     /// <summary>Largest FHIR response body accepted.</summary>
     public long MaxResponseBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>
+    /// Most resources one prefetch key may hold, given or fetched (all pages together). A larger prefetch value is refused with
+    /// CDSR-1012 before it is read into FHIR objects; a larger fetch is cut off and the category reported as unavailable.
+    /// The default is far above a real record for one search (the templates ask for 200 per page).
+    /// </summary>
+    public int MaxPrefetchEntriesPerKey { get; set; } = 5000;
+
+    /// <summary>Most resources one hook call may load in all, prefetch and fetches together.</summary>
+    public int MaxEntriesTotal { get; set; } = 20000;
+
+    /// <summary>Budget for loading one hook's data (all keys, all pages); what is not loaded by then is reported as unavailable.</summary>
+    public double LoadTimeoutSeconds { get; set; } = 20;
 }
 
 internal sealed class FhirOptionsValidator : IValidateOptions<FhirOptions>
@@ -46,6 +59,21 @@ internal sealed class FhirOptionsValidator : IValidateOptions<FhirOptions>
         if (options.MaxResponseBytes is < 1024)
         {
             failures.Add("Fhir:MaxResponseBytes must be at least 1024.");
+        }
+
+        if (options.MaxPrefetchEntriesPerKey is < 1 or > 1_000_000)
+        {
+            failures.Add("Fhir:MaxPrefetchEntriesPerKey must be between 1 and 1000000.");
+        }
+
+        if (options.MaxEntriesTotal < options.MaxPrefetchEntriesPerKey || options.MaxEntriesTotal > 10_000_000)
+        {
+            failures.Add("Fhir:MaxEntriesTotal must be at least Fhir:MaxPrefetchEntriesPerKey and at most 10000000.");
+        }
+
+        if (options.LoadTimeoutSeconds is < 0.5 or > 600)
+        {
+            failures.Add("Fhir:LoadTimeoutSeconds must be between 0.5 and 600.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

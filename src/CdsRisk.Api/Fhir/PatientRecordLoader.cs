@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Hooks;
@@ -12,10 +13,14 @@ namespace CdsRisk.Api.Fhir;
 /// <summary>
 /// Prefetch-first loading (CDS Hooks 2.0 §Prefetch): a present key is used as given; a null key means "no data";
 /// an OperationOutcome in a key, an absent key or a paginated Bundle is fetched from <c>fhirServer</c> (in parallel,
-/// with the hook's bearer token, only from allow-listed servers). Missing Patient that cannot be fetched → 412.
+/// with the hook's bearer token, only from allow-listed servers, and next links only below that same server).
+/// Missing Patient that cannot be fetched → 412. Every key is checked for size before it is parsed (too large → 400
+/// CDSR-1012), only resources of the key's type that name this patient are used, and loading stops when the client
+/// leaves or <c>Fhir:LoadTimeoutSeconds</c> is spent; what could not be read is reported per key.
 /// </summary>
 public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCache parsed, IOptions<FhirOptions> options, ILogger<PatientRecordLoader> logger)
 {
+    private readonly FhirOptions _options = options.Value;
     private readonly AllowedBaseUrls _allowed = AllowedBaseUrls.Parse(options.Value.AllowedServers);
 
     private enum KeyState
@@ -27,21 +32,46 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
         NotApplicable,
     }
 
-    private sealed record KeyData(PrefetchTemplate Template, KeyState State, IReadOnlyList<Resource> Resources, string? Problem = null);
+    private sealed record KeyData(PrefetchTemplate Template, KeyState State, IReadOnlyList<Resource> Resources, string? Problem = null)
+    {
+        public IReadOnlyList<DroppedResource> Dropped { get; init; } = [];
+    }
+
+    /// <summary>What one call loads against: the hook's own server (when fetching is possible) and the entries it may still take.</summary>
+    private sealed record LoadContext(HookInvocation Invocation, AllowedBaseUrl? OwnServer, string? FetchProblem, EntryBudget Budget)
+    {
+        public bool CanFetch => FetchProblem is null;
+    }
 
     public async Task<PatientRecord> LoadAsync(HookInvocation invocation, IReadOnlyList<PrefetchTemplate> templates, IReadOnlyDictionary<string, JsonElement?>? prefetch, CancellationToken cancellationToken)
     {
+        var budget = new EntryBudget(_options.MaxPrefetchEntriesPerKey, _options.MaxEntriesTotal);
+        CheckPrefetchSize(templates, prefetch, budget);
         var draftOrders = ReadDraftOrders(invocation);
-        var canFetch = CanFetch(invocation, out var fetchProblem);
+        var ownServer = AllowedBaseUrl.For(invocation.FhirServer);
+        var load = new LoadContext(invocation, ownServer, FetchProblem(invocation, ownServer), budget);
 
-        var keys = await Task.WhenAll(templates.Select(t => LoadKeyAsync(t, invocation, prefetch, canFetch, fetchProblem, cancellationToken)));
+        // The client leaving stops everything (the OperationCanceledException ends the call); the load budget running out stops
+        // what is still loading, and those keys are reported as unavailable.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(_options.LoadTimeoutSeconds));
+        KeyData[] keys;
+        try
+        {
+            keys = await Task.WhenAll(templates.Select(t => LoadKeyWithinBudgetAsync(t, load, prefetch, deadline.Token, cancellationToken)));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            logger.LoadAbandoned(invocation.HookInstance);
+            throw;
+        }
 
         logger.PrefetchSummary(
             invocation.HookInstance,
             keys.Count(k => k.State == KeyState.Given),
             keys.Count(k => k.State == KeyState.Fetched),
             keys.Count(k => k.State == KeyState.Unavailable));
-        if (!canFetch && invocation.FhirServer is not null && keys.Any(k => k.State == KeyState.Unavailable))
+        if (!load.CanFetch && invocation.FhirServer is not null && keys.Any(k => k.State == KeyState.Unavailable))
         {
             logger.FhirServerNotAllowed(invocation.HookInstance, invocation.FhirServer.Host);
         }
@@ -66,6 +96,7 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
         }
 
         var all = keys.Where(k => k.Template.Key != "patient").SelectMany(k => k.Resources).DistinctBy(Identity).ToList();
+        var unavailable = keys.Where(k => k.State == KeyState.Unavailable).ToList();
         return new PatientRecord
         {
             Patient = patient,
@@ -80,14 +111,73 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
             ImagingStudies = [.. all.OfType<ImagingStudy>()],
             DraftOrders = draftOrders,
             SelectedOrders = invocation.Selections,
-            UnavailableData = [.. keys.Where(k => k.State == KeyState.Unavailable).Select(k => k.Template.Category).Distinct(StringComparer.Ordinal)],
+            UnavailableData = [.. unavailable.Select(k => k.Template.Category).Distinct(StringComparer.Ordinal)],
             FetchedData = [.. keys.Where(k => k.State == KeyState.Fetched).Select(k => k.Template.Category).Distinct(StringComparer.Ordinal)],
+            DataGaps = [.. unavailable.Select(k => new DataGap(k.Template.Key, k.Template.Category, k.Problem ?? "not loaded"))],
+            DroppedResources = [.. keys.SelectMany(k => k.Dropped)],
         };
     }
 
-    private async Task<KeyData> LoadKeyAsync(PrefetchTemplate template, HookInvocation invocation, IReadOnlyDictionary<string, JsonElement?>? prefetch,
-        bool canFetch, string? fetchProblem, CancellationToken cancellationToken)
+    /// <summary>
+    /// Issue 13 item 7: every prefetch value is counted (a forward-only scan of its bytes, no objects built) before any is parsed,
+    /// so an oversized prefetch is refused with 400 naming the key instead of being read into a huge FHIR object graph.
+    /// </summary>
+    private static void CheckPrefetchSize(IReadOnlyList<PrefetchTemplate> templates, IReadOnlyDictionary<string, JsonElement?>? prefetch, EntryBudget budget)
     {
+        if (prefetch is null)
+        {
+            return;
+        }
+
+        var total = 0;
+        (string Key, int Count) largest = (string.Empty, 0);
+        foreach (var template in templates)
+        {
+            if (!prefetch.TryGetValue(template.Key, out var value) || value is not { ValueKind: JsonValueKind.Object } element)
+            {
+                continue;
+            }
+
+            var count = Math.Max(0, FhirJson.CountNestedResources(JsonMarshal.GetRawUtf8Value(element), budget.PerKey));
+            if (count > budget.PerKey)
+            {
+                throw TooLarge("prefetch." + template.Key,
+                    $"holds more than {budget.PerKey} resources, the most one prefetch key may hold (Fhir:MaxPrefetchEntriesPerKey).");
+            }
+
+            total += count;
+            largest = count > largest.Count ? (template.Key, count) : largest;
+        }
+
+        if (!budget.TryTake(total))
+        {
+            throw TooLarge("prefetch",
+                $"holds {total} resources in all (the largest key is '{largest.Key}' with {largest.Count}); at most {budget.Total} are accepted (Fhir:MaxEntriesTotal).");
+        }
+    }
+
+    private static CdsRiskException TooLarge(string field, string message) =>
+        new(ErrorCodes.PrefetchTooLarge, $"{field} {message}", new Dictionary<string, string[]> { [field] = [message] });
+
+    private async Task<KeyData> LoadKeyWithinBudgetAsync(PrefetchTemplate template, LoadContext load, IReadOnlyDictionary<string, JsonElement?>? prefetch,
+        CancellationToken deadline, CancellationToken requestAborted)
+    {
+        try
+        {
+            return await LoadKeyAsync(template, load, prefetch, deadline);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !requestAborted.IsCancellationRequested)
+        {
+            var problem = $"not loaded within Fhir:LoadTimeoutSeconds ({_options.LoadTimeoutSeconds} s)";
+            logger.KeyIncomplete(load.Invocation.HookInstance, template.Key, problem);
+            return new KeyData(template, KeyState.Unavailable, [], problem);
+        }
+    }
+
+    private async Task<KeyData> LoadKeyAsync(PrefetchTemplate template, LoadContext load, IReadOnlyDictionary<string, JsonElement?>? prefetch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var invocation = load.Invocation;
         var query = PrefetchTokens.Resolve(template.Query, invocation);
         if (query is null)
         {
@@ -111,71 +201,120 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
             switch (resource)
             {
                 case OperationOutcome:
+                    // The client's own query failed (CDS Hooks 2.0 §Prefetch): fetch it ourselves.
                     logger.PrefetchOperationOutcome(invocation.HookInstance, template.Key);
                     break;
                 case Bundle bundle when !BundleContent.HasNextLink(bundle):
-                    return new KeyData(template, KeyState.Given, [.. BundleContent.Resources(bundle)]);
+                    return Keep(template, load, KeyState.Given, BundleContent.Resources(bundle), null);
                 case Bundle firstPage:
-                    return await CompletePagesAsync(template, invocation, firstPage, canFetch, fetchProblem, cancellationToken);
+                    return await CompletePagesAsync(template, load, firstPage, cancellationToken);
                 default:
-                    return new KeyData(template, KeyState.Given, [resource!]);
+                    return Keep(template, load, KeyState.Given, [resource!], null);
             }
         }
 
-        if (!canFetch)
+        if (!load.CanFetch)
         {
-            return new KeyData(template, KeyState.Unavailable, [], fetchProblem);
+            return new KeyData(template, KeyState.Unavailable, [], load.FetchProblem);
         }
 
-        return await FetchAsync(template, invocation, new Uri(WithTrailingSlash(invocation.FhirServer!), query), [], cancellationToken);
+        // A key absent from prefetch is one the client did not fetch, or dropped because its query failed (the Sandbox does): fetch it.
+        return await FetchAsync(template, load, new Uri(WithTrailingSlash(invocation.FhirServer!), query), [], continues: false, cancellationToken);
     }
 
     // A first page without the rest is not the whole record: unless the remaining pages can be read,
     // the category is marked unavailable, never treated as complete.
-    private async Task<KeyData> CompletePagesAsync(PrefetchTemplate template, HookInvocation invocation, Bundle firstPage,
-        bool canFetch, string? fetchProblem, CancellationToken cancellationToken)
+    private async Task<KeyData> CompletePagesAsync(PrefetchTemplate template, LoadContext load, Bundle firstPage, CancellationToken cancellationToken)
     {
         IReadOnlyList<Resource> given = [.. BundleContent.Resources(firstPage)];
-        if (!canFetch)
+        var next = load.CanFetch ? BundleContent.NextLink(firstPage, WithTrailingSlash(load.Invocation.FhirServer!)) : null;
+        if (next is not null)
         {
-            return new KeyData(template, KeyState.Unavailable, given, "prefetch Bundle has more pages; " + fetchProblem);
+            return await FetchAsync(template, load, next, given, continues: true, cancellationToken);
         }
 
-        var next = BundleContent.NextLink(firstPage, WithTrailingSlash(invocation.FhirServer!));
-        return next is null
-            ? new KeyData(template, KeyState.Unavailable, given, "prefetch Bundle has an unreadable next link")
-            : await FetchAsync(template, invocation, next, given, cancellationToken);
+        var problem = load.CanFetch ? "prefetch Bundle has an unreadable next link" : "prefetch Bundle has more pages; " + load.FetchProblem;
+        logger.KeyIncomplete(load.Invocation.HookInstance, template.Key, problem);
+        return Keep(template, load, KeyState.Unavailable, given, problem);
     }
 
-    private async Task<KeyData> FetchAsync(PrefetchTemplate template, HookInvocation invocation, Uri url, IReadOnlyList<Resource> alreadyHave, CancellationToken cancellationToken)
+    private async Task<KeyData> FetchAsync(PrefetchTemplate template, LoadContext load, Uri url, IReadOnlyList<Resource> alreadyHave, bool continues, CancellationToken cancellationToken)
     {
-        var fetched = await fetcher.GetAsync(url, invocation.Authorization?.AccessToken, _allowed, cancellationToken);
-        if (!fetched.Succeeded)
+        var request = new FetchRequest(url, load.Invocation.Authorization?.AccessToken, _allowed, load.OwnServer!, template.ResourceType, alreadyHave.Count, load.Budget, continues);
+        var fetched = await fetcher.GetAsync(request, cancellationToken);
+        if (fetched.IgnoredOtherTypes > 0)
         {
-            logger.FetchFailed(invocation.HookInstance, template.Key, fetched.Failure!);
-            return new KeyData(template, KeyState.Unavailable, alreadyHave, "fetch failed: " + fetched.Failure);
+            logger.OtherTypesIgnored(load.Invocation.HookInstance, fetched.IgnoredOtherTypes, template.Key);
         }
 
-        return new KeyData(template, fetched.Complete ? KeyState.Fetched : KeyState.Unavailable, [.. alreadyHave, .. fetched.Resources],
-            fetched.Complete ? null : "more pages than Fhir:MaxPages or a next link off Fhir:AllowedServers");
+        if (!fetched.Complete)
+        {
+            logger.FetchFailed(load.Invocation.HookInstance, template.Key, fetched.Problem!);
+        }
+
+        return Keep(template, load, fetched.Complete ? KeyState.Fetched : KeyState.Unavailable, [.. alreadyHave, .. fetched.Resources], fetched.Problem);
     }
 
-    private bool CanFetch(HookInvocation invocation, out string? problem)
+    /// <summary>
+    /// The key's resources that are this patient's data: of the type its query asks for (search results may carry
+    /// <c>_include</c> leftovers: ignored) and naming this patient (issue 13 item 18: others are left out, logged by count and
+    /// type, and listed on the record). Runs on every call, after the parse cache, so a cached parse never skips it.
+    /// </summary>
+    private KeyData Keep(PrefetchTemplate template, LoadContext load, KeyState state, IEnumerable<Resource> resources, string? problem)
     {
-        problem = null;
+        var kept = new List<Resource>();
+        var dropped = new List<DroppedResource>();
+        var otherTypes = 0;
+        foreach (var resource in resources)
+        {
+            if (!string.Equals(resource.TypeName, template.ResourceType, StringComparison.Ordinal))
+            {
+                otherTypes++;
+                continue;
+            }
+
+            // The Patient key itself is checked against context.patientId by the caller (400 CDSR-1006).
+            var match = resource is Patient ? PatientMatch.ThisPatient : PatientReferences.Match(resource, load.Invocation.PatientId, load.OwnServer);
+            switch (match)
+            {
+                case PatientMatch.ThisPatient:
+                    kept.Add(resource);
+                    break;
+                case PatientMatch.OtherPatient:
+                    dropped.Add(new DroppedResource(template.Key, resource.TypeName, resource.Id, "refers to another patient"));
+                    break;
+                default:
+                    dropped.Add(new DroppedResource(template.Key, resource.TypeName, resource.Id, "names no patient that can be checked"));
+                    break;
+            }
+        }
+
+        if (otherTypes > 0)
+        {
+            logger.OtherTypesIgnored(load.Invocation.HookInstance, otherTypes, template.Key);
+        }
+
+        foreach (var group in dropped.GroupBy(d => (d.ResourceType, d.Reason)))
+        {
+            logger.ResourcesDropped(load.Invocation.HookInstance, group.Count(), group.Key.ResourceType, template.Key, group.Key.Reason);
+        }
+
+        return new KeyData(template, state, kept, problem) { Dropped = dropped };
+    }
+
+    private string? FetchProblem(HookInvocation invocation, AllowedBaseUrl? ownServer)
+    {
         if (invocation.FhirServer is null)
         {
-            problem = "absent from prefetch and no fhirServer to fetch it from";
-            return false;
+            return "absent from prefetch and no fhirServer to fetch it from";
         }
 
-        if (!_allowed.Admits(WithTrailingSlash(invocation.FhirServer)))
+        if (ownServer is null || !_allowed.Admits(WithTrailingSlash(invocation.FhirServer)))
         {
-            problem = "absent from prefetch and fhirServer is not on Fhir:AllowedServers";
-            return false;
+            return "absent from prefetch and fhirServer is not on Fhir:AllowedServers";
         }
 
-        return true;
+        return null;
     }
 
     private static IReadOnlyList<Resource> ReadDraftOrders(HookInvocation invocation)

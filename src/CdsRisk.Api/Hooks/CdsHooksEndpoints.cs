@@ -30,6 +30,7 @@ public static class CdsHooksEndpoints
             .Produces<CdsServiceResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .Produces<Hl7OperationOutcome>(StatusCodes.Status412PreconditionFailed, "application/fhir+json");
 
@@ -54,8 +55,7 @@ public static class CdsHooksEndpoints
     private static Ok<CdsServiceDiscovery> Discover() =>
         TypedResults.Ok(new CdsServiceDiscovery { Services = [.. CdsServiceCatalog.Services.Select(s => s.ToDiscovery())] });
 
-    // The pipeline answers with the JSON of a CdsServiceResponse (see RiskPipeline), written as is.
-    private static async Task<IResult> CallServiceAsync(string id, CdsServiceRequest request, HttpContext http, RiskPipeline pipeline, CancellationToken cancellationToken)
+    private static async Task<Ok<CdsServiceResponse>> CallServiceAsync(string id, CdsServiceRequest request, RiskPipeline pipeline, CancellationToken cancellationToken)
     {
         var service = CdsServiceCatalog.Find(id)!;
         if (!string.Equals(request.Hook, service.Hook, StringComparison.Ordinal))
@@ -64,7 +64,7 @@ public static class CdsHooksEndpoints
                 new Dictionary<string, string[]> { ["hook"] = [$"must be '{service.Hook}' for this service."] });
         }
 
-        return await pipeline.RunAsync(service, request, http.Features.Get<HookCallBody>(), cancellationToken);
+        return TypedResults.Ok(await pipeline.RunAsync(service, request, cancellationToken));
     }
 
     private static async Task<Ok> SaveFeedbackAsync(string id, FeedbackRequest request, IFeedbackStore store, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)

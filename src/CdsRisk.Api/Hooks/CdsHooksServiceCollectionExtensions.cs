@@ -25,7 +25,7 @@ public static class CdsHooksServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The FHIR side: options (<c>Fhir</c> section), the typed client with one resilience pipeline, the prefetch-first loader.</summary>
+    /// <summary>The FHIR side: options (<c>Fhir</c> section), the typed client with one resilience pipeline per server, the prefetch-first loader.</summary>
     public static IServiceCollection AddCdsRiskFhir(this IServiceCollection services)
     {
         services.AddOptions<FhirOptions>().BindConfiguration(FhirOptions.Section).ValidateOnStart();
@@ -40,7 +40,8 @@ public static class CdsHooksServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.All })
             .RemoveAllLoggers() // the default handler logs request URLs, and FHIR search URLs carry patient ids
             .AddStandardResilienceHandler()
-            .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) => ConfigureResilience(r, sp.GetRequiredService<IOptions<FhirOptions>>().Value.TimeoutSeconds));
+            .Configure((HttpStandardResilienceOptions r, IServiceProvider sp) => ConfigureResilience(r, sp.GetRequiredService<IOptions<FhirOptions>>().Value.TimeoutSeconds))
+            .SelectPipelineByAuthority(); // one breaker per FHIR server: a failing server never opens the circuit for another (issue 13 item 4)
 
         services.AddSingleton<PrefetchParseCache>();
         services.AddScoped<PatientRecordLoader>();

@@ -16,7 +16,7 @@ public sealed record CardExtension
 public sealed record CdsRiskCardExtension
 {
     /// <summary>Overall outcome.</summary>
-    [AllowedValues("eligible", "ineligible", "needs-data", "pending", "low-risk")]
+    [AllowedValues("eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed")]
     public required string Outcome { get; init; }
 
     /// <summary>PRE score in [0, 1] (probability of aggressive recurrence within 2 years), when computed.</summary>
@@ -25,7 +25,7 @@ public sealed record CdsRiskCardExtension
     /// <summary>The model that computed <c>preScore</c>, when one ran.</summary>
     public ModelReference? Model { get; init; }
 
-    /// <summary>Which card this is: eligible, low-risk, ineligible, needs-data, pending, resection-before-enrolment, regimen-hypersensitivity.</summary>
+    /// <summary>Which card this is: eligible, low-risk, ineligible, needs-data, pending, resection-before-enrolment, regimen-hypersensitivity, not-assessed.</summary>
     public string? Card { get; init; }
 
     /// <summary>The protocol's PRE threshold the outcome was decided with.</summary>

@@ -53,7 +53,10 @@ public sealed class CdsRiskExceptionHandler(ILogger<CdsRiskExceptionHandler> log
             : TypedResults.Problem(detail, statusCode: error.Status, title: error.Title, type: error.Type, extensions: Extensions(httpContext, error));
         if (result is ValidationProblem && error.Status != StatusCodes.Status400BadRequest)
         {
-            result = TypedResults.Problem(detail, statusCode: error.Status, title: error.Title, type: error.Type, extensions: Extensions(httpContext, error));
+            // Not a validation problem, but still naming the field (e.g. 409 for a reused hookInstance).
+            var extensions = Extensions(httpContext, error);
+            extensions["errors"] = errors;
+            result = TypedResults.Problem(detail, statusCode: error.Status, title: error.Title, type: error.Type, extensions: extensions);
         }
 
         httpContext.Response.StatusCode = error.Status;

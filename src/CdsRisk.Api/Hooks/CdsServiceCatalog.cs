@@ -1,7 +1,11 @@
 namespace CdsRisk.Api.Hooks;
 
 /// <summary>One prefetch key: its FHIR query template, the resource category it feeds and whether the service cannot work without it.</summary>
-public sealed record PrefetchTemplate(string Key, string Query, string Category, bool Required = false);
+public sealed record PrefetchTemplate(string Key, string Query, string Category, bool Required = false)
+{
+    /// <summary>The resource type the query reads or searches (<c>Patient/{{…}}</c>, <c>Observation?…</c>); other types in its answer are ignored.</summary>
+    public string ResourceType { get; } = Query[..Math.Max(0, Query.IndexOfAny(['/', '?']))];
+}
 
 /// <summary>A service this host offers, with what discovery lists about it.</summary>
 public sealed record CdsServiceDefinition(string Id, string Hook, string Title, string Description, IReadOnlyList<PrefetchTemplate> Prefetch)
@@ -54,7 +58,9 @@ public static class CdsServiceCatalog
         new("procedures", "Procedure?patient={{context.patientId}}&_count=200", "Procedure"),
         new("service-requests", "ServiceRequest?patient={{context.patientId}}&_count=200", "ServiceRequest"),
         new("appointments", "Appointment?patient={{context.patientId}}&_count=200", "Appointment"),
-        new("mr-imaging-studies", "ImagingStudy?patient={{context.patientId}}&modality=http://dicom.nema.org/resources/ontology/DCM|MR&_sort=-started&_count=50", "ImagingStudy"),
+        // No modality filter: the R4 `modality` search parameter indexes ImagingStudy.series.modality only, so a study that records
+        // its modality at study level (series is 0..*) would never be found. MR studies are selected in code (PatientSnapshotBuilder).
+        new("mr-imaging-studies", "ImagingStudy?patient={{context.patientId}}&_sort=-started&_count=50", "ImagingStudy"),
     ];
 
     public static IReadOnlyList<CdsServiceDefinition> Services { get; } =

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using CdsRisk.Api.Pipeline;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -24,7 +23,7 @@ public static class CdsServiceRequestReader
         }
 
         // The body lives in a pooled buffer until the response is done: prefetch values are read in place and never kept beyond
-        // the call (the loader turns them into FHIR resources, the memo into a hash).
+        // the call (the loader turns them into FHIR resources).
         var body = await PooledBody.ReadAsync(context);
         context.Response.RegisterForDispose(body);
         if (body.Length == 0)
@@ -32,19 +31,10 @@ public static class CdsServiceRequestReader
             throw new BadHttpRequestException("The request body is empty.", StatusCodes.Status400BadRequest);
         }
 
+        Utf8Body.EnsureValid(body.Memory.Span); // CDSR-1001 naming the member (issue 13 item 20)
+
         var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         var maxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth;
-        var call = new HookCallBody(body.Memory, maxDepth);
-        context.Features.Set(call);
-
-        // The same bytes as a recent call whose answer is kept: that call as it was read, with this call's two values.
-        if (context.GetRouteValue("id") is string serviceId
-            && context.RequestServices.GetService<HookAnswerMemo>() is { } memo
-            && memo.TryRecall(serviceId, body.Memory.Span, options, out var recalled))
-        {
-            call.Recalled = recalled;
-            return recalled.Request;
-        }
 
         JsonDocument document;
         try

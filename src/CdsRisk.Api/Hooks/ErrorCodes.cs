@@ -20,7 +20,9 @@ public static class ErrorCodes
     public static readonly ErrorCode BadRequest = new("CDSR-1008", StatusCodes.Status400BadRequest, "The request could not be read");
     public static readonly ErrorCode PayloadTooLarge = new("CDSR-1011", StatusCodes.Status413PayloadTooLarge, "The request body is too large");
     public static readonly ErrorCode UnknownRoute = new("CDSR-1010", StatusCodes.Status404NotFound, "No such endpoint");
+    public static readonly ErrorCode HookInstanceReused = new("CDSR-1013", StatusCodes.Status409Conflict, "The hookInstance was already used for a call with other content");
     public static readonly ErrorCode MalformedDraftOrders = new("CDSR-1009", StatusCodes.Status400BadRequest, "context.draftOrders is not a valid FHIR R4 Bundle");
+    public static readonly ErrorCode PrefetchTooLarge = new("CDSR-1012", StatusCodes.Status400BadRequest, "A prefetch value holds more resources than the service accepts");
 
     /// <summary>412 (CDS Hooks 2.0 §Prefetch): required data is missing and could not be fetched.</summary>
     public static readonly ErrorCode RequiredDataUnavailable = new("CDSR-1101", StatusCodes.Status412PreconditionFailed, "Required FHIR data is missing and could not be fetched");

@@ -13,13 +13,6 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
             throw new CdsRiskException(ErrorCodes.BadRequest, "The request body is missing.");
         }
 
-        // A hook call recognised by its bytes as a recent call that passed: those bytes passed this validator, and the two values
-        // that differ were checked as it checks them (HookAnswerMemo.TryRecall).
-        if (argument is CdsServiceRequest && context.HttpContext.Features.Get<HookCallBody>() is { Recalled: not null })
-        {
-            return await next(context);
-        }
-
         var result = await validator.ValidateAsync(argument, context.HttpContext.RequestAborted);
         if (!result.IsValid)
         {

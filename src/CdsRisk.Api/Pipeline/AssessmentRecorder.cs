@@ -4,7 +4,9 @@ using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Scoring;
 using CdsRisk.Api.Storage;
+using CdsRisk.Api.WriteBack;
 using CdsRisk.Core.Eligibility;
+using CdsRisk.Core.Patients;
 
 namespace CdsRisk.Api.Pipeline;
 
@@ -26,6 +28,13 @@ public sealed record AssessmentDetail
     public string? PreReason { get; init; }
     public string? ScoringJobId { get; init; }
     public string? RiskAssessmentIdentifier { get; init; }
+
+    /// <summary>Prefetch keys that could not be read completely, and why.</summary>
+    public IReadOnlyList<DataGap> DataGaps { get; init; } = [];
+
+    /// <summary>Resources in what the EHR sent or the server returned that were not used: another patient's, or naming no patient.</summary>
+    public IReadOnlyList<DroppedResource> DroppedResources { get; init; } = [];
+
     public IReadOnlyList<CardRecord> Cards { get; init; } = [];
 }
 
@@ -44,34 +53,39 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
     };
 
     private static readonly TimeSpan HookWait = TimeSpan.FromMilliseconds(250);
-    private readonly Channel<(AuditedAssessment Row, TaskCompletionSource Stored)> _queue =
-        Channel.CreateBounded<(AuditedAssessment, TaskCompletionSource)>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly Channel<(AuditedAssessment Row, TaskCompletionSource<AuditInsert> Stored)> _queue =
+        Channel.CreateBounded<(AuditedAssessment, TaskCompletionSource<AuditInsert>)>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
 
-    internal ChannelReader<(AuditedAssessment Row, TaskCompletionSource Stored)> Queue => _queue.Reader;
+    internal ChannelReader<(AuditedAssessment Row, TaskCompletionSource<AuditInsert> Stored)> Queue => _queue.Reader;
 
-    /// <summary>The audit row of one hook's assessment and answer.</summary>
-    public static AuditedAssessment Describe(HookInvocation invocation, RiskEvaluation evaluation, CdsServiceResponse response)
+    /// <summary>The audit row of one hook's assessment and answer, exactly as answered.</summary>
+    public static AuditedAssessment Describe(HookInvocation invocation, PatientRecord patient, RiskEvaluation evaluation, QueuedWriteBack? writeBack, CdsServiceResponse response)
     {
         var score = evaluation.Scoring;
         var request = score?.Request;
         var outcome = score?.Outcome;
+        var order = writeBack?.Order;
+        var wireOutcome = evaluation.Outcome.ToWire();
         var detail = new AssessmentDetail
         {
             ServiceId = invocation.ServiceId,
             ProtocolVersion = evaluation.Eligibility?.ProtocolVersion ?? "",
-            Summary = evaluation.Eligibility?.Summary ?? evaluation.Outcome.ToWire(),
+            Summary = evaluation.Eligibility?.Summary
+                ?? (evaluation.NotAssessedBecause.Count > 0 ? "not assessed: could not read " + string.Join(", ", evaluation.NotAssessedBecause) : wireOutcome),
             Criteria = evaluation.Criteria.ToDictionary(c => c.Id, CriterionEntry.From, StringComparer.Ordinal),
-            ClinicalFeatures = request?.ClinicalFeatures ?? new Dictionary<string, double?>(),
-            MissingData = request?.MissingData ?? [],
+            ClinicalFeatures = evaluation.Features?.Values.Values ?? new Dictionary<string, double?>(),
+            MissingData = evaluation.Features is { } f ? [.. f.Missing.Select(m => $"{m.Key}: {m.Value}")] : [],
             ImputedFeatures = outcome?.ImputedFeatures ?? [],
-            BasisReferences = request?.BasisReferences ?? [],
-            ImagingStudyReference = request?.ImagingStudyReference,
+            BasisReferences = order?.ObservationReferences ?? [],
+            ImagingStudyReference = score?.ImagingStudyReference,
             Phases = outcome?.Phases ?? [],
             ImagingRefusals = outcome?.Refusals ?? [],
             PreStatus = evaluation.Eligibility?.Pre.Status.ToString(),
             PreReason = evaluation.Eligibility?.Pre.Reason,
             ScoringJobId = score?.JobId,
-            RiskAssessmentIdentifier = outcome?.RiskAssessmentIdentifier,
+            RiskAssessmentIdentifier = writeBack?.Id,
+            DataGaps = patient.DataGaps,
+            DroppedResources = patient.DroppedResources,
             Cards = [.. response.Cards.Select(c => new CardRecord(c.Uuid ?? "", c.Summary, c.Indicator, c.Extension?.CdsRisk.Card))],
         };
 
@@ -86,18 +100,22 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
             ModelId: evaluation.Model?.Id,
             ModelVersion: evaluation.Model?.Version,
             ModelSha256: evaluation.Model?.Sha256,
-            Outcome: evaluation.Outcome.ToWire(),
-            Risk: pre is null ? null : pre >= (request?.Threshold ?? 0.5) ? "high" : "low",
+            Outcome: wireOutcome,
+            Risk: pre is null ? null : pre >= evaluation.Threshold ? "high" : "low",
             PreScore: pre,
             StudyUid: request?.StudyInstanceUid,
             DetailJson: JsonSerializer.SerializeToUtf8Bytes(detail, Json),
-            OutboxId: outcome?.RiskAssessmentIdentifier);
+            OutboxId: writeBack?.State == QueuedWriteBack.NotQueued ? null : writeBack?.Id,
+            ContentSha256: invocation.ContentSha256);
     }
 
-    /// <summary>Queues the row for the group commit and waits a moment for it to be stored; false when storage was too slow (the row stays queued).</summary>
-    public async Task<bool> RecordAsync(AuditedAssessment row, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues the row for the group commit and waits a moment for it to be stored: what storing found, or null when storage was too
+    /// slow (the row stays queued and is stored later; a reused hookInstance then cannot be refused).
+    /// </summary>
+    public async Task<AuditInsert?> RecordAsync(AuditedAssessment row, CancellationToken cancellationToken)
     {
-        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stored = new TaskCompletionSource<AuditInsert>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_queue.Writer.TryWrite((row, stored)))
         {
             await _queue.Writer.WriteAsync((row, stored), cancellationToken);
@@ -105,13 +123,12 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
 
         try
         {
-            await stored.Task.WaitAsync(HookWait, cancellationToken);
-            return true;
+            return await stored.Task.WaitAsync(HookWait, cancellationToken);
         }
         catch (TimeoutException)
         {
             logger.AuditDeferred(row.Id, "a slow or locked database");
-            return false;
+            return null;
         }
     }
 }
@@ -123,7 +140,7 @@ internal sealed class AuditWriter(AssessmentRecorder recorder, AssessmentAuditSt
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<(AuditedAssessment Row, TaskCompletionSource Stored)>(MaxBatch);
+        var batch = new List<(AuditedAssessment Row, TaskCompletionSource<AuditInsert> Stored)>(MaxBatch);
 
         // One connection kept between batches: no open per batch, and SQLite's page cache stays warm. Replaced after a failure.
         System.Data.Common.DbConnection? connection = null;
@@ -136,12 +153,13 @@ internal sealed class AuditWriter(AssessmentRecorder recorder, AssessmentAuditSt
                     batch.Add(item);
                 }
 
+                IReadOnlyList<AuditInsert> results;
                 for (var attempt = 1; ; attempt++)
                 {
                     try
                     {
                         connection ??= await store.OpenAsync(stoppingToken);
-                        await store.RecordAsync(connection, [.. batch.Select(b => b.Row)], stoppingToken);
+                        results = await store.RecordAsync(connection, [.. batch.Select(b => b.Row)], stoppingToken);
                         break;
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
@@ -157,9 +175,9 @@ internal sealed class AuditWriter(AssessmentRecorder recorder, AssessmentAuditSt
                     }
                 }
 
-                foreach (var (_, stored) in batch)
+                for (var i = 0; i < batch.Count; i++)
                 {
-                    stored.TrySetResult();
+                    batch[i].Stored.TrySetResult(results[i]);
                 }
 
                 batch.Clear();

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using CdsRisk.Api.Hooks;
-using CdsRisk.Api.Scoring;
-using CdsRisk.Api.Storage;
 using CdsRisk.Api.WriteBack;
 using CdsRisk.Core.Cards;
 using CdsRisk.Core.Eligibility;
@@ -20,31 +18,23 @@ namespace CdsRisk.Api.Pipeline;
 public sealed class HookCards(
     PreScorer scorer,
     OrderSelectChecks orderChecks,
-    OutboxStore outbox,
     IOptions<PipelineOptions> options,
-    IOptions<WriteBackOptions> writeBack,
-    TimeProvider time)
+    IOptions<WriteBackOptions> writeBackOptions)
 {
     private static readonly FhirJsonSerializer FhirJson = new();
 
     /// <summary>
-    /// "RiskAssessment/{id}" once the outbox has written this evaluation's RiskAssessment; null before that (the cards cannot point
-    /// at it yet) and when there is none to write.
+    /// The answer for one evaluation. <paramref name="writeBack"/> is this hook's RiskAssessment write-back: the cards link the
+    /// RiskAssessment only once it is written to this hook's own FHIR server, for this patient.
     /// </summary>
-    public async Task<string?> WrittenRiskAssessmentAsync(RiskEvaluation evaluation, CancellationToken cancellationToken)
+    public CdsServiceResponse Build(HookInvocation invocation, PatientRecord record, RiskEvaluation evaluation, QueuedWriteBack? writeBack)
     {
-        if (evaluation.Scoring?.Outcome?.RiskAssessmentIdentifier is not { } identifier)
+        if (!evaluation.IsApplicable)
         {
-            return null;
+            // Outside the trial's population (no liver cancer on record): nothing to say is {"cards":[]}.
+            return new CdsServiceResponse { Cards = [] };
         }
 
-        var item = await outbox.GetAsync(identifier, cancellationToken);
-        return item?.ResultLocation;
-    }
-
-    /// <summary>The answer for one evaluation; <paramref name="raReference"/> comes from <see cref="WrittenRiskAssessmentAsync"/>.</summary>
-    public CdsServiceResponse Build(HookInvocation invocation, PatientRecord record, RiskEvaluation evaluation, string? raReference)
-    {
         var card = scorer.Card;
         var model = evaluation.Model is { } m
             ? new ModelIdentity(m.Id, m.Version, m.Sha256, m.Sha256 == card.Sha256 && card.NotForClinicalUse, options.Value.ModelCardUrl)
@@ -57,19 +47,20 @@ public sealed class HookCards(
             Outcome = evaluation.Outcome,
             Criteria = evaluation.Criteria,
             Pre = evaluation.PreScore,
-            Threshold = score?.Request?.Threshold ?? card.Threshold,
+            Threshold = evaluation.Threshold,
             Model = model,
             PatientReference = "Patient/" + invocation.PatientId,
             EncounterReference = invocation.EncounterId is { Length: > 0 } e ? "Encounter/" + e : null,
             UserReference = invocation.UserId,
             Orders = invocation.Hook == CoreCards.CardBuilder.OrderSelect ? Orders(record) : null,
             Trial = new TrialLinks { TrialPageUrl = options.Value.TrialPageUrl, SmartAppUrl = options.Value.SmartAppUrl },
-            RiskAssessmentReference = raReference,
+            RiskAssessmentReference = writeBack?.Location,
             ImputedFeatures = score?.Outcome?.ImputedFeatures ?? [],
+            UnreadableData = evaluation.NotAssessedBecause,
         };
 
         var cards = CoreCards.CardBuilder.Build(input).Select(c => ToWire(c, evaluation, model)).ToList();
-        return new CdsServiceResponse { Cards = cards, SystemActions = SystemActions(score, model) };
+        return new CdsServiceResponse { Cards = cards, SystemActions = SystemActions(evaluation, writeBack) };
     }
 
     private OrderSelection Orders(PatientRecord record)
@@ -90,14 +81,14 @@ public sealed class HookCards(
     }
 
     /// <summary>CDS Hooks 2.0 §systemActions: the Device, RiskAssessment and Provenance as creates, for EHRs that write them themselves.</summary>
-    private IReadOnlyList<WireAction>? SystemActions(ScoringStageResult? score, ModelIdentity model)
+    private IReadOnlyList<WireAction>? SystemActions(RiskEvaluation evaluation, QueuedWriteBack? writeBack)
     {
-        if (!writeBack.Value.ReturnsSystemActions || score is not { Request: { } request, Outcome.Pre: { } pre })
+        if (!writeBackOptions.Value.ReturnsSystemActions || writeBack is null || evaluation.Scoring?.Outcome is not { } score
+            || writeBack.Order.ToAssessment(score) is not { } assessment)
         {
             return null;
         }
 
-        var assessment = ImagingScoringWork.AssessmentFor(request, pre, model, score.Outcome.ImputedFeatures, time.GetUtcNow());
         return [.. WriteBackBundle.Writes(assessment).Select(w => new WireAction
         {
             Type = "create",

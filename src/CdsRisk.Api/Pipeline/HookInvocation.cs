@@ -1,3 +1,7 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using CdsRisk.Api.Hooks;
 
@@ -18,7 +22,14 @@ public sealed record HookInvocation
     public FhirAuthorization? Authorization { get; init; }
     public IReadOnlyList<string> Selections { get; init; } = [];
     public JsonElement? DraftOrders { get; init; }
-    public DateTimeOffset ReceivedAt { get; init; } = DateTimeOffset.UtcNow;
+    public required DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>
+    /// SHA-256 (hex) of everything the call asks about — service, hook, context, fhirServer and every prefetch value — but not its
+    /// hookInstance or token: two calls with the same value ask the same question. Null for calls that were not made over a hook
+    /// (e.g. a scoring job submitted through the API).
+    /// </summary>
+    public string? ContentSha256 { get; init; }
 
     /// <summary>The resource type of <see cref="UserId"/> (<c>Practitioner</c>, <c>PractitionerRole</c>, …).</summary>
     public string UserType => UserId.Split('/', 2)[0];
@@ -27,7 +38,7 @@ public sealed record HookInvocation
     public string UserLogicalId => UserId.Contains('/', StringComparison.Ordinal) ? UserId.Split('/', 2)[1] : UserId;
 
     /// <summary>Builds the invocation from a request that passed <see cref="CdsServiceRequestValidator"/>.</summary>
-    public static HookInvocation From(CdsServiceDefinition service, CdsServiceRequest request) => new()
+    public static HookInvocation From(CdsServiceDefinition service, CdsServiceRequest request, DateTimeOffset receivedAt) => new()
     {
         ServiceId = service.Id,
         Hook = request.Hook!,
@@ -39,7 +50,55 @@ public sealed record HookInvocation
         Authorization = request.FhirAuthorization,
         Selections = request.Context.Selections ?? [],
         DraftOrders = request.Context.DraftOrders,
+        ReceivedAt = receivedAt,
+        ContentSha256 = ContentHash(service, request),
     };
+
+    /// <summary>See <see cref="ContentSha256"/>. Each part is written with its length, so no two different calls hash alike by concatenation.</summary>
+    public static string ContentHash(CdsServiceDefinition service, CdsServiceRequest request)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Text(string? value)
+        {
+            Span<byte> length = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(length, value is null ? -1 : Encoding.UTF8.GetByteCount(value));
+            hash.AppendData(length);
+            if (value is not null)
+            {
+                hash.AppendData(Encoding.UTF8.GetBytes(value));
+            }
+        }
+
+        void Json(JsonElement? value)
+        {
+            // The bytes as sent: a value spelled differently is another question (and a cache miss), never a wrong answer.
+            var raw = value is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } v ? JsonMarshal.GetRawUtf8Value(v) : default;
+            Span<byte> length = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(length, value is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } ? raw.Length : -1);
+            hash.AppendData(length);
+            hash.AppendData(raw);
+        }
+
+        var context = request.Context!;
+        Text(service.Id);
+        Text(request.Hook);
+        Text(request.FhirServer);
+        Text(context.PatientId);
+        Text(context.UserId);
+        Text(context.EncounterId);
+        Text(context.Selections is null ? null : string.Join('\n', context.Selections));
+        Json(context.DraftOrders);
+        if (request.Prefetch is { } prefetch)
+        {
+            foreach (var key in prefetch.Keys.Order(StringComparer.Ordinal))
+            {
+                Text(key);
+                Json(prefetch[key]);
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
 
     public override string ToString() => $"HookInvocation {{ ServiceId = {ServiceId}, Hook = {Hook}, HookInstance = {HookInstance} }}";
 }

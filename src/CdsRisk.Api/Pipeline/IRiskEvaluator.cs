@@ -2,6 +2,7 @@ using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Scoring;
 using CdsRisk.Core.Eligibility;
 using CdsRisk.Core.Patients;
+using CdsRisk.Core.Scoring;
 
 namespace CdsRisk.Api.Pipeline;
 
@@ -11,7 +12,7 @@ public interface IRiskEvaluator
     Task<RiskEvaluation> EvaluateAsync(PatientRecord patient, HookInvocation invocation, CancellationToken cancellationToken);
 }
 
-/// <summary>The result of one evaluation, as the cards report it.</summary>
+/// <summary>The result of one evaluation, as the cards report it. Immutable: a cached evaluation is handed to many calls.</summary>
 public sealed record RiskEvaluation
 {
     public required EligibilityOutcome Outcome { get; init; }
@@ -20,15 +21,37 @@ public sealed record RiskEvaluation
     public double? PreScore { get; init; }
     public ModelReference? Model { get; init; }
 
+    /// <summary>The protocol's PRE threshold.</summary>
+    public double Threshold { get; init; } = 0.5;
+
     /// <summary>One result per id of <see cref="CriterionIds.All"/>.</summary>
     public required IReadOnlyList<CriterionResult> Criteria { get; init; }
 
     /// <summary>The full eligibility result (snapshot, PRE state, protocol version), when the engine ran.</summary>
     public EligibilityResult? Eligibility { get; init; }
 
+    /// <summary>The model's clinical inputs for this patient and which were missing, when the engine ran.</summary>
+    public ClinicalFeatureSet? Features { get; init; }
+
     /// <summary>What imaging and scoring gave within the budget (the job, the request, the outcome), when a study was found.</summary>
     public ScoringStageResult? Scoring { get; init; }
 
     /// <summary>False when the patient is outside the trial's population altogether (e.g. no liver tumour on record): the service then stays silent (<c>{"cards":[]}</c>).</summary>
     public bool IsApplicable { get; init; } = true;
+
+    /// <summary>
+    /// With <see cref="EligibilityOutcome.NotAssessed"/>: the data categories that could not be read from the EHR, and so why
+    /// eligibility was not assessed. The answer is then a card that says so, never the silent answer.
+    /// </summary>
+    public IReadOnlyList<string> NotAssessedBecause { get; init; } = [];
+
+    /// <summary>
+    /// Whether a PRE for this patient means something and is recorded as a RiskAssessment: the patient is in the trial's population
+    /// with a hepatocellular carcinoma and no other liver pathology on record, and a study is (being) scored.
+    /// </summary>
+    public bool RecordsRisk =>
+        IsApplicable
+        && Eligibility is { Snapshot: { Hcc: not null, NonHccDiagnoses.Count: 0 } }
+        && Scoring?.Request is not null
+        && (PreScore is not null || Scoring.Pre.Status == PreScoreStatus.Pending);
 }

@@ -19,11 +19,11 @@ public sealed class PipelineOptions
     public int ReserveMilliseconds { get; set; } = 100;
 
     /// <summary>
-    /// How long an answer that followed from the call's content alone is handed out again for a call with the same content
-    /// (<see cref="HookAnswerMemo"/>); 0 turns this off. Rules that depend on the date (how recent a test or the MRI is) can be this late.
+    /// How long the evaluation of settled content is reused for a call with the same content on the same day
+    /// (<see cref="CachingRiskEvaluator"/>); 0 evaluates every call. Cards and the audit record are made for every call.
     /// </summary>
     [Range(0, 3_600)]
-    public int AnswerMemoSeconds { get; set; } = 60;
+    public int EvaluationCacheSeconds { get; set; } = 60;
 
     /// <summary>The trial's page, linked from the cards.</summary>
     [Url]

@@ -61,6 +61,7 @@ public static class PipelineServiceCollectionExtensions
 
         services.AddOptions<ScoringOptions>().BindConfiguration(ScoringOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IScoringWork, ImagingScoringWork>();
+        services.AddSingleton<ScoreStoredSignal>();
         services.AddSingleton<ScoringCoordinator>();
         services.AddSingleton<ScoringStage>();
         services.AddHostedService<ScoringWorker>();
@@ -68,6 +69,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<WriteBackOptions>().BindConfiguration(WriteBackOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<FhirCredentials>();
         services.AddSingleton<OutboxWriter>();
+        services.AddSingleton<RiskAssessmentWriteBack>();
         services.AddHostedService<OutboxWorker>();
         // Writes are retried by the outbox, not here: one attempt per drain, bounded by WriteBack:TimeoutSeconds.
         services.AddHttpClient(OutboxWriter.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
@@ -75,10 +77,10 @@ public static class PipelineServiceCollectionExtensions
         services.AddHttpClient(FhirCredentials.TokenClient, http => http.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
 
-        services.AddSingleton<IRiskEvaluator, TrialRiskEvaluator>();
+        services.AddSingleton<TrialRiskEvaluator>();
+        services.AddSingleton<IRiskEvaluator, CachingRiskEvaluator>();
         services.AddSingleton<HookCards>();
         services.AddSingleton<AssessmentRecorder>();
-        services.AddSingleton<HookAnswerMemo>();
         services.AddHostedService<AuditWriter>();
 
         services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section);

@@ -15,34 +15,59 @@ public sealed class TrialRiskEvaluator(
     IOptions<PipelineOptions> options,
     TimeProvider time) : IRiskEvaluator
 {
-    public async Task<RiskEvaluation> EvaluateAsync(PatientRecord patient, HookInvocation invocation, CancellationToken cancellationToken)
+    /// <summary>Evaluates within what is left of the hook's latency budget.</summary>
+    public Task<RiskEvaluation> EvaluateAsync(PatientRecord patient, HookInvocation invocation, CancellationToken cancellationToken)
+    {
+        var budget = TimeSpan.FromMilliseconds(options.Value.LatencyBudgetMilliseconds - options.Value.ReserveMilliseconds);
+        return EvaluateAsync(patient, invocation, budget - (time.GetUtcNow() - invocation.ReceivedAt), cancellationToken);
+    }
+
+    /// <summary>Evaluates, waiting at most <paramref name="wait"/> for a score being computed (zero: start it and do not wait).</summary>
+    public async Task<RiskEvaluation> EvaluateAsync(PatientRecord patient, HookInvocation invocation, TimeSpan wait, CancellationToken cancellationToken)
     {
         // The clinical picture and the model's clinical features, from the record alone.
         var snapshot = eligibility.Snapshot(patient, invocation.ReceivedAt);
         if (!IsInTrialPopulation(snapshot))
         {
-            return new RiskEvaluation { Outcome = EligibilityOutcome.Ineligible, Criteria = [], IsApplicable = false };
+            // Not in the population as far as the record shows; when the diagnoses or planned operations could not be read, the
+            // record does not show it at all: say so rather than stay silent.
+            List<string> unreadable = [.. patient.UnavailableData.Where(PopulationData.Contains)];
+            return new RiskEvaluation
+            {
+                Outcome = unreadable.Count > 0 ? EligibilityOutcome.NotAssessed : EligibilityOutcome.Ineligible,
+                Criteria = [],
+                IsApplicable = unreadable.Count > 0,
+                NotAssessedBecause = unreadable,
+            };
         }
 
         var features = ClinicalFeatureBuilder.Build(snapshot);
 
-        // Imaging and PRE score: cached, or computed within what is left of the budget, or pending in the background.
-        var budget = TimeSpan.FromMilliseconds(options.Value.LatencyBudgetMilliseconds - options.Value.ReserveMilliseconds);
-        var wait = budget - (time.GetUtcNow() - invocation.ReceivedAt);
+        // Imaging and PRE score: cached, or computed within the wait, or pending in the background.
         var score = await scoring.RunAsync(invocation, patient, snapshot, features, wait, cancellationToken);
 
         // Every criterion of the trial, with the score and what the images showed.
         var result = eligibility.Evaluate(snapshot, new EligibilityInputs(invocation.ReceivedAt, score.Pre, score.Mri));
+
+        // Data the EHR could not deliver is not data the clinician must record: unless a criterion already fails, the answer is that
+        // eligibility was not assessed, and which data could not be read.
+        var notAssessed = patient.UnavailableData.Count > 0 && result.Outcome != EligibilityOutcome.Ineligible;
         return new RiskEvaluation
         {
-            Outcome = result.Outcome,
+            Outcome = notAssessed ? EligibilityOutcome.NotAssessed : result.Outcome,
+            NotAssessedBecause = notAssessed ? patient.UnavailableData : [],
             PreScore = result.Pre.Value,
+            Threshold = eligibility.Data.Protocol.PreThreshold,
+            Features = features,
             Model = result.Pre.Value is null ? null : new ModelReference { Id = model.Card.Id, Version = model.Card.Version, Sha256 = model.Card.Sha256 },
             Criteria = result.Criteria,
             Eligibility = result,
             Scoring = score,
         };
     }
+
+    /// <summary>The data categories that decide whether a patient is in the trial's population (diagnoses, planned or done operations).</summary>
+    private static readonly HashSet<string> PopulationData = new(["Condition", "Procedure", "ServiceRequest", "Appointment"], StringComparer.Ordinal);
 
     /// <summary>The trial concerns patients with liver cancer on record or a liver resection planned; for anyone else the service stays silent.</summary>
     public static bool IsInTrialPopulation(PatientSnapshot snapshot) =>

@@ -1,31 +1,20 @@
-using System.Text.Json;
 using CdsRisk.Api.DicomWeb;
-using CdsRisk.Api.WriteBack;
-using CdsRisk.Core.Cards;
 using CdsRisk.Core.Imaging;
 using CdsRisk.Core.Scoring;
-using CdsRisk.Core.WriteBack;
-using Hl7.Fhir.Serialization;
 using Microsoft.Extensions.Options;
 
 namespace CdsRisk.Api.Scoring;
 
 /// <summary>
-/// The work behind a scoring job: retrieve the study over DICOMweb, find the four phases and build the model tensor,
-/// run the PRE model, and queue the RiskAssessment (with its Device and Provenance) for write-back.
+/// The work behind a scoring job: retrieve the study over DICOMweb, find the four phases and build the model tensor, and run the
+/// PRE model. It writes nothing anywhere: the hooks queue the RiskAssessment for their own patient and FHIR server.
 /// </summary>
 public sealed class ImagingScoringWork(
     DicomWebClient dicomWeb,
     PreScorer scorer,
     IOptions<PhaseRules> phaseRules,
-    OutboxWriter outbox,
-    IOptions<WriteBackOptions> writeBack,
-    IOptions<ScoringOptions> scoringOptions,
-    TimeProvider time) : IScoringWork
+    IOptions<ScoringOptions> scoringOptions) : IScoringWork
 {
-    public const string RiskAssessmentWriteKind = "risk-assessment";
-    private static readonly FhirJsonSerializer FhirJson = new();
-
     public async Task<ScoringOutcome> RunAsync(ScoringRequest request, IScoringProgress progress, CancellationToken cancellationToken)
     {
         await progress.ReportAsync("retrieving images");
@@ -70,9 +59,8 @@ public sealed class ImagingScoringWork(
         }
 
         await progress.ReportAsync("scoring");
-        var clinical = new ClinicalFeatureValues(request.ClinicalFeatures);
-        var score = scorer.Score(imaging.Tensor, clinical);
-        var outcome = new ScoringOutcome
+        var score = scorer.Score(imaging.Tensor, new ClinicalFeatureValues(request.ClinicalFeatures));
+        return new ScoringOutcome
         {
             Pre = score.Pre,
             ModelId = score.ModelId,
@@ -83,45 +71,7 @@ public sealed class ImagingScoringWork(
             StudyDate = imaging.StudyDate,
             Notes = notes,
         };
-
-        if (request.FhirServer is null)
-        {
-            return outcome;
-        }
-
-        var assessment = BuildAssessment(request, score, scorer.Card);
-        var identifier = WriteBackResources.RiskAssessmentIdentifier(assessment).Value!;
-        if (writeBack.Value.WritesDirectly)
-        {
-            await progress.ReportAsync("queueing write-back");
-            var bundle = WriteBackBundle.Transaction(assessment);
-            await outbox.EnqueueAsync(identifier, RiskAssessmentWriteKind, request.FhirServer, FhirJson.SerializeToString(bundle), cancellationToken);
-        }
-
-        return outcome with { RiskAssessmentIdentifier = identifier };
     }
-
-    /// <summary>The RiskAssessment's inputs, for the outbox and for EHRs that take it as a system action.</summary>
-    public AssessmentInput BuildAssessment(ScoringRequest request, PreScore score, ModelCard card) =>
-        AssessmentFor(request, score.Pre, new ModelIdentity(score.ModelId, score.ModelVersion, score.ModelSha256, card.NotForClinicalUse, request.ModelCardUrl),
-            score.ImputedFeatures, time.GetUtcNow());
-
-    public static AssessmentInput AssessmentFor(ScoringRequest request, double pre, ModelIdentity model, IReadOnlyList<string> imputed, DateTimeOffset occurrence) => new()
-    {
-        PatientReference = request.PatientReference,
-        EncounterReference = request.EncounterReference,
-        ConditionReference = request.ConditionReference,
-        Occurrence = occurrence,
-        Pre = pre,
-        Threshold = request.Threshold,
-        Model = model,
-        StudyInstanceUid = request.StudyInstanceUid,
-        ImagingStudyReference = request.ImagingStudyReference,
-        ObservationReferences = request.BasisReferences,
-        ClinicalFeatureHash = request.ClinicalFeatureHash,
-        ImputedFeatures = imputed,
-        MissingData = request.MissingData,
-    };
 
     private static string Describe(ImagingRefusal r) =>
         r.SeriesInstanceUid is null ? $"{r.Reason}: {r.Detail}" : $"{r.Reason} (series {r.SeriesInstanceUid}{(r.TimePoint is null ? "" : ", time point " + r.TimePoint)}): {r.Detail}";

@@ -4,22 +4,13 @@ using System.Text.Json.Serialization;
 namespace CdsRisk.Api.Scoring;
 
 /// <summary>
-/// Everything a scoring job needs, so that any replica can run it after a restart: where the images are, the clinical
-/// features, and what the RiskAssessment written afterwards refers to. No token: credentials are looked up when the job runs.
+/// Everything a scoring job needs, so that any replica can run it after a restart: where the images are and the clinical features.
+/// A job computes a property of the study and the features alone — nothing in it names a patient, a FHIR server or a credential —
+/// so its result may be shared; what is written or linked for a patient is the hook's (<see cref="WriteBack.RiskAssessmentOrder"/>).
 /// </summary>
 public sealed record ScoringRequest
 {
-    public required string PatientReference { get; init; }
-    public string? EncounterReference { get; init; }
-
-    /// <summary>The HCC Condition the assessment is about (RiskAssessment.condition), when recorded.</summary>
-    public string? ConditionReference { get; init; }
-
-    /// <summary>The EHR's FHIR base the RiskAssessment is written back to (null: nowhere).</summary>
-    public string? FhirServer { get; init; }
-
     public required string StudyInstanceUid { get; init; }
-    public string? ImagingStudyReference { get; init; }
 
     /// <summary>DICOMweb base from the ImagingStudy's Endpoint, or null for the configured default.</summary>
     public string? DicomWebBaseUrl { get; init; }
@@ -30,25 +21,20 @@ public sealed record ScoringRequest
 
     public required IReadOnlyDictionary<string, double?> ClinicalFeatures { get; init; }
 
-    /// <summary>The Observations the clinical features came from (RiskAssessment.basis).</summary>
-    public IReadOnlyList<string> BasisReferences { get; init; } = [];
-
-    /// <summary>Clinical data that was missing when the features were built (RiskAssessment.note).</summary>
-    public IReadOnlyList<string> MissingData { get; init; } = [];
-
-    /// <summary>The protocol's PRE threshold at the time of the request.</summary>
-    public double Threshold { get; init; } = 0.5;
-
-    public string? ModelCardUrl { get; init; }
-
     public required string ModelSha256 { get; init; }
     public required string ClinicalFeatureHash { get; init; }
 
-    /// <summary>(study, model, clinical features): the same key means the same score.</summary>
+    /// <summary>(study, model, clinical features): the same key means the same score, wherever the images were read from.</summary>
     public string CacheKey => $"{StudyInstanceUid}|{ModelSha256}|{ClinicalFeatureHash}";
+
+    /// <summary>
+    /// The job that computes it, per place the images are read from: a job that could not read them from one place (e.g. a call
+    /// that named a server the service may not use) never stands in for a job that reads them from another.
+    /// </summary>
+    public string JobKey => $"{DicomWebBaseUrl}|{CacheKey}";
 }
 
-/// <summary>One scoring job's result: the PRE (when the images were usable), what the images showed, and what the write-back became.</summary>
+/// <summary>One scoring job's result: the PRE (when the images were usable) and what the images showed.</summary>
 public sealed record ScoringOutcome
 {
     public double? Pre { get; init; }
@@ -71,9 +57,6 @@ public sealed record ScoringOutcome
 
     /// <summary>A failure that may pass (a server down): not cached, tried again later.</summary>
     public string? TransientError { get; init; }
-
-    /// <summary>The deterministic identifier of the RiskAssessment written for this score, when one was queued.</summary>
-    public string? RiskAssessmentIdentifier { get; init; }
 
     public static ScoringOutcome Failed(string error) => new() { TransientError = error };
 }

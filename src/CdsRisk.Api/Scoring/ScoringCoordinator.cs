@@ -6,6 +6,17 @@ using Microsoft.Extensions.Options;
 
 namespace CdsRisk.Api.Scoring;
 
+/// <summary>Tells whoever waits for scores (the outbox) that a job stored one, by its cache key. Dropped when nobody keeps up: the outbox also polls.</summary>
+public sealed class ScoreStoredSignal
+{
+    private readonly System.Threading.Channels.Channel<string> _keys = System.Threading.Channels.Channel.CreateBounded<string>(
+        new System.Threading.Channels.BoundedChannelOptions(1024) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropOldest });
+
+    public System.Threading.Channels.ChannelReader<string> Keys => _keys.Reader;
+
+    public void Raise(string scoreKey) => _keys.Writer.TryWrite(scoreKey);
+}
+
 /// <summary>What a hook learns about a score within its budget.</summary>
 public abstract record ScoringAttempt
 {
@@ -25,24 +36,37 @@ public sealed class ScoringCoordinator(
     ScoringJobStore jobs,
     ScoreCacheStore cache,
     IScoringWork work,
+    ScoreStoredSignal stored,
     IOptions<ScoringOptions> options,
     TimeProvider time,
-    ILogger<ScoringCoordinator> logger) : IDisposable
+    ILogger<ScoringCoordinator> logger,
+    CdsRiskMetrics? metrics = null) : IDisposable
 {
+    public static readonly System.Diagnostics.ActivitySource Activity = new("CdsRisk.Scoring");
+
     private readonly ScoringOptions _options = options.Value;
     private readonly SemaphoreSlim _slots = new(options.Value.MaxConcurrency, options.Value.MaxConcurrency);
     private readonly ConcurrentDictionary<string, Task<ScoringOutcome?>> _local = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _waiting;
+    private int _disposed;
 
     /// <summary>This process's name in job leases.</summary>
     public string Owner { get; } = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
 
     private TimeSpan Lease => TimeSpan.FromSeconds(_options.LeaseSeconds);
 
-    /// <summary>Creates the job when new (idempotent per key) and starts it here when this process may; does not wait.</summary>
+    /// <summary>
+    /// Creates the job when new (idempotent per key) and starts it here when this process may; does not wait. A score already
+    /// stored is the job that computed it.
+    /// </summary>
     public async Task<(ScoringJobRow Job, bool Created)> SubmitAsync(ScoringRequest request, CancellationToken cancellationToken)
     {
+        if (await jobs.FindSucceededAsync(request.CacheKey, cancellationToken) is { } done)
+        {
+            return (done, false);
+        }
+
         var (job, created) = await CreateOrGetJobAsync(request, cancellationToken);
         await TryStartAsync(job, cancellationToken);
         return (await jobs.GetAsync(job.Id, cancellationToken) ?? job, created);
@@ -99,12 +123,12 @@ public sealed class ScoringCoordinator(
     }
 
     private Task<(ScoringJobRow Job, bool Created)> CreateOrGetJobAsync(ScoringRequest request, CancellationToken cancellationToken) =>
-        jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.CacheKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
+        jobs.CreateOrGetAsync(Guid.NewGuid().ToString("N"), request.JobKey, JsonSerializer.Serialize(request, ScoringJson.Options), cancellationToken);
 
     /// <summary>Starts the job in this process when it is claimable and a slot or queue place is free. False when this process is overloaded.</summary>
     internal async Task<bool> TryStartAsync(ScoringJobRow job, CancellationToken cancellationToken)
     {
-        if (_local.ContainsKey(job.Id) || job.State == ScoringJobStates.Succeeded)
+        if (_local.ContainsKey(job.Id) || job.State == ScoringJobStates.Succeeded || _stopping.IsCancellationRequested)
         {
             return true;
         }
@@ -136,13 +160,20 @@ public sealed class ScoringCoordinator(
     private async Task<ScoringOutcome?> RunAsync(string jobId, ScoringRequest request)
     {
         var token = _stopping.Token;
+        metrics?.ScoringQueueDepth(Volatile.Read(ref _waiting));
         try
         {
             await _slots.WaitAsync(token);
+            var started = time.GetTimestamp();
+            using var activity = Activity.StartActivity("scoring-job");
+            activity?.SetTag("cdsrisk.scoring.job_id", jobId);
             try
             {
                 var progress = new Progress(this, jobId, token);
                 var outcome = await work.RunAsync(request, progress, token);
+                var result = outcome.TransientError is not null ? "failed" : outcome.Pre is null ? "unusable" : "succeeded";
+                activity?.SetTag("cdsrisk.scoring.result", result);
+                metrics?.ScoringJobFinished(result, time.GetElapsedTime(started));
                 if (outcome.TransientError is { } error)
                 {
                     // Not a result: the job fails, and a later hook (or the worker) tries it again after Scoring:RetryFailedAfterSeconds.
@@ -153,6 +184,8 @@ public sealed class ScoringCoordinator(
                 var json = JsonSerializer.Serialize(outcome, ScoringJson.Options);
                 await cache.PutAsync(request.CacheKey, request.StudyInstanceUid, request.ModelSha256, request.ClinicalFeatureHash, json, CancellationToken.None);
                 await jobs.CompleteAsync(jobId, Owner, json, CancellationToken.None);
+                // The write-backs that hooks queued for this score (each for its own patient and server) can go now.
+                stored.Raise(request.CacheKey);
                 return outcome;
             }
             finally
@@ -162,7 +195,9 @@ public sealed class ScoringCoordinator(
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            // Shutting down: the lease runs out and another process (or this one after restart) takes the job over.
+            // Shutting down: back in the queue, so another process (or this one after restart) takes the job over at once.
+            await jobs.ReturnAsync(jobId, Owner, CancellationToken.None);
+            logger.ScoringJobReturned(jobId);
             return null;
         }
         catch (Exception ex)
@@ -173,7 +208,7 @@ public sealed class ScoringCoordinator(
         }
         finally
         {
-            Interlocked.Decrement(ref _waiting);
+            metrics?.ScoringQueueDepth(Interlocked.Decrement(ref _waiting));
             _local.TryRemove(jobId, out _);
         }
     }
@@ -199,8 +234,35 @@ public sealed class ScoringCoordinator(
     private Task ReportProgressAsync(string jobId, string stage, CancellationToken cancellationToken) =>
         jobs.ReportProgressAsync(jobId, Owner, stage, Lease, cancellationToken);
 
+    /// <summary>
+    /// Stops this process's jobs: each one running is cancelled and put back in the queue, and this waits (within
+    /// <paramref name="cancellationToken"/>, the host's shutdown time) until they have, so that nothing they use is disposed under them.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        try
+        {
+            await Task.WhenAll(_local.Values).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The host's shutdown time is up: the leases of jobs still running run out and another process takes them over.
+        }
+    }
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _stopping.Cancel();
         _stopping.Dispose();
         _slots.Dispose();
@@ -215,6 +277,13 @@ public sealed class ScoringCoordinator(
 /// <summary>Polls for jobs this process can take.</summary>
 internal sealed class ScoringWorker(ScoringCoordinator coordinator, IOptions<ScoringOptions> options, ILogger<ScoringWorker> logger) : BackgroundService
 {
+    /// <summary>At shutdown, running jobs are returned to the queue before the host disposes what they use.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await coordinator.StopAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.PollSeconds));

@@ -56,7 +56,6 @@ public sealed record ScoringJobView
     public ModelReference? Model { get; init; }
     public IReadOnlyList<string>? ImagingRefusals { get; init; }
     public string? Error { get; init; }
-    public string? RiskAssessmentIdentifier { get; init; }
 
     internal static ScoringJobView From(ScoringJobRow row)
     {
@@ -73,7 +72,6 @@ public sealed record ScoringJobView
             Model = outcome?.ModelId is { } id ? new ModelReference { Id = id, Version = outcome.ModelVersion ?? "", Sha256 = outcome.ModelSha256 ?? "" } : null,
             ImagingRefusals = outcome?.Refusals is { Count: > 0 } r ? r : null,
             Error = row.Error ?? outcome?.TransientError,
-            RiskAssessmentIdentifier = outcome?.RiskAssessmentIdentifier,
         };
     }
 }
@@ -88,7 +86,7 @@ public static class ScoringJobEndpoints
         group.MapPost("", CreateAsync)
             .WithName("CreateScoringJob")
             .WithSummary("Score a patient's MRI ahead of the hooks; idempotent per (study, model, clinical features)")
-            .WithDescription("Loads the patient's record from fhirServer with the named backend credential, picks the MR study and starts the job. A duplicate returns the existing job (200); a new one 202 with Location. Requires a CDS Client JWT (Auth:Clients).")
+            .WithDescription("Loads the patient's record from fhirServer with the named backend credential, picks the MR study, starts its job and queues the patient's RiskAssessment for that server. 202 with Location while the job is queued or running (the same job for a repeated request); 200 when its score is already there. Requires a CDS Client JWT (Auth:Clients).")
             .AddEndpointFilter<ValidationFilter<ScoringJobRequest>>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
@@ -101,9 +99,12 @@ public static class ScoringJobEndpoints
         return app;
     }
 
+    // The same path as a hook, without waiting: the patient's record read with the backend credential, the MRI chosen and its
+    // job started, every criterion evaluated, and the RiskAssessment queued for this patient on this server (written with the
+    // backend credential once the score is there).
     private static async Task<Results<Accepted<ScoringJobView>, Ok<ScoringJobView>>> CreateAsync(
-        ScoringJobRequest request, PatientRecordLoader loader, EligibilityEngine eligibility, ScoringStage stage, ScoringCoordinator coordinator,
-        FhirCredentials credentials, IOptions<WriteBackOptions> writeBack, TimeProvider time, CancellationToken cancellationToken)
+        ScoringJobRequest request, PatientRecordLoader loader, TrialRiskEvaluator evaluator, RiskAssessmentWriteBack writeBacks,
+        ScoringCoordinator coordinator, FhirCredentials credentials, IOptions<WriteBackOptions> writeBack, TimeProvider time, CancellationToken cancellationToken)
     {
         var server = new Uri(request.FhirServer!.TrimEnd('/') + "/");
         var client = writeBack.Value.BackendClients.FirstOrDefault(c => c.ClientId == request.Credential);
@@ -114,10 +115,11 @@ public static class ScoringJobEndpoints
                 new Dictionary<string, string[]> { ["credential"] = ["No WriteBack:BackendClients entry with this clientId could get a token for fhirServer."] });
         }
 
-        var invocation = new HookInvocation
+        var service = CdsServiceCatalog.Find(CdsServiceCatalog.PatientViewId)!;
+        var reading = new HookInvocation
         {
-            ServiceId = CdsServiceCatalog.PatientViewId,
-            Hook = "patient-view",
+            ServiceId = service.Id,
+            Hook = service.Hook,
             HookInstance = Guid.NewGuid(),
             PatientId = request.PatientId!,
             UserId = "Device/cdsrisk",
@@ -125,25 +127,24 @@ public static class ScoringJobEndpoints
             Authorization = new FhirAuthorization { AccessToken = token, TokenType = "Bearer", Scope = client!.Scope },
             ReceivedAt = time.GetUtcNow(),
         };
-        var service = CdsServiceCatalog.Find(CdsServiceCatalog.PatientViewId)!;
-        var record = await loader.LoadAsync(invocation, service.Prefetch, null, cancellationToken);
+        var record = await loader.LoadAsync(reading, service.Prefetch, null, cancellationToken);
         if (request.StudyInstanceUid is { } uid)
         {
             record = record with { ImagingStudies = [.. record.ImagingStudies.Where(s => s.Identifier.Any(i => i.Value == "urn:oid:" + uid))] };
         }
 
-        var snapshot = eligibility.Snapshot(record, invocation.ReceivedAt);
-        var features = ClinicalFeatureBuilder.Build(snapshot);
-        var prepared = stage.Prepare(server, null, record, snapshot, features);
-        if (prepared.Request is null)
+        var evaluation = await evaluator.EvaluateAsync(record, reading, TimeSpan.Zero, cancellationToken);
+        if (evaluation.Scoring?.Request is not { } job)
         {
-            throw new CdsRiskException(ApiErrorCodes.NoImagingStudy, prepared.Problem!);
+            throw new CdsRiskException(ApiErrorCodes.NoImagingStudy,
+                evaluation.Scoring?.Pre.Reason ?? (evaluation.IsApplicable ? "no pre-operative MR ImagingStudy on record" : "the patient has no liver cancer on record"));
         }
 
-        var located = await stage.WithImageLocationAsync(prepared.Request, prepared.Study!, server, token, cancellationToken);
-        var (job, created) = await coordinator.SubmitAsync(located, cancellationToken);
-        var view = ScoringJobView.From(job);
-        return created ? TypedResults.Accepted($"/api/scoring-jobs/{job.Id}", view) : TypedResults.Ok(view);
+        // No hook token: the backend client writes it (FhirCredentials falls back to it for this server).
+        await writeBacks.QueueAsync(reading with { Authorization = null }, evaluation, cancellationToken);
+        var (row, _) = await coordinator.SubmitAsync(job, cancellationToken);
+        var view = ScoringJobView.From(row);
+        return row.State == ScoringJobStates.Succeeded ? TypedResults.Ok(view) : TypedResults.Accepted($"/api/scoring-jobs/{row.Id}", view);
     }
 
     private static async Task<Ok<ScoringJobView>> GetAsync(string id, ScoringJobStore jobs, CancellationToken cancellationToken)

@@ -4,7 +4,6 @@ using CdsRisk.Api.Pipeline;
 using CdsRisk.Core.Eligibility;
 using CdsRisk.Core.Patients;
 using CdsRisk.Core.Scoring;
-using CdsRisk.Core.WriteBack;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
 using Evidence = CdsRisk.Core.Eligibility.Evidence;
@@ -15,6 +14,9 @@ namespace CdsRisk.Api.Scoring;
 /// <summary>What the hook knows about imaging and the PRE score once its budget is spent.</summary>
 public sealed record ScoringStageResult(PreScoreState Pre, MriAssessment? Mri, ScoringOutcome? Outcome, ScoringRequest? Request, string? JobId)
 {
+    /// <summary>"ImagingStudy/{id}" of the patient's study that was (or is being) scored.</summary>
+    public string? ImagingStudyReference { get; init; }
+
     /// <summary>
     /// True when this result follows from the record alone (no study to score) or from a stored final score: the same record gives
     /// the same result again without asking imaging, the scoring jobs or the FHIR server.
@@ -43,14 +45,17 @@ public sealed class ScoringStage(
     public async Task<ScoringStageResult> RunAsync(HookInvocation invocation, PatientRecord record, PatientSnapshot snapshot,
         ClinicalFeatureSet features, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var prepared = Prepare(invocation.FhirServer, invocation.EncounterId, record, snapshot, features);
+        var prepared = Prepare(record, snapshot, features);
         if (prepared.Request is null)
         {
             return new ScoringStageResult(PreScoreState.Unavailable(prepared.Problem!), prepared.Mri, null, null, null) { IsSettled = true };
         }
 
+        var studyReference = "ImagingStudy/" + prepared.Study!.Id;
+
         ScoringAttempt attempt;
         var fromCache = false;
+        var job = prepared.Request;
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter((wait > TimeSpan.Zero ? wait : TimeSpan.Zero) + StorageGrace);
         try
@@ -63,13 +68,13 @@ public sealed class ScoringStage(
             }
             else
             {
-                var located = await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token);
-                if (ImagesOutOfReach(located) is { } outOfReach)
+                job = await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token);
+                if (ImagesOutOfReach(job, studyReference) is { } outOfReach)
                 {
                     return outOfReach;
                 }
 
-                attempt = await coordinator.GetOrStartAsync(located, wait, bounded.Token);
+                attempt = await coordinator.GetOrStartAsync(job, wait, bounded.Token);
             }
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or TimeoutException
@@ -77,10 +82,10 @@ public sealed class ScoringStage(
         {
             // The service's own storage is locked or down: the hook still answers, and the score is computed on a later call.
             return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "PRE score not available yet: the service's storage is busy"),
-                ImagesBeingRead(prepared.Request, "the service's storage is busy"), null, prepared.Request, null);
+                ImagesBeingRead(job, studyReference, "the service's storage is busy"), null, job, null) { ImagingStudyReference = studyReference };
         }
 
-        var result = Interpret(attempt, prepared.Request, snapshot.LatestMri);
+        var result = Interpret(attempt, job, studyReference, snapshot.LatestMri) with { ImagingStudyReference = studyReference };
         return fromCache && result.Outcome is { TransientError: null } ? result with { IsSettled = true } : result;
     }
 
@@ -88,7 +93,7 @@ public sealed class ScoringStage(
     /// Images this service may not read, or cannot locate, will not become readable by waiting: the hook says so at once
     /// (needs data, with the reason in words a clinician understands), and no job is started.
     /// </summary>
-    private ScoringStageResult? ImagesOutOfReach(ScoringRequest request)
+    private ScoringStageResult? ImagesOutOfReach(ScoringRequest request, string studyReference)
     {
         var (server, problem) = dicomWebOptions.Value.Locate(request.DicomWebBaseUrl is { } url ? new Uri(url, UriKind.Absolute) : null);
         if (problem is null)
@@ -104,17 +109,17 @@ public sealed class ScoringStage(
             : "Ask the trial team to record where the MR images are (an ImagingStudy Endpoint) or to configure DicomWeb:BaseUrl";
         return new ScoringStageResult(PreScoreState.Unavailable("PRE score not computed: " + reason),
             new MriAssessment(CriterionStatus.Unknown, "MRI not assessed: " + reason,
-                [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid, problem.Message)]) { ToRecord = ask },
-            null, request, null);
+                [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid, problem.Message)]) { ToRecord = ask },
+            null, request, null) { ImagingStudyReference = studyReference };
     }
 
     /// <summary>
     /// While the images are being read the four phases are judged from them, never from how many series the ImagingStudy lists
     /// (all four phases in one dynamic series is valid) nor from its missing date (the DICOM Study Date will say).
     /// </summary>
-    private static MriAssessment ImagesBeingRead(ScoringRequest request, string state) =>
+    private static MriAssessment ImagesBeingRead(ScoringRequest request, string studyReference, string state) =>
         new(CriterionStatus.ToBeConfirmed, $"MR images being read ({state}): the four phases are checked in the images themselves",
-            [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]);
+            [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid)]);
 
     /// <summary>The request with the DICOMweb base of the study's Endpoint, read from the FHIR server when the study only refers to it.</summary>
     public async Task<ScoringRequest> WithImageLocationAsync(ScoringRequest request, ImagingStudy study, Uri? fhirServer, string? token, CancellationToken cancellationToken)
@@ -135,9 +140,11 @@ public sealed class ScoringStage(
         }
     }
 
-    /// <summary>The scoring job for this patient (images located by the study's contained Endpoint, if any), or why there can be none.</summary>
-    public (ScoringRequest? Request, ImagingStudy? Study, string? Problem, MriAssessment? Mri) Prepare(Uri? fhirServer, string? encounterId,
-        PatientRecord record, PatientSnapshot snapshot, ClinicalFeatureSet features)
+    /// <summary>
+    /// The scoring job for this patient's MRI (images located by the study's contained Endpoint, if any), or why there can be none.
+    /// The study must be this patient's: an ImagingStudy whose subject is another patient is never scored for them.
+    /// </summary>
+    public (ScoringRequest? Request, ImagingStudy? Study, string? Problem, MriAssessment? Mri) Prepare(PatientRecord record, PatientSnapshot snapshot, ClinicalFeatureSet features)
     {
         var study = snapshot.LatestMri is { } mri
             ? record.ImagingStudies.FirstOrDefault(s => "ImagingStudy/" + s.Id == mri.Reference) ?? (record.ImagingStudies.Count > 0 ? record.ImagingStudies[0] : null)
@@ -145,6 +152,12 @@ public sealed class ScoringStage(
         if (study is null)
         {
             return (null, null, "no pre-operative MR ImagingStudy on record", null);
+        }
+
+        if (!IsSubject(study.Subject, record.Patient.Id))
+        {
+            const string reason = "the MRI study on record names another patient (or no patient) as its subject, so it is not used";
+            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
         }
 
         ImagingStudyReference reference;
@@ -158,51 +171,55 @@ public sealed class ScoringStage(
             return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
         }
 
-        var protocol = eligibility.Data.Protocol;
         var request = new ScoringRequest
         {
-            PatientReference = "Patient/" + record.Patient.Id,
-            EncounterReference = encounterId is { Length: > 0 } e ? "Encounter/" + e : null,
-            ConditionReference = snapshot.Hcc?.Condition.Reference,
-            FhirServer = fhirServer?.AbsoluteUri,
             StudyInstanceUid = reference.StudyInstanceUid,
-            ImagingStudyReference = "ImagingStudy/" + study.Id,
             DicomWebBaseUrl = reference.BaseUrl?.AbsoluteUri,
             SeriesInstanceUids = reference.SeriesInstanceUids,
             ReferenceDate = DateOnly.FromDateTime(snapshot.EvaluatedAt.UtcDateTime),
             ClinicalFeatures = features.Values.Values,
-            BasisReferences = BasisReferences(snapshot),
-            MissingData = [.. features.Missing.Select(m => $"{m.Key}: {m.Value}")],
-            Threshold = protocol.PreThreshold,
             ModelSha256 = scorer.Card.Sha256,
             ClinicalFeatureHash = ScoreCacheKey.HashClinicalFeatures(features.Values),
         };
         return (request, study, null, null);
     }
 
-    private ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request, MriStudyFinding? recorded)
+    /// <summary>Whether a resource's subject is this patient: "Patient/{id}", or an absolute URL ending in it.</summary>
+    internal static bool IsSubject(ResourceReference? subject, string? patientId)
+    {
+        if (subject?.Reference is not { Length: > 0 } reference || string.IsNullOrEmpty(patientId))
+        {
+            return false;
+        }
+
+        var own = "Patient/" + patientId;
+        return string.Equals(reference, own, StringComparison.Ordinal)
+            || (reference.EndsWith("/" + own, StringComparison.Ordinal) && Uri.TryCreate(reference, UriKind.Absolute, out _));
+    }
+
+    private ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request, string studyReference, MriStudyFinding? recorded)
     {
         switch (attempt)
         {
             case ScoringAttempt.Completed { Outcome: { Pre: { } pre } outcome }:
-                var evidence = outcome.Phases.Select(p => new Evidence(request.ImagingStudyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
+                var evidence = outcome.Phases.Select(p => new Evidence(studyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
                     $"{p.Slices} slices{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}; {p.IdentifiedBy}: {p.Detail}")).ToList();
                 return new ScoringStageResult(
-                    PreScoreState.Computed(pre, outcome.RiskAssessmentIdentifier is { } id ? $"RiskAssessment?identifier={FhirCodes.RiskAssessmentIdSystem}|{id}" : null),
-                    DatedFromImages(outcome, request, recorded, undatedMatters: true) ?? new MriAssessment(CriterionStatus.Pass,
+                    PreScoreState.Computed(pre),
+                    DatedFromImages(outcome, request, studyReference, recorded, undatedMatters: true) ?? new MriAssessment(CriterionStatus.Pass,
                         $"all four phases found and readable ({outcome.Phases.Count} volumes){DateNote(outcome, recorded)}{SetAside(outcome)}", evidence),
                     outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: { TransientError: { } error } outcome }:
                 // A server that is down is no reason to ask the clinician for data: the score is pending and tried again.
                 return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "images could not be retrieved yet; retrying: " + error),
-                    ImagesBeingRead(request, "the image server could not be read yet; retrying"), outcome, request, null);
+                    ImagesBeingRead(request, studyReference, "the image server could not be read yet; retrying"), outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: var outcome }:
                 var reason = "MRI not usable: " + string.Join("; ", outcome.Refusals) + SetAside(outcome);
                 return new ScoringStageResult(PreScoreState.Unavailable(reason),
-                    DatedFromImages(outcome, request, recorded, undatedMatters: false)
-                        ?? new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
+                    DatedFromImages(outcome, request, studyReference, recorded, undatedMatters: false)
+                        ?? new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
                     outcome, request, null);
 
             case ScoringAttempt.Pending pending:
@@ -210,7 +227,7 @@ public sealed class ScoringStage(
                     new PreScoreState(PreScoreStatus.Pending, null, pending.Overloaded
                         ? "PRE score queued: the service is busy; open the chart again shortly"
                         : $"PRE score is being computed ({pending.Progress})"),
-                    ImagesBeingRead(request, pending.Overloaded ? "queued" : pending.Progress), null, request, pending.JobId);
+                    ImagesBeingRead(request, studyReference, pending.Overloaded ? "queued" : pending.Progress), null, request, pending.JobId);
 
             default:
                 throw new InvalidOperationException("unknown scoring attempt");
@@ -222,7 +239,7 @@ public sealed class ScoringStage(
     /// reported. Null when the ImagingStudy has its date (the engine checks it) or the DICOM date is within the window, and for a
     /// study with no date anywhere unless <paramref name="undatedMatters"/> (an unusable study's refusals say more).
     /// </summary>
-    private MriAssessment? DatedFromImages(ScoringOutcome outcome, ScoringRequest request, MriStudyFinding? recorded, bool undatedMatters)
+    private MriAssessment? DatedFromImages(ScoringOutcome outcome, ScoringRequest request, string studyReference, MriStudyFinding? recorded, bool undatedMatters)
     {
         if (recorded is null or { Started: not null } || request.ReferenceDate is not { } today)
         {
@@ -234,12 +251,12 @@ public sealed class ScoringStage(
         if (outcome.StudyDate is not { } date)
         {
             return !undatedMatters ? null : new MriAssessment(CriterionStatus.Unknown, "MR study has no date: neither the ImagingStudy (started) nor the DICOM images (Study Date) record one",
-                [new Evidence(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = "Record the date of the MR study" };
+                [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = "Record the date of the MR study" };
         }
 
         var days = today.DayNumber - date.DayNumber;
         var day = date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        Evidence[] evidence = [new(request.ImagingStudyReference, "MRI study " + request.StudyInstanceUid, $"DICOM Study Date {day}",
+        Evidence[] evidence = [new(studyReference, "MRI study " + request.StudyInstanceUid, $"DICOM Study Date {day}",
             new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))];
         return days < 0
             ? new MriAssessment(CriterionStatus.Unknown, $"MR study dated {day} by its DICOM Study Date, after the evaluation date", evidence) { ToRecord = "Correct the date of the MR study" }
@@ -255,11 +272,6 @@ public sealed class ScoringStage(
             : "";
 
     private static string SetAside(ScoringOutcome outcome) => outcome.Notes.Count == 0 ? "" : "; set aside: " + string.Join("; ", outcome.Notes);
-
-    /// <summary>The Observations behind the model's clinical features: RiskAssessment.basis.</summary>
-    private static IReadOnlyList<string> BasisReferences(PatientSnapshot s) =>
-        [.. new[] { s.Afp, s.Albumin, s.Bilirubin, s.Platelets, s.Inr, s.TumourSizeCm, s.TumourCount }
-            .Where(v => v.IsAvailable && v.Reference is not null).Select(v => v.Reference!).Distinct(StringComparer.Ordinal)];
 
     /// <summary>Endpoints the study refers to that are neither contained nor at hand: read from the hook's FHIR server.</summary>
     private async Task<IReadOnlyList<FhirEndpoint>> FetchEndpointsAsync(ImagingStudy study, Uri? fhirServer, string? token, CancellationToken cancellationToken)

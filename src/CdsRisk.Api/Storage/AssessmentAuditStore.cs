@@ -3,18 +3,20 @@ using System.Text;
 namespace CdsRisk.Api.Storage;
 
 /// <summary>
-/// One assessment as the audit API shows it; <see cref="Detail"/> (UTF-8 JSON) holds inputs, cards and model details (no images,
-/// no tokens): its own <see cref="DetailJson"/>, or a <see cref="Shared"/> detail made for this hook instance.
+/// One assessment as the audit API shows it; <see cref="DetailJson"/> (UTF-8 JSON) holds inputs, cards and model details (no images,
+/// no tokens), exactly as answered. <see cref="ContentSha256"/> is the hash of the call's content (hookInstance and token aside).
 /// </summary>
 public sealed record AuditedAssessment(
     string Id, string PatientRef, string? FhirServer, string Hook, string HookInstance, DateTimeOffset AssessedAt,
     string? ModelId, string? ModelVersion, string? ModelSha256, string Outcome, string? Risk, double? PreScore, string? StudyUid,
-    byte[] DetailJson, string? OutboxId)
-{
-    /// <summary>Set for calls answered from a kept answer: the detail is stored once for all of them.</summary>
-    public Pipeline.SharedDetail? Shared { get; init; }
+    byte[] DetailJson, string? OutboxId, string? ContentSha256 = null);
 
-    public byte[] Detail() => Shared?.For(HookInstance) ?? DetailJson;
+/// <summary>What storing an audit row found: a new row, the same call again (a client retry), or a hookInstance already used for other content.</summary>
+public enum AuditInsert
+{
+    Stored,
+    SameCallAgain,
+    HookInstanceReused,
 }
 
 public sealed record AuditQuery(string? Patient, DateTimeOffset? From, DateTimeOffset? To, string? Model, string? Outcome, string? Risk, int Limit, int Offset);
@@ -22,64 +24,71 @@ public sealed record AuditQuery(string? Patient, DateTimeOffset? From, DateTimeO
 /// <summary>The record of every assessment the service made, for auditors.</summary>
 public sealed class AssessmentAuditStore(Database database)
 {
-    private const string Columns = "id, patient_ref, fhir_server, hook, hook_instance, assessed_ms, model_id, model_version, model_sha256, outcome, risk, pre_score, study_uid, detail_json, outbox_id, detail_id";
+    private const string Columns = "id, patient_ref, fhir_server, hook, hook_instance, assessed_ms, model_id, model_version, model_sha256, outcome, risk, pre_score, study_uid, detail_json, outbox_id, content_sha256";
 
-    // A row's own detail, or the shared one it names (see AuditedAssessment.Shared).
-    private const string Select = $"SELECT {Columns}, template_json, stand_in, derived_json FROM risk_assessments LEFT JOIN assessment_details USING (detail_id)";
+    private const string Select = $"SELECT {Columns} FROM risk_assessments";
 
     /// <summary>One row per hook instance: a repeated hook (same hookInstance) replaces nothing and adds nothing.</summary>
-    public Task RecordAsync(AuditedAssessment a, CancellationToken cancellationToken) => RecordAsync([a], cancellationToken);
+    public async Task<AuditInsert> RecordAsync(AuditedAssessment a, CancellationToken cancellationToken) => (await RecordAsync([a], cancellationToken))[0];
 
     /// <summary>Several rows in one transaction (the recorder's group commit).</summary>
-    public async Task RecordAsync(IReadOnlyList<AuditedAssessment> rows, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AuditInsert>> RecordAsync(IReadOnlyList<AuditedAssessment> rows, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await RecordAsync(connection, rows, cancellationToken);
+        return await RecordAsync(connection, rows, cancellationToken);
     }
 
     /// <summary>Opens a connection for a writer that keeps one (<see cref="RecordAsync(System.Data.Common.DbConnection, IReadOnlyList{AuditedAssessment}, CancellationToken)"/>).</summary>
     public Task<System.Data.Common.DbConnection> OpenAsync(CancellationToken cancellationToken) => database.OpenAsync(cancellationToken);
 
-    /// <summary>Several rows in one transaction on a connection the caller keeps open (no open per batch; SQLite's page cache stays warm).</summary>
-    public async Task RecordAsync(System.Data.Common.DbConnection connection, IReadOnlyList<AuditedAssessment> rows, CancellationToken cancellationToken)
+    /// <summary>
+    /// Several rows in one transaction on a connection the caller keeps open (no open per batch; SQLite's page cache stays warm).
+    /// A row whose hookInstance is already stored is not written again; the result says whether the stored one had the same content.
+    /// </summary>
+    public async Task<IReadOnlyList<AuditInsert>> RecordAsync(System.Data.Common.DbConnection connection, IReadOnlyList<AuditedAssessment> rows, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // Details arrive as UTF-8 bytes and are stored as text by the database itself (no UTF-16 string on the way).
-        string AsText(string parameter) => database.IsPostgres ? $"convert_from({parameter}, 'UTF8')" : $"CAST({parameter} AS TEXT)";
-
-        // Shared details first, once each (kept answers: many rows, one detail).
-        foreach (var shared in rows.Select(r => r.Shared).OfType<Pipeline.SharedDetail>().DistinctBy(d => d.Id))
-        {
-            await connection.ExecuteAsync(transaction, $"""
-                INSERT INTO assessment_details (detail_id, template_json, stand_in, derived_json)
-                VALUES (@id, {AsText("@template")}, @standIn, @derived)
-                ON CONFLICT (detail_id) DO NOTHING;
-                """, cancellationToken,
-                ("@id", shared.Id), ("@template", shared.TemplateJson), ("@standIn", shared.Uuids.StandIn), ("@derived", Pipeline.SharedDetail.DerivedJson(shared.Uuids)));
-        }
+        var detail = database.IsPostgres ? "convert_from(@detail, 'UTF8')" : "CAST(@detail AS TEXT)";
 
         // One command for the batch (the provider keeps its statement), its parameters set again for each row.
         // Names with their '@', as in the SQL: the provider then binds them without looking for a prefix on every row.
-        var names = new[] { "@id", "@patient", "@server", "@hook", "@instance", "@at", "@modelId", "@modelVersion", "@sha", "@outcome", "@risk", "@pre", "@study", "@detail", "@outbox", "@detailId" };
+        var names = new[] { "@id", "@patient", "@server", "@hook", "@instance", "@at", "@modelId", "@modelVersion", "@sha", "@outcome", "@risk", "@pre", "@study", "@detail", "@outbox", "@content" };
         await using var command = connection.Command(transaction, $"""
             INSERT INTO risk_assessments ({Columns})
-            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, {AsText("@detail")}, @outbox, @detailId)
+            VALUES (@id, @patient, @server, @hook, @instance, @at, @modelId, @modelVersion, @sha, @outcome, @risk, @pre, @study, {detail}, @outbox, @content)
             ON CONFLICT (id) DO NOTHING;
             """, [.. names.Select(n => (n, (object?)null))]);
-        foreach (var a in rows)
+        var results = new AuditInsert[rows.Count];
+        List<int>? known = null;
+        for (var r = 0; r < rows.Count; r++)
         {
+            var a = rows[r];
             object?[] values = [a.Id, a.PatientRef, a.FhirServer, a.Hook, a.HookInstance, a.AssessedAt.ToUnixMs(), a.ModelId, a.ModelVersion, a.ModelSha256,
-                a.Outcome, a.Risk, a.PreScore, a.StudyUid, a.Shared is null ? a.DetailJson : [], a.OutboxId, a.Shared?.Id];
+                a.Outcome, a.Risk, a.PreScore, a.StudyUid, a.DetailJson, a.OutboxId, a.ContentSha256];
             for (var i = 0; i < values.Length; i++)
             {
                 command.Parameters[i].Value = values[i] ?? DBNull.Value;
             }
 
-            await command.ExecuteNonQueryAsync(cancellationToken);
+            if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                (known ??= []).Add(r);
+            }
+        }
+
+        // Rare: the hookInstance was used before (a retry, or a client reusing it for another call). Compare what was assessed.
+        foreach (var r in known ?? [])
+        {
+            var stored = await connection.ScalarAsync(transaction, "SELECT content_sha256 FROM risk_assessments WHERE id = @id;", cancellationToken, ("id", rows[r].Id));
+            results[r] = stored is string hash && rows[r].ContentSha256 is { } mine && !string.Equals(hash, mine, StringComparison.Ordinal)
+                ? AuditInsert.HookInstanceReused
+                : AuditInsert.SameCallAgain;
         }
 
         await transaction.CommitAsync(cancellationToken);
+        return results;
     }
 
     public async Task<AuditedAssessment?> GetAsync(string id, CancellationToken cancellationToken)
@@ -118,22 +127,8 @@ public sealed class AssessmentAuditStore(Database database)
             Mapper(), cancellationToken, [.. parameters]);
     }
 
-    // Reads rows; a shared detail is read once per query however many of its rows come back.
-    private static Func<System.Data.Common.DbDataReader, AuditedAssessment> Mapper()
-    {
-        var shared = new Dictionary<string, Pipeline.SharedDetail>(StringComparer.Ordinal);
-        return r =>
-        {
-            var detail = r.StringOrNull(15) is { } detailId
-                ? shared.TryGetValue(detailId, out var known)
-                    ? known
-                    : shared[detailId] = Pipeline.SharedDetail.FromStored(detailId, Encoding.UTF8.GetBytes(r.GetString(16)), r.GetString(17), r.GetString(18))
-                : null;
-            var hookInstance = r.GetString(4);
-            return new(
-                r.GetString(0), r.GetString(1), r.StringOrNull(2), r.GetString(3), hookInstance, Sql.FromUnixMs(r.Int64(5)),
-                r.StringOrNull(6), r.StringOrNull(7), r.StringOrNull(8), r.GetString(9), r.StringOrNull(10), r.DoubleOrNull(11), r.StringOrNull(12),
-                detail?.For(hookInstance) ?? Encoding.UTF8.GetBytes(r.GetString(13)), r.StringOrNull(14));
-        };
-    }
+    private static Func<System.Data.Common.DbDataReader, AuditedAssessment> Mapper() => r => new(
+        r.GetString(0), r.GetString(1), r.StringOrNull(2), r.GetString(3), r.GetString(4), Sql.FromUnixMs(r.Int64(5)),
+        r.StringOrNull(6), r.StringOrNull(7), r.StringOrNull(8), r.GetString(9), r.StringOrNull(10), r.DoubleOrNull(11), r.StringOrNull(12),
+        Encoding.UTF8.GetBytes(r.GetString(13)), r.StringOrNull(14), r.StringOrNull(15));
 }

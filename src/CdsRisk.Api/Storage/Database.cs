@@ -139,6 +139,19 @@ public sealed class Database : IAsyncDisposable
         );
         ALTER TABLE risk_assessments ADD COLUMN detail_id TEXT NULL;
         """,
+        // Every audit row stores its own detail again (the shared details of the answer memo are gone); each row keeps the hash of
+        // the call's content so that a hookInstance reused for other content is refused. Outbox items are per (FHIR server, patient,
+        // study, model): the version counts re-queued content, score_key names the scoring job whose PRE the write waits for.
+        """
+        DROP TABLE IF EXISTS assessment_details;
+        ALTER TABLE risk_assessments DROP COLUMN detail_id;
+        ALTER TABLE risk_assessments ADD COLUMN content_sha256 TEXT NULL;
+        ALTER TABLE outbox ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE outbox ADD COLUMN score_key TEXT NULL;
+        ALTER TABLE outbox ADD COLUMN content_sha256 TEXT NULL;
+        CREATE INDEX IF NOT EXISTS outbox_server_due ON outbox (fhir_server, state, next_attempt_ms);
+        CREATE INDEX IF NOT EXISTS outbox_score ON outbox (score_key);
+        """,
     ];
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)

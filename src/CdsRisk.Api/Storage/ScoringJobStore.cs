@@ -41,6 +41,16 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
         return rows.Count == 0 ? null : rows[0];
     }
 
+    /// <summary>The latest finished job that computed the score with this cache key (from whichever DICOMweb server), if any.</summary>
+    public async Task<ScoringJobRow?> FindSucceededAsync(string cacheKey, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        // Job keys are "<DICOMweb base>|<cache key>"; cache keys hold digits, dots, hex and '|' only, nothing LIKE reads as a wildcard.
+        var rows = await connection.QueryAsync($"SELECT {Columns} FROM scoring_jobs WHERE job_key LIKE @suffix AND state = @succeeded ORDER BY updated_ms DESC LIMIT 1;",
+            Map, cancellationToken, ("suffix", "%|" + cacheKey), ("succeeded", ScoringJobStates.Succeeded));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
     /// <summary>
     /// Takes the job for this process when it is queued, or running under an expired lease (its owner died), or failed and retry is asked for.
     /// Exactly one of several concurrent callers gets true.
@@ -84,6 +94,11 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
     public Task FailAsync(string id, string owner, string error, CancellationToken cancellationToken) =>
         UpdateOwnedAsync(id, owner, "state = @state, progress = 'failed', error = @error, lease_owner = NULL, lease_until_ms = NULL", cancellationToken,
             ("state", ScoringJobStates.Failed), ("error", error));
+
+    /// <summary>Puts a job this process claimed back in the queue (the process is stopping): another process, or this one after a restart, takes it.</summary>
+    public Task ReturnAsync(string id, string owner, CancellationToken cancellationToken) =>
+        UpdateOwnedAsync(id, owner, "state = @state, progress = 'queued', lease_owner = NULL, lease_until_ms = NULL", cancellationToken,
+            ("state", ScoringJobStates.Queued));
 
     private async Task UpdateOwnedAsync(string id, string owner, string assignments, CancellationToken cancellationToken, params (string, object?)[] parameters)
     {

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using CdsRisk.Api.Fhir;
+using CdsRisk.Api.Hooks;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -10,35 +11,77 @@ using Microsoft.IdentityModel.Tokens;
 namespace CdsRisk.Api.WriteBack;
 
 /// <summary>
-/// Bearer tokens for writing to a FHIR server. The hook's own token is held in memory only, until it expires (CDS Hooks 2.0
-/// §fhirAuthorization: never stored); when it cannot write, a configured SMART Backend Services client gets one.
+/// Bearer tokens for writing to a FHIR server. A hook's own token writes only that hook's own write-back: it is held in memory
+/// (never stored, CDS Hooks 2.0 §fhirAuthorization) under the outbox item it came with, for that item's server and patient, until
+/// the item is written or the token expires — never for another patient, user or server. Otherwise a configured SMART Backend
+/// Services client gets one.
 /// </summary>
 public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpClientFactory httpClients, TimeProvider time)
 {
     public const string TokenClient = "cdsrisk-token";
-    private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset Expires)> _hookTokens = new(StringComparer.Ordinal);
+
+    /// <summary>Longest hook token held (bytes of text); a longer one is not kept.</summary>
+    public const int MaxHookTokenLength = 16 * 1024;
+
+    /// <summary>Most items holding a hook token at once; past it the token that expires first is let go.</summary>
+    public const int MaxHeldTokens = 10_000;
+
+    private readonly ConcurrentDictionary<string, HeldToken> _hookTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset Expires)> _backendTokens = new(StringComparer.Ordinal);
 
-    /// <summary>Keeps a hook's token for later writes to its server when its scope allows writing our resources.</summary>
-    public void RememberHookToken(string fhirServer, string accessToken, long? expiresInSeconds, string? scope)
+    private sealed record HeldToken(string Token, string FhirServer, DateTimeOffset Expires);
+
+    /// <summary>
+    /// Holds a hook's token for the write-back it asked for (outbox item <paramref name="itemId"/>), when the token can write
+    /// RiskAssessments (its scope), is for this patient (its <c>patient</c>, when given) and is of a sane size. True when held.
+    /// </summary>
+    public bool HoldHookToken(string itemId, string fhirServer, string patientId, FhirAuthorization? authorization)
     {
-        if (!CanWrite(scope))
+        if (authorization is not { AccessToken: { Length: > 0 and <= MaxHookTokenLength } token }
+            || !CanWrite(authorization.Scope)
+            || (authorization.Patient is { Length: > 0 } scoped && !string.Equals(scoped, patientId, StringComparison.Ordinal)))
         {
-            return;
+            return false;
         }
 
-        var expires = time.GetUtcNow().AddSeconds(Math.Clamp(expiresInSeconds ?? 300, 0L, 3600L));
-        _hookTokens[Normalise(fhirServer)] = (accessToken, expires);
+        var now = time.GetUtcNow();
+        var expires = now.AddSeconds(Math.Clamp(authorization.ExpiresIn ?? 300, 0L, 3600L));
+        if (_hookTokens.Count >= MaxHeldTokens && !_hookTokens.ContainsKey(itemId))
+        {
+            foreach (var expired in _hookTokens.Where(e => e.Value.Expires <= now).Select(e => e.Key).ToList())
+            {
+                _hookTokens.TryRemove(expired, out _);
+            }
+
+            if (_hookTokens.Count >= MaxHeldTokens && _hookTokens.MinBy(e => e.Value.Expires) is { Key: { } first })
+            {
+                _hookTokens.TryRemove(first, out _);
+            }
+        }
+
+        _hookTokens[itemId] = new HeldToken(token, Normalise(fhirServer), expires);
+        return true;
     }
 
-    /// <summary>A token for <paramref name="fhirServer"/>, or null when none can be had now (the item waits in the outbox).</summary>
-    public async Task<string?> GetWriteTokenAsync(string fhirServer, CancellationToken cancellationToken)
+    /// <summary>Lets go of the hook token held for an item (written, refused for good, or nothing to write).</summary>
+    public void Release(string itemId) => _hookTokens.TryRemove(itemId, out _);
+
+    /// <summary>How many hook tokens are held now (for tests and metrics).</summary>
+    public int HeldTokenCount => _hookTokens.Count;
+
+    /// <summary>A token to write outbox item <paramref name="itemId"/> to <paramref name="fhirServer"/>: the hook's own, else a backend client's; null when none can be had now.</summary>
+    public async Task<string?> GetWriteTokenAsync(string itemId, string fhirServer, CancellationToken cancellationToken)
     {
         var key = Normalise(fhirServer);
         var now = time.GetUtcNow();
-        if (_hookTokens.TryGetValue(key, out var hook) && hook.Expires > now.AddSeconds(5))
+        if (_hookTokens.TryGetValue(itemId, out var held))
         {
-            return hook.Token;
+            if (held.Expires > now.AddSeconds(5) && string.Equals(held.FhirServer, key, StringComparison.Ordinal))
+            {
+                return held.Token;
+            }
+
+            _hookTokens.TryRemove(itemId, out _);
         }
 
         var client = options.Value.BackendClients.FirstOrDefault(c => AllowedBaseUrls.Parse([c.FhirServer]).Admits(new Uri(key)));
@@ -78,11 +121,10 @@ public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpCli
         return token?.Token;
     }
 
-    /// <summary>Forgets a token the server refused (401), so the next attempt asks for another.</summary>
-    public void Forget(string fhirServer, string token)
+    /// <summary>Forgets a token the server refused (401/403), so the next attempt asks for another.</summary>
+    public void Forget(string itemId, string token)
     {
-        var key = Normalise(fhirServer);
-        if (_hookTokens.TryGetValue(key, out var hook) && hook.Token == token) _hookTokens.TryRemove(key, out _);
+        if (_hookTokens.TryGetValue(itemId, out var hook) && hook.Token == token) _hookTokens.TryRemove(itemId, out _);
         foreach (var entry in _backendTokens.Where(e => e.Value.Token == token).ToList()) _backendTokens.TryRemove(entry.Key, out _);
     }
 

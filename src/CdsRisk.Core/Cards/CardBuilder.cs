@@ -42,6 +42,7 @@ public static class CardBuilder
                 EligibilityOutcome.Ineligible => Ineligible(input, lines),
                 EligibilityOutcome.NeedsData => NeedsData(input, lines),
                 EligibilityOutcome.Pending => Pending(input, lines),
+                EligibilityOutcome.NotAssessed => NotAssessed(input, lines),
                 _ => throw new CardInputException($"Outcome: unknown value {input.Outcome}."),
             });
         }
@@ -178,6 +179,18 @@ public static class CardBuilder
         md.AppendLine("**The PRE recurrence-risk score is being computed** from the pre-operative MRI and clinical data. Open the chart again in a few minutes to see the result.").AppendLine();
         return Card(input, lines, CardKind.Pending, CardIndicator.Info,
             "Recurrence risk (PRE) for NCT07282184 is being computed: open the chart again in a few minutes", md);
+    }
+
+    // The record could not be read: never the silent answer, which would mean "nothing to say".
+    private static CardContent NotAssessed(CardInput input, IReadOnlyList<CriterionLine> lines)
+    {
+        var what = string.Join(", ", input.UnreadableData.Select(CardText.DataCategory));
+        var md = new StringBuilder();
+        md.Append("**NCT07282184 screening was not done:** the patient's ").Append(CardText.EscapeInline(what))
+          .AppendLine(" could not be read from the EHR's FHIR server, so it is not known whether the trial applies.").AppendLine();
+        md.AppendLine("Open the chart again later; if this persists, tell the team that runs this service.").AppendLine();
+        return Card(input, lines, CardKind.NotAssessed, CardIndicator.Warning,
+            $"NCT07282184 screening not done: {what} could not be read", md);
     }
 
     private static CardContent Card(CardInput input, IReadOnlyList<CriterionLine> lines, CardKind kind, CardIndicator indicator, string summary, StringBuilder md)
@@ -321,6 +334,8 @@ public static class CardBuilder
                 throw new CardInputException("Outcome ineligible needs at least one failing criterion.");
             case EligibilityOutcome.NeedsData when !input.Criteria.Any(c => c.Status == CriterionStatus.Unknown):
                 throw new CardInputException("Outcome needs-data needs at least one unknown criterion.");
+            case EligibilityOutcome.NotAssessed when input.UnreadableData.Count == 0:
+                throw new CardInputException("Outcome not-assessed needs the data that could not be read (UnreadableData).");
         }
 
         foreach (var o in input.Orders?.HypersensitiveOrders ?? [])

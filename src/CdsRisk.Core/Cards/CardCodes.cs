@@ -34,6 +34,7 @@ public static class CardCodes
         CardKind.Pending => new(CardTopicSystem, "pending", "Recurrence risk score being computed"),
         CardKind.ResectionBeforeEnrolment => new(CardTopicSystem, "resection-before-enrolment", "Liver resection ordered before trial enrolment"),
         CardKind.RegimenHypersensitivity => new(CardTopicSystem, "regimen-hypersensitivity", "Order for a regimen drug the patient is hypersensitive to"),
+        CardKind.NotAssessed => new(CardTopicSystem, "not-assessed", "NCT07282184 screening not possible: data could not be read"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

@@ -42,6 +42,7 @@ public enum CardKind
     Pending,
     ResectionBeforeEnrolment,
     RegimenHypersensitivity,
+    NotAssessed,
 }
 
 public enum CardIndicator
@@ -112,6 +113,7 @@ public static class CardWireNames
         CardKind.Pending => "pending",
         CardKind.ResectionBeforeEnrolment => "resection-before-enrolment",
         CardKind.RegimenHypersensitivity => "regimen-hypersensitivity",
+        CardKind.NotAssessed => "not-assessed",
         _ => throw new ArgumentOutOfRangeException(nameof(k)),
     };
 

@@ -76,6 +76,9 @@ public sealed record CardInput
     /// <summary>The RiskAssessment written (or about to be written) for this score, e.g. "RiskAssessment/123" or "urn:uuid:…".</summary>
     public string? RiskAssessmentReference { get; init; }
 
+    /// <summary>not-assessed: the data categories that could not be read (FHIR resource types, e.g. "Condition").</summary>
+    public IReadOnlyList<string> UnreadableData { get; init; } = [];
+
     /// <summary>Clinical features that were missing and imputed with the training mean (names from ClinicalFeatureNames).</summary>
     public IReadOnlyList<string> ImputedFeatures { get; init; } = [];
 }

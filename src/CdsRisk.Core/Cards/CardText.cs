@@ -67,4 +67,18 @@ public static class CardText
     public static string EscapeInline(string? text) => EscapeCell(text);
 
     public static string Score(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
+
+    /// <summary>A FHIR data category (resource type) in the words clinicians use.</summary>
+    public static string DataCategory(string resourceType) => resourceType switch
+    {
+        "Condition" => "diagnoses and problems",
+        "Observation" => "results and observations",
+        "AllergyIntolerance" => "allergies",
+        "MedicationStatement" or "MedicationRequest" => "medications",
+        "Procedure" => "procedures",
+        "ServiceRequest" => "orders",
+        "Appointment" => "appointments",
+        "ImagingStudy" => "imaging studies",
+        _ => resourceType,
+    };
 }

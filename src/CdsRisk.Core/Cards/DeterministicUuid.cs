@@ -9,9 +9,6 @@ public static class DeterministicUuid
     /// <summary>Namespace of every uuid this service derives (cards, suggestions, bundle entries).</summary>
     public static readonly Guid CdsRiskNamespace = new("5d0c4a8e-3b9f-4a51-9c37-7f0e2b6d1a44");
 
-    [ThreadStatic]
-    private static List<DerivedUuid>? t_recording;
-
     public static Guid Create(Guid nameSpace, string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -27,31 +24,7 @@ public static class DeterministicUuid
         var uuid = hash[..16];
         uuid[6] = (byte)((uuid[6] & 0x0F) | 0x50);
         uuid[8] = (byte)((uuid[8] & 0x3F) | 0x80);
-        var result = new Guid(uuid, bigEndian: true);
-        t_recording?.Add(new DerivedUuid(nameSpace, name, result));
-        return result;
-    }
-
-    /// <summary>
-    /// Notes every uuid this thread derives until the recording is disposed, with the name it came from, so that a caller can
-    /// derive the same uuids for another name (the hook answer memo does this for each new hookInstance).
-    /// </summary>
-    public static NameRecording Record() => new();
-
-    /// <summary>A uuid and the name it was derived from.</summary>
-    public readonly record struct DerivedUuid(Guid NameSpace, string Name, Guid Uuid);
-
-    /// <summary>The uuids derived on this thread since <see cref="Record"/>; nested recordings each see their own.</summary>
-    public sealed class NameRecording : IDisposable
-    {
-        private readonly List<DerivedUuid>? _outer = t_recording;
-        private readonly List<DerivedUuid> _derived = [];
-
-        internal NameRecording() => t_recording = _derived;
-
-        public IReadOnlyList<DerivedUuid> Derived => _derived;
-
-        public void Dispose() => t_recording = _outer;
+        return new Guid(uuid, bigEndian: true);
     }
 
     public static Guid Create(string name) => Create(CdsRiskNamespace, name);

@@ -55,6 +55,9 @@ public enum EligibilityOutcome
     NeedsData,
     Pending,
     LowRisk,
+
+    /// <summary>The record could not be read well enough to tell whether the trial applies (e.g. the diagnoses could not be loaded).</summary>
+    NotAssessed,
 }
 
 public static class WireNames
@@ -75,6 +78,7 @@ public static class WireNames
         EligibilityOutcome.NeedsData => "needs-data",
         EligibilityOutcome.Pending => "pending",
         EligibilityOutcome.LowRisk => "low-risk",
+        EligibilityOutcome.NotAssessed => "not-assessed",
         _ => throw new ArgumentOutOfRangeException(nameof(o)),
     };
 }

@@ -28,4 +28,20 @@ public sealed record PatientRecord
 
     /// <summary>Data categories read from the FHIR server during this call (absent from prefetch, paginated, or an OperationOutcome in prefetch).</summary>
     public IReadOnlyList<string> FetchedData { get; init; } = [];
+
+    /// <summary>
+    /// Each prefetch key that could not be read completely, with its category and why (the server refused, timed out or its breaker
+    /// is open, a next link left the hook's server, a cap was reached, the load budget ran out). The categories are
+    /// <see cref="UnavailableData"/>; a key listed here may still have contributed what was read before it stopped.
+    /// </summary>
+    public IReadOnlyList<DataGap> DataGaps { get; init; } = [];
+
+    /// <summary>Resources left out because their patient reference names another patient or none (issue 13 item 18), for the audit record.</summary>
+    public IReadOnlyList<DroppedResource> DroppedResources { get; init; } = [];
 }
+
+/// <summary>A prefetch key (e.g. <c>labs</c>) of a data category (e.g. <c>Observation</c>) that could not be read completely, and why.</summary>
+public sealed record DataGap(string Key, string Category, string Reason);
+
+/// <summary>A resource not used as the patient's data: its prefetch key, type and id, and the reason (another patient, no patient reference).</summary>
+public sealed record DroppedResource(string Key, string ResourceType, string? Id, string Reason);

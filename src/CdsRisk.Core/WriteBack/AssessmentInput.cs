@@ -8,6 +8,12 @@ public sealed record AssessmentInput
     /// <summary>"Patient/{id}".</summary>
     public required string PatientReference { get; init; }
 
+    /// <summary>
+    /// The FHIR base URL the RiskAssessment is written to (normalised, with a trailing slash), when known. It is part of the
+    /// RiskAssessment's identifier, so that what is written to one server is never taken for what is written to another.
+    /// </summary>
+    public string? FhirServer { get; init; }
+
     public string? EncounterReference { get; init; }
 
     /// <summary>The HCC Condition the prediction is about, if known ("Condition/{id}").</summary>

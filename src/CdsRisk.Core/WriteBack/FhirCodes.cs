@@ -37,5 +37,10 @@ public static class FhirCodes
     public const string DicomUidSystem = "urn:dicom:uid";
     public const string UriSystem = "urn:ietf:rfc:3986";
 
+    /// <summary>meta.tag of resources computed by a model whose card says it is not for clinical use.</summary>
+    public const string ModelUseSystem = Base + "/CodeSystem/model-use";
+    public const string NotForClinicalUseCode = "not-for-clinical-use";
+    public const string NotForClinicalUseDisplay = "Computed by a reference model trained on synthetic data: not for clinical use";
+
     public const string ReferenceModelNote = "Reference model: trained on synthetic data only. Not for clinical use.";
 }

@@ -4,8 +4,8 @@ using Hl7.Fhir.Model;
 namespace CdsRisk.Core.WriteBack;
 
 /// <summary>How one resource is written so that a retry never duplicates it.</summary>
-/// <param name="Method">POST (conditional create) or PUT (update on a deterministic id).</param>
-/// <param name="Url">Relative request URL: "Device", "RiskAssessment" or "Provenance/{id}".</param>
+/// <param name="Method">POST (conditional create) or PUT (update on a deterministic id, or conditional update on an identifier).</param>
+/// <param name="Url">Relative request URL: "Device", "RiskAssessment?identifier=…" or "Provenance/{id}".</param>
 /// <param name="IfNoneExist">The If-None-Exist query for a conditional create, e.g. "identifier=system%7Cvalue"; null for PUT.</param>
 /// <param name="FullUrl">"urn:uuid:…" under which the other entries of the transaction refer to this one.</param>
 public sealed record IdempotentWrite(Resource Resource, Bundle.HTTPVerb Method, string Url, string? IfNoneExist, string FullUrl)
@@ -25,7 +25,11 @@ public static class WriteBackBundle
     public static string IfNoneExist(Identifier identifier) =>
         "identifier=" + Uri.EscapeDataString(identifier.System + "|" + identifier.Value);
 
-    /// <summary>The three writes in transaction order; the RiskAssessment and Provenance refer to the others by their urn:uuid.</summary>
+    /// <summary>
+    /// The three writes in transaction order; the RiskAssessment and Provenance refer to the others by their urn:uuid. The
+    /// RiskAssessment is a conditional update on its identifier (FHIR R4 http §3.1.0.4.3): created the first time, replaced by a
+    /// later assessment of the same (server, patient, study, model), so exactly one is current.
+    /// </summary>
     public static IReadOnlyList<IdempotentWrite> Writes(AssessmentInput input)
     {
         var deviceId = WriteBackResources.DeviceIdentifier(input.Model);
@@ -38,7 +42,7 @@ public static class WriteBackBundle
         return
         [
             new(WriteBackResources.ModelDevice(input.Model), Bundle.HTTPVerb.POST, "Device", IfNoneExist(deviceId), deviceUrl),
-            new(WriteBackResources.RiskAssessment(input, deviceUrl), Bundle.HTTPVerb.POST, "RiskAssessment", IfNoneExist(riskId), riskUrl),
+            new(WriteBackResources.RiskAssessment(input, deviceUrl), Bundle.HTTPVerb.PUT, "RiskAssessment?" + IfNoneExist(riskId), null, riskUrl),
             new(provenance, Bundle.HTTPVerb.PUT, "Provenance/" + provenance.Id, null, provenanceUrl),
         ];
     }

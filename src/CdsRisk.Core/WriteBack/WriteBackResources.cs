@@ -18,17 +18,29 @@ public static partial class WriteBackResources
         return new Identifier(FhirCodes.DeviceIdSystem, model.Sha256);
     }
 
-    /// <summary>system risk-assessment-id, value SHA-256 of patient + study uid + model hash + clinical-feature hash.</summary>
+    /// <summary>
+    /// system risk-assessment-id, value SHA-256 of FHIR server + patient + study uid + model hash: one RiskAssessment per
+    /// (server, patient, study, model). A later assessment of the same study (new clinical values) updates it in place
+    /// (conditional update), so a search finds exactly one current RiskAssessment; earlier ones stay in its history.
+    /// </summary>
     public static Identifier RiskAssessmentIdentifier(AssessmentInput input)
     {
         Validate(input);
-        var value = Sha256Hex(string.Join('\n',
-            input.PatientReference, input.StudyInstanceUid, input.Model.Sha256, input.ClinicalFeatureHash));
-        return new Identifier(FhirCodes.RiskAssessmentIdSystem, value);
+        return new Identifier(FhirCodes.RiskAssessmentIdSystem,
+            RiskAssessmentIdentifierValue(input.FhirServer, input.PatientReference, input.StudyInstanceUid, input.Model.Sha256));
     }
 
-    /// <summary>Provenance has no identifier in R4, so it is written with PUT on this id (idempotent) rather than conditional create.</summary>
-    public static string ProvenanceId(AssessmentInput input) => "cdsrisk-" + RiskAssessmentIdentifier(input).Value![..40];
+    /// <summary>The identifier value of <see cref="RiskAssessmentIdentifier"/> from its four parts (also the outbox item's id).</summary>
+    public static string RiskAssessmentIdentifierValue(string? fhirServer, string patientReference, string studyInstanceUid, string modelSha256) =>
+        Sha256Hex(string.Join('\n', fhirServer ?? "", patientReference, studyInstanceUid, modelSha256));
+
+    /// <summary>
+    /// Provenance has no identifier in R4, so it is written with PUT on this id (idempotent) rather than conditional create. One per
+    /// version of the RiskAssessment: the clinical-feature hash and the PRE are part of it.
+    /// </summary>
+    public static string ProvenanceId(AssessmentInput input) =>
+        "cdsrisk-" + Sha256Hex(string.Join('\n', RiskAssessmentIdentifier(input).Value, input.ClinicalFeatureHash,
+            input.Pre.ToString("R", CultureInfo.InvariantCulture)))[..40];
 
     public static Device ModelDevice(ModelIdentity model)
     {
@@ -61,9 +73,14 @@ public static partial class WriteBackResources
         var high = input.Pre >= input.Threshold;
         var assessment = new RiskAssessment
         {
-            Meta = new Meta { Profile = [FhirCodes.RiskAssessmentProfile] },
+            // A reference model's score is not a clinical finding: status preliminary and a tag that says why, machine-readably.
+            Meta = new Meta
+            {
+                Profile = [FhirCodes.RiskAssessmentProfile],
+                Tag = input.Model.IsReferenceModel ? [new Coding(FhirCodes.ModelUseSystem, FhirCodes.NotForClinicalUseCode, FhirCodes.NotForClinicalUseDisplay)] : [],
+            },
             Identifier = [RiskAssessmentIdentifier(input)],
-            Status = ObservationStatus.Final,
+            Status = input.Model.IsReferenceModel ? ObservationStatus.Preliminary : ObservationStatus.Final,
             Method = new CodeableConcept
             {
                 Coding = [new Coding(FhirCodes.ModelSystem, input.Model.Id, $"{input.Model.Id} {input.Model.Version}") { Version = input.Model.Version }],

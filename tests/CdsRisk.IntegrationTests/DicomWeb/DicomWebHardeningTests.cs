@@ -162,7 +162,6 @@ public sealed class DicomWebHardeningTests(TestEnvironment env)
         var model = factory.Services.GetRequiredService<PreScorer>().Card.Sha256;
         ScoringRequest Request(string studyUid, Uri server) => new()
         {
-            PatientReference = "Patient/" + Guid.NewGuid().ToString("N"),
             StudyInstanceUid = studyUid,
             DicomWebBaseUrl = server.AbsoluteUri,
             ClinicalFeatures = ClinicalFeatureNames.All.ToDictionary(n => n, _ => (double?)null),

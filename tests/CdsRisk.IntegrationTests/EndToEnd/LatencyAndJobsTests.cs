@@ -38,7 +38,7 @@ public sealed class LatencyAndJobsTests(TestEnvironment env)
     }
 
     [Fact]
-    public async Task ScoringJob_IsCreatedOnce_RunsToCompletion_AndADuplicateReturnsTheSameJob()
+    public async Task ScoringJob_IsCreatedOnce_RunsToCompletion_AndADuplicateReturnsTheSameJob_200OnceScored()
     {
         var patient = (await SeededDemo.GetAsync(env))["eligible-dynamic-layout"];
         using var factory = new ServiceFactory(env, new Dictionary<string, string?>
@@ -55,8 +55,9 @@ public sealed class LatencyAndJobsTests(TestEnvironment env)
         var job = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
         var location = created.Headers.Location!;
 
+        // While it runs, the same request is the same job (202 again, same id).
         using var duplicate = await client.PostAsJsonAsync(new Uri("/api/scoring-jobs", UriKind.Relative), request);
-        Assert.Equal(HttpStatusCode.OK, duplicate.StatusCode);
+        Assert.True(duplicate.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK);
         Assert.Equal(job["id"]!.GetValue<string>(), JsonNode.Parse(await duplicate.Content.ReadAsStringAsync())!["id"]!.GetValue<string>());
 
         JsonNode state = job;
@@ -70,6 +71,15 @@ public sealed class LatencyAndJobsTests(TestEnvironment env)
         Assert.Equal("succeeded", state["state"]!.GetValue<string>());
         Assert.Equal(1, state["attempts"]!.GetValue<int>());
         Assert.InRange(Math.Abs(state["preScore"]!.GetValue<double>() - patient.ReferencePre!.Value), 0, 1e-3);
+
+        // Once scored, the same request answers 200 with the finished job.
+        using var done = await client.PostAsJsonAsync(new Uri("/api/scoring-jobs", UriKind.Relative), request);
+        Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+        Assert.Equal(job["id"]!.GetValue<string>(), JsonNode.Parse(await done.Content.ReadAsStringAsync())!["id"]!.GetValue<string>());
+
+        // The patient's RiskAssessment was queued for that server and written with the backend credential.
+        var written = await HookCalls.WaitForSearchAsync(env, $"RiskAssessment?subject=Patient/{patient.PatientId}", b => HookCalls.Total(b) >= 1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, HookCalls.Total(written));
 
         // The hook that follows uses the job's score without computing it again.
         var (_, hook) = await HookCalls.PostAsync(client, HookCalls.PatientView, HookCalls.PatientViewRequest(env, patient.PatientId));

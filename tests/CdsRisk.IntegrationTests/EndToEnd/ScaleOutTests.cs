@@ -75,36 +75,40 @@ public sealed class ScaleOutTests(TestEnvironment env)
         Assert.Equal(results.Length, records);
         Assert.Equal(results.Length, readable);
 
-        // The same prefetch three times: answered from the memo after the first, the three rows share one stored detail.
+        // The same prefetch three times (the evaluation cached after the first): three rows, each with its own detail as answered.
         var prefetch = await HookCalls.PrefetchAsync(env, first.Client, HookCalls.PatientView, patientId);
+        var instances = new List<string>();
         for (var i = 0; i < 3; i++)
         {
+            var instance = Guid.NewGuid();
+            instances.Add(instance.ToString("D"));
             using var response = await first.Client.PostAsJsonAsync(new Uri(HookCalls.PatientView, UriKind.Relative),
-                HookCalls.PatientViewRequest(env, patientId, prefetch: prefetch.DeepClone().AsObject()));
+                HookCalls.PatientViewRequest(env, patientId, instance, prefetch.DeepClone().AsObject()));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        var (details, sharing) = (0L, 0L);
-        for (var attempt = 0; attempt < 50 && sharing < 3; attempt++)
+        var cardUuids = new List<string>();
+        for (var attempt = 0; attempt < 50 && cardUuids.Count < 3; attempt++)
         {
+            cardUuids.Clear();
             await using var connection = new NpgsqlConnection(database);
             await connection.OpenAsync();
-            await using var shared = new NpgsqlCommand(
-                """
-                SELECT (SELECT COUNT(*) FROM assessment_details WHERE template_json::jsonb ->> 'serviceId' = 'nct07282184-patient-view'),
-                       (SELECT COUNT(*) FROM risk_assessments WHERE detail_id IS NOT NULL AND detail_json = '');
-                """, connection);
-            await using var reader = await shared.ExecuteReaderAsync();
-            await reader.ReadAsync();
-            (details, sharing) = (reader.GetInt64(0), reader.GetInt64(1));
-            if (sharing < 3)
+            await using var own = new NpgsqlCommand(
+                "SELECT detail_json::jsonb -> 'cards' -> 0 ->> 'uuid' FROM risk_assessments WHERE id = ANY(@ids);", connection);
+            own.Parameters.AddWithValue("ids", instances.ToArray());
+            await using var reader = await own.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                cardUuids.Add(reader.GetString(0));
+            }
+
+            if (cardUuids.Count < 3)
             {
                 await Task.Delay(200);
             }
         }
 
-        Assert.Equal(1L, details);
-        Assert.Equal(3L, sharing);
+        Assert.Equal(3, cardUuids.Distinct().Count());
     }
 
     /// <summary>The service as its own OS process (the built CdsRisk.Api.dll), on a free loopback port.</summary>

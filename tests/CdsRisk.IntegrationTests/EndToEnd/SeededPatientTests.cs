@@ -42,6 +42,14 @@ public sealed class SeededPatientTests(TestEnvironment env)
         Assert.InRange(Math.Abs(pre - reference), 0, 1e-3);
         Assert.Equal(pre >= 0.5 ? "high" : "low", extension["risk"]!.GetValue<string>());
 
+        // A PRE means nothing for a patient with another liver pathology: no RiskAssessment is written for them (issue 14 §3).
+        if (patient.ExpectedCriteria.GetValueOrDefault("non-hcc-pathology") == "fail")
+        {
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal(0, HookCalls.Total(await env.GetFhirAsync($"RiskAssessment?subject=Patient/{patient.PatientId}")));
+            return;
+        }
+
         // Written back through the outbox: one RiskAssessment for the patient, its Provenance pointing at it.
         var assessments = await HookCalls.WaitForSearchAsync(env, $"RiskAssessment?subject=Patient/{patient.PatientId}",
             b => HookCalls.Total(b) >= 1, TimeSpan.FromSeconds(30));

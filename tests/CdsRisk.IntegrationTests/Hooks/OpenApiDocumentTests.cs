@@ -57,7 +57,7 @@ public sealed class OpenApiDocumentTests : IDisposable
         var schemas = (await GenerateAsync())["components"]!["schemas"]!;
 
         var extension = schemas["CdsRiskCardExtension"]!["properties"]!;
-        Assert.Equal(["eligible", "ineligible", "needs-data", "pending", "low-risk"], extension["outcome"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(["eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed"], extension["outcome"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.NotNull(extension["preScore"]);
         Assert.NotNull(extension["model"]);
         Assert.NotNull(extension["criteria"]!["additionalProperties"]);

@@ -207,8 +207,9 @@ public sealed class TestEnvironment : IAsyncLifetime
         return await ReadObjectAsync(response, $"GET {relativeUrl.Split('?')[0]}", cancellationToken);
     }
 
-    /// <summary>Makes the FHIR server misbehave: mode <c>none|500|slow|garbage|401|close</c>; <paramref name="count"/>
-    /// limits it to that many requests; <paramref name="pathPrefix"/> (e.g. <c>/Observation</c>) to matching paths.</summary>
+    /// <summary>Makes the FHIR server misbehave: mode <c>none|500|slow|garbage|401|close</c>, or behave as some real servers do:
+    /// <c>sort-ignored|sort-refused|count-ignored|no-total|relative-next|include-other-types</c>, joined with <c>+</c> to combine;
+    /// <paramref name="count"/> limits it to that many requests; <paramref name="pathPrefix"/> (e.g. <c>/Observation</c>) to matching paths.</summary>
     public async Task SetFhirFaultAsync(string mode, int delayMs = 0, int? count = null, string? pathPrefix = null, CancellationToken cancellationToken = default)
     {
         var spec = new JsonObject { ["mode"] = mode, ["delayMs"] = delayMs };

@@ -1,3 +1,4 @@
+using CdsRisk.Api.Hooks;
 using System.Security.Cryptography;
 using CdsRisk.Api.WriteBack;
 using CdsRisk.IntegrationTests.Hooks;
@@ -49,10 +50,10 @@ public sealed class BackendCredentialTests
         var credentials = new FhirCredentials(options, services.GetRequiredService<IHttpClientFactory>(), TimeProvider.System);
 
         // A hook token that can only read is not kept for writing.
-        credentials.RememberHookToken("https://ehr.test/fhir", "hook-read-only", 300, "user/*.read");
-        var first = await credentials.GetWriteTokenAsync("https://ehr.test/fhir", CancellationToken.None);
-        var second = await credentials.GetWriteTokenAsync("https://ehr.test/fhir/", CancellationToken.None);
-        var elsewhere = await credentials.GetWriteTokenAsync("https://other.test/fhir", CancellationToken.None);
+        Assert.False(credentials.HoldHookToken("item-1", "https://ehr.test/fhir", "p1", Auth("hook-read-only", 300, "user/*.read")));
+        var first = await credentials.GetWriteTokenAsync("item-1", "https://ehr.test/fhir", CancellationToken.None);
+        var second = await credentials.GetWriteTokenAsync("item-2", "https://ehr.test/fhir/", CancellationToken.None);
+        var elsewhere = await credentials.GetWriteTokenAsync("item-3", "https://other.test/fhir", CancellationToken.None);
 
         Assert.Equal("backend-token-1", first);
         Assert.Equal("backend-token-1", second);
@@ -68,15 +69,41 @@ public sealed class BackendCredentialTests
     }
 
     [Fact]
-    public async Task AWritableHookToken_IsUsedUntilItExpires()
+    public async Task AWritableHookToken_WritesOnlyItsOwnItem_UntilItExpires()
     {
         using var services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
         var credentials = new FhirCredentials(Options.Create(new WriteBackOptions()), services.GetRequiredService<IHttpClientFactory>(), TimeProvider.System);
 
-        credentials.RememberHookToken("https://ehr.test/fhir", "hook-token", 300, "user/*.read user/RiskAssessment.write");
-        Assert.Equal("hook-token", await credentials.GetWriteTokenAsync("https://ehr.test/fhir", CancellationToken.None));
+        Assert.True(credentials.HoldHookToken("item-a", "https://ehr.test/fhir", "p1", Auth("hook-token", 300, "user/*.read user/RiskAssessment.write")));
+        Assert.Equal("hook-token", await credentials.GetWriteTokenAsync("item-a", "https://ehr.test/fhir", CancellationToken.None));
 
-        credentials.RememberHookToken("https://ehr.test/fhir", "short-token", 1, "user/RiskAssessment.write");
-        Assert.Null(await credentials.GetWriteTokenAsync("https://ehr.test/fhir", CancellationToken.None)); // expires within the margin
+        // Never for another item (another patient's write), nor for another server.
+        Assert.Null(await credentials.GetWriteTokenAsync("item-b", "https://ehr.test/fhir", CancellationToken.None));
+        Assert.Null(await credentials.GetWriteTokenAsync("item-a", "https://other.test/fhir", CancellationToken.None));
+
+        Assert.True(credentials.HoldHookToken("item-c", "https://ehr.test/fhir", "p1", Auth("short-token", 1, "user/RiskAssessment.write")));
+        Assert.Null(await credentials.GetWriteTokenAsync("item-c", "https://ehr.test/fhir", CancellationToken.None)); // expires within the margin
     }
+
+    [Fact]
+    public void HookTokens_ForAnotherPatient_OrOversized_AreNotHeld_AndTheStoreIsBounded()
+    {
+        using var services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
+        var credentials = new FhirCredentials(Options.Create(new WriteBackOptions()), services.GetRequiredService<IHttpClientFactory>(), TimeProvider.System);
+        var scope = "patient/RiskAssessment.c";
+
+        Assert.False(credentials.HoldHookToken("item-a", "https://ehr.test/fhir", "p1", Auth("t", 300, scope) with { Patient = "p2" }));
+        Assert.False(credentials.HoldHookToken("item-a", "https://ehr.test/fhir", "p1", Auth(new string('x', FhirCredentials.MaxHookTokenLength + 1), 300, scope)));
+        Assert.Equal(0, credentials.HeldTokenCount);
+
+        for (var i = 0; i < FhirCredentials.MaxHeldTokens + 50; i++)
+        {
+            credentials.HoldHookToken("item-" + i, "https://ehr.test/fhir", "p1", Auth("t" + i, 300, scope));
+        }
+
+        Assert.Equal(FhirCredentials.MaxHeldTokens, credentials.HeldTokenCount);
+    }
+
+    private static FhirAuthorization Auth(string token, long expiresIn, string scope) =>
+        new() { AccessToken = token, TokenType = "Bearer", ExpiresIn = expiresIn, Scope = scope, Subject = "Practitioner/1" };
 }

@@ -88,3 +88,35 @@ public sealed class FhirJsonTests
         }
     }
 }
+
+/// <summary>Issue 13 item 7: resources are counted before anything is built, so a cap can refuse a body without parsing it.</summary>
+public sealed class FhirJsonCountTests
+{
+    private static int Count(string json, int stopAbove = 1000) => FhirJson.CountNestedResources(Encoding.UTF8.GetBytes(json), stopAbove);
+
+    [Fact]
+    public void CountsEntriesContainedAndNestedResources_NotTheTopLevelOne()
+    {
+        Assert.Equal(0, Count("""{"resourceType":"Patient","id":"p1"}"""));
+        Assert.Equal(3, Count("""{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Condition"}},{"resource":{"resourceType":"Observation","contained":[{"resourceType":"Device"}]}}]}"""));
+        Assert.Equal(0, Count("""{"resourceType":"Bundle","type":"searchset","entry":[]}"""));
+    }
+
+    [Fact]
+    public void EscapedNamesAndRepeatedEntryMembers_AreCountedToo()
+    {
+        Assert.Equal(2, Count("""{"resourceType":"Bundle","entry":[{"resource":{"resource\u0054ype":"Observation"}}],"entry":[{"resource":{"resourceType":"Observation"}}]}"""));
+    }
+
+    [Fact]
+    public void StopsOncePastTheLimit()
+    {
+        var entries = string.Join(',', Enumerable.Range(0, 10_000).Select(_ => """{"resource":{"resourceType":"Observation"}}"""));
+        Assert.Equal(6, Count($$"""{"resourceType":"Bundle","entry":[{{entries}}]}""", stopAbove: 5));
+    }
+
+    [Theory]
+    [InlineData("""{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Observation"}""")]
+    [InlineData("not json")]
+    public void InvalidJson_IsMinusOne(string json) => Assert.Equal(-1, Count(json));
+}

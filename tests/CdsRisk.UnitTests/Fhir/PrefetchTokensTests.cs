@@ -13,6 +13,7 @@ public sealed class PrefetchTokensTests
         PatientId = "p-1",
         UserId = userId,
         EncounterId = encounterId,
+        ReceivedAt = DateTimeOffset.UtcNow,
     };
 
     [Fact]

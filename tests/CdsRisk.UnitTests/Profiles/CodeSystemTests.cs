@@ -16,6 +16,7 @@ public sealed class CodeSystemTests(ProfileValidator validator)
     [InlineData("override-reason")]
     [InlineData("card-topic")]
     [InlineData("pre-model")]
+    [InlineData("model-use")]
     public void CodeSystem_IsValidR4_WithTheCanonicalUrlOurCodesUse(string id)
     {
         var codeSystem = Load(id);

@@ -45,6 +45,35 @@ public sealed class ScoringCoordinatorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GracefulShutdown_ReturnsARunningJobToTheQueue_AndWaitsForIt()
+    {
+        var work = new ControlledWork();
+        var jobs = new ScoringJobStore(_database, TimeProvider.System);
+        var signal = new ScoreStoredSignal();
+        var coordinator = Coordinator(work, maxConcurrency: 1, maxQueue: 1, signal);
+        var started = await coordinator.GetOrStartAsync(Request("1.2.9"), TimeSpan.FromMilliseconds(100), CancellationToken.None);
+        var jobId = Assert.IsType<ScoringAttempt.Pending>(started).JobId;
+        Assert.Equal(ScoringJobStates.Running, (await jobs.GetAsync(jobId, CancellationToken.None))!.State);
+
+        await coordinator.StopAsync(CancellationToken.None);
+        coordinator.Dispose();
+
+        var job = (await jobs.GetAsync(jobId, CancellationToken.None))!;
+        Assert.Equal((ScoringJobStates.Queued, "queued"), (job.State, job.Progress));
+        Assert.Contains(jobId, await jobs.ListClaimableAsync(10, CancellationToken.None));
+        Assert.False(signal.Keys.TryRead(out _)); // no score was stored
+
+        // Another process takes it over at once, without waiting for a lease to run out.
+        var next = new ControlledWork();
+        next.Release();
+        using var other = Coordinator(next, maxConcurrency: 1, maxQueue: 1, signal);
+        var done = await other.GetOrStartAsync(Request("1.2.9"), TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.Equal(0.7, Assert.IsType<ScoringAttempt.Completed>(done).Outcome.Pre);
+        Assert.True(signal.Keys.TryRead(out var stored));
+        Assert.Equal(Request("1.2.9").CacheKey, stored);
+    }
+
+    [Fact]
     public async Task WorkSlowerThanTheWait_IsPending_AndFinishesInTheBackground()
     {
         var work = new ControlledWork();
@@ -138,17 +167,17 @@ public sealed class ScoringCoordinatorTests : IAsyncLifetime
         Assert.True(await leases.TryAcquireAsync("outbox-drain", "c", TimeSpan.FromSeconds(30), CancellationToken.None));
     }
 
-    private ScoringCoordinator Coordinator(IScoringWork work, int maxConcurrency, int maxQueue) => new(
+    private ScoringCoordinator Coordinator(IScoringWork work, int maxConcurrency, int maxQueue, ScoreStoredSignal? signal = null) => new(
         new ScoringJobStore(_database, TimeProvider.System),
         new ScoreCacheStore(_database, TimeProvider.System),
         work,
+        signal ?? new ScoreStoredSignal(),
         Options.Create(new ScoringOptions { MaxConcurrency = maxConcurrency, MaxQueue = maxQueue }),
         TimeProvider.System,
         NullLogger<ScoringCoordinator>.Instance);
 
     private static ScoringRequest Request(string study) => new()
     {
-        PatientReference = "Patient/p1",
         StudyInstanceUid = study,
         ClinicalFeatures = new Dictionary<string, double?> { ["age_years"] = 60 },
         ModelSha256 = new string('a', 64),

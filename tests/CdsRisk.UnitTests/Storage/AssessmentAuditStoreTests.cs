@@ -1,14 +1,12 @@
 using System.Text;
-using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
-using CdsRisk.Core.Cards;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace CdsRisk.UnitTests.Storage;
 
-/// <summary>Audit rows on SQLite: a row's own detail, and a detail shared by the calls answered from one kept answer, read back alike.</summary>
+/// <summary>Audit rows on SQLite: each row its own detail, exactly as answered; a reused hookInstance told apart from a retry.</summary>
 public sealed class AssessmentAuditStoreTests : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "cdsrisk-unit", Guid.NewGuid().ToString("N"));
@@ -28,45 +26,44 @@ public sealed class AssessmentAuditStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task SharedDetails_AreStoredOnce_AndReadBackAsEachCallsOwnDetail()
+    public async Task EveryRow_StoresItsOwnDetail_AndReadsItBackByteForByte()
     {
         await _database.MigrateAsync(CancellationToken.None);
-        var standIn = Guid.NewGuid();
-        string Detail(string instance) => $$"""{"cards":[{"uuid":"{{DeterministicUuid.Create($"card|{instance}|eligible"):D}}","summary":"é ✓"}],"instance":"{{instance}}"}""";
-        byte[] template;
-        IReadOnlyList<DeterministicUuid.DerivedUuid> derived;
-        using (var recording = DeterministicUuid.Record())
-        {
-            template = Encoding.UTF8.GetBytes(Detail(standIn.ToString("D")));
-            derived = [.. recording.Derived];
-        }
-
-        var shared = SharedDetail.Create(template, InstanceUuids.From(standIn, derived));
         var (a, b) = (Guid.NewGuid().ToString("D"), Guid.NewGuid().ToString("D"));
-        var own = Row(Guid.NewGuid().ToString("D"), Encoding.UTF8.GetBytes("""{"own":"détail"}"""));
+        var detailA = Encoding.UTF8.GetBytes($$"""{"instance":"{{a}}","summary":"é ✓"}""");
+        var detailB = Encoding.UTF8.GetBytes($$"""{"instance":"{{b}}","summary":"détail"}""");
 
-        await _store.RecordAsync([Row(a, []) with { Shared = shared }, Row(b, []) with { Shared = shared }, own], CancellationToken.None);
-        await _store.RecordAsync([Row(Guid.NewGuid().ToString("D"), []) with { Shared = shared }], CancellationToken.None); // a later batch
+        var results = await _store.RecordAsync([Row(a, detailA, "c1"), Row(b, detailB, "c2")], CancellationToken.None);
 
-        Assert.Equal(Detail(a), Encoding.UTF8.GetString((await _store.GetAsync(a, CancellationToken.None))!.DetailJson));
-        Assert.Equal(Detail(b), Encoding.UTF8.GetString((await _store.GetAsync(b, CancellationToken.None))!.DetailJson));
-        Assert.Equal("""{"own":"détail"}""", Encoding.UTF8.GetString((await _store.GetAsync(own.Id, CancellationToken.None))!.DetailJson));
+        Assert.Equal([AuditInsert.Stored, AuditInsert.Stored], results);
+        Assert.Equal(detailA, (await _store.GetAsync(a, CancellationToken.None))!.DetailJson);
+        Assert.Equal(detailB, (await _store.GetAsync(b, CancellationToken.None))!.DetailJson);
         var listed = await _store.QueryAsync(new AuditQuery("p1", null, null, null, null, null, 10, 0), CancellationToken.None);
-        Assert.Equal(4, listed.Count);
-        Assert.Equal(Detail(a), Encoding.UTF8.GetString(listed.Single(r => r.Id == a).DetailJson));
-
-        await using var connection = await _database.OpenAsync(CancellationToken.None);
-        await using var count = connection.CreateCommand();
-        count.CommandText = "SELECT (SELECT COUNT(*) FROM assessment_details), (SELECT COUNT(*) FROM risk_assessments WHERE detail_json = '' AND detail_id IS NOT NULL);";
-        await using var reader = await count.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        Assert.Equal(1L, reader.GetInt64(0));
-        Assert.Equal(3L, reader.GetInt64(1));
+        Assert.Equal(2, listed.Count);
+        Assert.Equal("c1", listed.Single(r => r.Id == a).ContentSha256);
     }
 
-    private static AuditedAssessment Row(string instance, byte[] detail) => new(
+    [Fact]
+    public async Task AReusedHookInstance_IsToldApartFromARetry_AndNeverReplacesTheFirstRow()
+    {
+        await _database.MigrateAsync(CancellationToken.None);
+        var id = Guid.NewGuid().ToString("D");
+        var first = Encoding.UTF8.GetBytes("""{"patient":"A"}""");
+        Assert.Equal(AuditInsert.Stored, await _store.RecordAsync(Row(id, first, "content-a"), CancellationToken.None));
+
+        var retry = await _store.RecordAsync(Row(id, first, "content-a"), CancellationToken.None);
+        var reused = await _store.RecordAsync(Row(id, Encoding.UTF8.GetBytes("""{"patient":"B"}"""), "content-b") with { PatientRef = "Patient/B" }, CancellationToken.None);
+
+        Assert.Equal(AuditInsert.SameCallAgain, retry);
+        Assert.Equal(AuditInsert.HookInstanceReused, reused);
+        var stored = (await _store.GetAsync(id, CancellationToken.None))!;
+        Assert.Equal("Patient/p1", stored.PatientRef);
+        Assert.Equal(first, stored.DetailJson);
+    }
+
+    private static AuditedAssessment Row(string instance, byte[] detail, string content) => new(
         instance, "Patient/p1", "https://ehr.example/fhir", "patient-view", instance, DateTimeOffset.UtcNow,
-        "pre-reference", "1.0.0", "abc", "eligible", "high", 0.73, "1.2.3", detail, null);
+        "pre-reference", "1.0.0", "abc", "eligible", "high", 0.73, "1.2.3", detail, null, content);
 
     private sealed class Environment(string root) : IHostEnvironment
     {

@@ -27,6 +27,7 @@ internal static class TestAssessments
     public static AssessmentInput HighRisk() => new()
     {
         PatientReference = "Patient/hcc-001",
+        FhirServer = "https://ehr.example.org/fhir/",
         EncounterReference = "Encounter/enc-001",
         ConditionReference = "Condition/hcc-dx-001",
         Occurrence = new DateTimeOffset(2026, 11, 27, 9, 30, 0, TimeSpan.Zero),

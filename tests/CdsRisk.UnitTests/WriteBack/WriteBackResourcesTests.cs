@@ -14,7 +14,10 @@ public sealed class WriteBackResourcesTests
     {
         var ra = WriteBackResources.RiskAssessment(TestAssessments.HighRisk(), Device);
 
-        Assert.Equal(ObservationStatus.Final, ra.Status);
+        // A reference model's score is preliminary and tagged not-for-clinical-use, machine-readably.
+        Assert.Equal(ObservationStatus.Preliminary, ra.Status);
+        var tag = Assert.Single(ra.Meta!.Tag);
+        Assert.Equal((FhirCodes.ModelUseSystem, FhirCodes.NotForClinicalUseCode), (tag.System, tag.Code));
         Assert.Equal("Patient/hcc-001", ra.Subject.Reference);
         Assert.Equal("Encounter/enc-001", ra.Encounter!.Reference);
         Assert.Equal("Condition/hcc-dx-001", ra.Condition!.Reference);
@@ -32,6 +35,14 @@ public sealed class WriteBackResourcesTests
         var when = Assert.IsType<Hl7.Fhir.Model.Range>(prediction.When);
         Assert.Equal((0m, 2m, "a", "a"), (when.Low!.Value, when.High!.Value, when.Low.Code, when.High.Code));
         Assert.Equal(FhirCodes.Ucum, when.High.System);
+    }
+
+    [Fact]
+    public void RiskAssessment_FromAModelForClinicalUse_IsFinal_AndUntagged()
+    {
+        var ra = WriteBackResources.RiskAssessment(TestAssessments.HighRisk() with { Model = TestAssessments.ReferenceModel with { IsReferenceModel = false } }, Device);
+        Assert.Equal(ObservationStatus.Final, ra.Status);
+        Assert.Empty(ra.Meta!.Tag);
     }
 
     [Fact]
@@ -102,19 +113,28 @@ public sealed class WriteBackResourcesTests
     }
 
     [Fact]
-    public void Identifier_IsTheSameForTheSameInputs_AndChangesWithPatientStudyModelOrFeatures()
+    public void Identifier_IsOnePerServerPatientStudyAndModel_SoANewAssessmentUpdatesTheSameRiskAssessment()
     {
         var input = TestAssessments.HighRisk();
         var id = WriteBackResources.RiskAssessmentIdentifier(input).Value;
 
         Assert.Equal(FhirCodes.RiskAssessmentIdSystem, WriteBackResources.RiskAssessmentIdentifier(input).System);
-        Assert.Equal(id, WriteBackResources.RiskAssessmentIdentifier(input with { Occurrence = input.Occurrence.AddHours(3), Pre = 0.2 }).Value);
         Assert.Matches("^[0-9a-f]{64}$", id);
+        var otherFeatures = new ClinicalFeatureValues(new Dictionary<string, double?> { [ClinicalFeatureNames.AgeYears] = 59 });
+        Assert.Equal(id, WriteBackResources.RiskAssessmentIdentifier(input with
+        {
+            Occurrence = input.Occurrence.AddHours(3),
+            Pre = 0.2,
+            ClinicalFeatureHash = ScoreCacheKey.HashClinicalFeatures(otherFeatures),
+        }).Value);
         Assert.NotEqual(id, WriteBackResources.RiskAssessmentIdentifier(input with { PatientReference = "Patient/other" }).Value);
+        Assert.NotEqual(id, WriteBackResources.RiskAssessmentIdentifier(input with { FhirServer = "https://other-ehr.test/fhir/" }).Value);
         Assert.NotEqual(id, WriteBackResources.RiskAssessmentIdentifier(input with { StudyInstanceUid = "1.2.3.4" }).Value);
         Assert.NotEqual(id, WriteBackResources.RiskAssessmentIdentifier(input with { Model = TestAssessments.ReferenceModel with { Sha256 = new string('0', 64) } }).Value);
-        var otherFeatures = new ClinicalFeatureValues(new Dictionary<string, double?> { [ClinicalFeatureNames.AgeYears] = 59 });
-        Assert.NotEqual(id, WriteBackResources.RiskAssessmentIdentifier(input with { ClinicalFeatureHash = ScoreCacheKey.HashClinicalFeatures(otherFeatures) }).Value);
+
+        // Each version gets its own Provenance.
+        Assert.NotEqual(WriteBackResources.ProvenanceId(input), WriteBackResources.ProvenanceId(input with { Pre = 0.2 }));
+        Assert.Equal(WriteBackResources.ProvenanceId(input), WriteBackResources.ProvenanceId(input with { Occurrence = input.Occurrence.AddHours(1) }));
     }
 
     [Fact]
@@ -130,8 +150,10 @@ public sealed class WriteBackResourcesTests
         Assert.Equal((Bundle.HTTPVerb.POST, "Device"), (device.Request!.Method!.Value, device.Request!.Url));
         Assert.Equal(FhirCodes.DeviceIdSystem + "|" + TestAssessments.Sha, Uri.UnescapeDataString(device.Request!.IfNoneExist!["identifier=".Length..]));
         var raIdentifier = ((RiskAssessment)ra.Resource!).Identifier[0];
-        Assert.Equal((Bundle.HTTPVerb.POST, "RiskAssessment"), (ra.Request!.Method!.Value, ra.Request!.Url));
-        Assert.Equal("identifier=" + Uri.EscapeDataString(raIdentifier.System + "|" + raIdentifier.Value), ra.Request!.IfNoneExist);
+        // Conditional update on the identifier: created the first time, replaced by a later assessment (one current RiskAssessment).
+        Assert.Equal((Bundle.HTTPVerb.PUT, "RiskAssessment?identifier=" + Uri.EscapeDataString(raIdentifier.System + "|" + raIdentifier.Value)),
+            (ra.Request!.Method!.Value, ra.Request!.Url));
+        Assert.Null(ra.Request!.IfNoneExist);
         Assert.Equal(device.FullUrl, ((RiskAssessment)ra.Resource!).Performer!.Reference);
 
         var prov = (Provenance)provenance.Resource!;

@@ -8,24 +8,25 @@ using CdsRisk.IntegrationTests.TestServers;
 namespace CdsRisk.IntegrationTests.EndToEnd;
 
 /// <summary>
-/// The answer memo (Pipeline:AnswerMemoSeconds) against the real servers: a call with the same content as a settled one is answered
-/// exactly as a fresh evaluation would answer it, with its own uuids and its own audit record; a call that needed the FHIR server is not.
+/// The evaluation cache (Pipeline:EvaluationCacheSeconds) against the real servers: a call with the same content as a settled one
+/// is answered byte for byte as a service that evaluates every call answers it — by construction, since only the evaluation is
+/// kept and the cards, write-back and audit record are made for every call; a call that needed the FHIR server is never cached.
 /// </summary>
 [Collection("servers")]
-public sealed class AnswerMemoTests(TestEnvironment env)
+public sealed class EvaluationCacheTests(TestEnvironment env)
 {
     [Fact]
     public async Task SameContentAgain_IsTheAnswerAFreshEvaluationGives_WithItsOwnUuidsAndAuditRecord()
     {
         var patient = (await SeededDemo.GetAsync(env))["eligible-high-risk"];
-        using var memo = new MemoActivities();
+        using var cache = new CachedEvaluations();
         using var kept = new ServiceFactory(env);
         using var keptClient = kept.CreateClient();
-        using var fresh = new ServiceFactory(env, new Dictionary<string, string?> { ["Pipeline:AnswerMemoSeconds"] = "0" });
+        using var fresh = new ServiceFactory(env, new Dictionary<string, string?> { ["Pipeline:EvaluationCacheSeconds"] = "0" });
         using var freshClient = fresh.CreateClient();
         var prefetch = await HookCalls.PrefetchAsync(env, keptClient, HookCalls.PatientView, patient.PatientId);
 
-        // Score, write the RiskAssessment, then the first settled answer is kept; each service has its own store.
+        // Score, write the RiskAssessment, then the first settled evaluation is kept; each service has its own store.
         foreach (var (factory, client) in new[] { (kept, keptClient), (fresh, freshClient) })
         {
             var (status, _) = await HookCalls.PostAsync(client, HookCalls.PatientView, HookCalls.PatientViewRequest(env, patient.PatientId, prefetch: prefetch.DeepClone().AsObject()));
@@ -46,30 +47,26 @@ public sealed class AnswerMemoTests(TestEnvironment env)
         var again = await CallAsync(keptClient, instance);
         var reference = await CallAsync(freshClient, instance);
 
-        Assert.Equal("bytes", memo.MatchedBy(instance)); // the same bytes as the first call, hookInstance aside
-        Assert.Null(memo.MatchedBy(first.Instance));
+        Assert.False(cache.Hit(first.Instance)); // evaluated, and kept
+        Assert.True(cache.Hit(instance));
         Assert.Equal(reference.Body.ToJsonString(), again.Body.ToJsonString());
-
-        // The same content in other bytes (its members in reverse order) is recognised by its content, read in full, and from then
-        // on by its bytes.
-        foreach (var expected in new[] { "content", "bytes" })
-        {
-            var otherSpelling = Guid.NewGuid();
-            var request = HookCalls.PatientViewRequest(env, patient.PatientId, otherSpelling, prefetch.DeepClone().AsObject());
-            var reversed = new JsonObject(request.Reverse().Select(m => KeyValuePair.Create(m.Key, m.Value?.DeepClone())).ToList());
-            using var response = await keptClient.PostAsync(new Uri(HookCalls.PatientView, UriKind.Relative),
-                new StringContent(reversed.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var answered = await response.Content.ReadAsStringAsync();
-            var freshAnswer = await CallAsync(freshClient, otherSpelling);
-            Assert.Equal(expected, memo.MatchedBy(otherSpelling));
-            Assert.Equal(freshAnswer.Body.ToJsonString(), JsonNode.Parse(answered)!.ToJsonString());
-        }
         Assert.NotEqual(first.Body["cards"]![0]!["uuid"]!.GetValue<string>(), again.Body["cards"]![0]!["uuid"]!.GetValue<string>());
         Assert.Equal("eligible", HookCalls.Extension(again.Body)["outcome"]!.GetValue<string>());
         Assert.StartsWith("RiskAssessment/", HookCalls.Extension(again.Body)["riskAssessment"]!.GetValue<string>(), StringComparison.Ordinal);
 
-        // The memo's call has its own audit record, with the cards it answered.
+        // The same content in other bytes (its members in reverse order) is the same question: answered alike.
+        var otherSpelling = Guid.NewGuid();
+        var request = HookCalls.PatientViewRequest(env, patient.PatientId, otherSpelling, prefetch.DeepClone().AsObject());
+        var reversed = new JsonObject(request.Reverse().Select(m => KeyValuePair.Create(m.Key, m.Value?.DeepClone())).ToList());
+        using (var response = await keptClient.PostAsync(new Uri(HookCalls.PatientView, UriKind.Relative),
+            new StringContent(reversed.ToJsonString(), System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var freshAnswer = await CallAsync(freshClient, otherSpelling);
+            Assert.Equal(freshAnswer.Body.ToJsonString(), JsonNode.Parse(await response.Content.ReadAsStringAsync())!.ToJsonString());
+        }
+
+        // The cached call has its own audit record, stored as answered, with the cards it answered.
         var record = await AuditRecordAsync(keptClient, instance);
         Assert.Equal(instance.ToString("D"), record["assessment"]!["id"]!.GetValue<string>());
         Assert.Equal("eligible", record["assessment"]!["outcome"]!.GetValue<string>());
@@ -79,10 +76,10 @@ public sealed class AnswerMemoTests(TestEnvironment env)
     }
 
     [Fact]
-    public async Task ACallThatReadTheFhirServer_IsNeverAnsweredFromTheMemo()
+    public async Task ACallThatReadTheFhirServer_IsNeverAnsweredFromTheCache()
     {
         var patient = (await SeededDemo.GetAsync(env))["low-risk"];
-        using var memo = new MemoActivities();
+        using var cache = new CachedEvaluations();
         using var factory = new ServiceFactory(env);
         using var client = factory.CreateClient();
 
@@ -97,7 +94,7 @@ public sealed class AnswerMemoTests(TestEnvironment env)
             await WaitForOutboxAsync(factory);
         }
 
-        Assert.All(instances, i => Assert.Null(memo.MatchedBy(i)));
+        Assert.All(instances, i => Assert.False(cache.Hit(i)));
     }
 
     private static async Task WaitForOutboxAsync(ServiceFactory factory)
@@ -130,13 +127,13 @@ public sealed class AnswerMemoTests(TestEnvironment env)
         }
     }
 
-    /// <summary>The hook instances answered from the memo while this is alive (the pipeline's "answer-memo" activity), and how each was matched.</summary>
-    private sealed class MemoActivities : IDisposable
+    /// <summary>The hook instances whose evaluation came from the cache while this is alive (the "evaluate" span's tag).</summary>
+    private sealed class CachedEvaluations : IDisposable
     {
         private readonly ActivityListener _listener;
-        private readonly ConcurrentDictionary<string, string> _instances = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, bool> _instances = new(StringComparer.Ordinal);
 
-        public MemoActivities()
+        public CachedEvaluations()
         {
             _listener = new ActivityListener
             {
@@ -144,17 +141,17 @@ public sealed class AnswerMemoTests(TestEnvironment env)
                 Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
                 ActivityStopped = a =>
                 {
-                    if (a.OperationName == "answer-memo" && a.GetTagItem("cds.hook_instance") is string instance)
+                    if (a.OperationName == "evaluate" && a.GetTagItem(CachingRiskEvaluator.CachedTag) is true
+                        && a.Parent?.GetTagItem("cds.hook_instance") is string instance)
                     {
-                        _instances[instance] = a.GetTagItem("cds.memo.matched_by") as string ?? "?";
+                        _instances[instance] = true;
                     }
                 },
             };
             ActivitySource.AddActivityListener(_listener);
         }
 
-        /// <summary>"bytes", "content", or null when the call was not answered from the memo.</summary>
-        public string? MatchedBy(Guid instance) => _instances.GetValueOrDefault(instance.ToString("D"));
+        public bool Hit(Guid instance) => _instances.ContainsKey(instance.ToString("D"));
 
         public void Dispose() => _listener.Dispose();
     }

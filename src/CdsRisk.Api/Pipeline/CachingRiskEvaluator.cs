@@ -1,0 +1,55 @@
+using CdsRisk.Core.Patients;
+using Microsoft.Extensions.Caching.Memory;
+using CdsRisk.Api.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace CdsRisk.Api.Pipeline;
+
+/// <summary>
+/// Keeps the evaluation of settled content for <see cref="PipelineOptions.EvaluationCacheSeconds"/>: a call whose content
+/// (<see cref="HookInvocation.ContentSha256"/>) repeats a recent call on the same day gets that call's evaluation, when it could not
+/// have changed — every category came from prefetch (nothing fetched, nothing unreadable) and the score was settled (a stored final
+/// score, or no study to score). Cards, the write-back and the audit record are still made for each call.
+/// </summary>
+public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<PipelineOptions> options, CdsRiskMetrics metrics) : IRiskEvaluator, IDisposable
+{
+    /// <summary>Most evaluations kept at once.</summary>
+    public const int MaxEntries = 20_000;
+
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = MaxEntries });
+    private readonly TimeSpan _keep = TimeSpan.FromSeconds(options.Value.EvaluationCacheSeconds);
+
+    /// <summary>Set to true on the pipeline's "evaluate" span when the evaluation came from this cache.</summary>
+    public const string CachedTag = "cdsrisk.evaluation.cached";
+
+    public bool Enabled => _keep > TimeSpan.Zero;
+
+    public async Task<RiskEvaluation> EvaluateAsync(PatientRecord patient, HookInvocation invocation, CancellationToken cancellationToken)
+    {
+        if (!Enabled || invocation.ContentSha256 is null || patient.FetchedData.Count > 0 || patient.UnavailableData.Count > 0)
+        {
+            metrics.EvaluationCache("bypass");
+            return await inner.EvaluateAsync(patient, invocation, cancellationToken);
+        }
+
+        // The date is part of the key: windows ("within 30 days") are counted in days from the day of the call.
+        var key = invocation.ContentSha256 + "|" + DateOnly.FromDateTime(invocation.ReceivedAt.UtcDateTime).DayNumber;
+        if (_cache.TryGetValue(key, out RiskEvaluation? kept) && kept is not null)
+        {
+            System.Diagnostics.Activity.Current?.SetTag(CachedTag, true);
+            metrics.EvaluationCache("hit");
+            return kept;
+        }
+
+        metrics.EvaluationCache("miss");
+        var evaluation = await inner.EvaluateAsync(patient, invocation, cancellationToken);
+        if (evaluation.Scoring is null || evaluation.Scoring.IsSettled)
+        {
+            _cache.Set(key, evaluation, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _keep });
+        }
+
+        return evaluation;
+    }
+
+    public void Dispose() => _cache.Dispose();
+}
