@@ -208,7 +208,8 @@ public sealed class ScoringCoordinator(
         }
         finally
         {
-            metrics?.ScoringQueueDepth(Interlocked.Decrement(ref _waiting));
+            var depth = Interlocked.Decrement(ref _waiting); // not inside metrics?.(…): that would skip it without metrics
+            metrics?.ScoringQueueDepth(depth);
             _local.TryRemove(jobId, out _);
         }
     }
