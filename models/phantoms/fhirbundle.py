@@ -79,7 +79,8 @@ def build_bundle(*, patient_id: str, seed_key: str, today: dt.date, clinical: di
         "clinicalStatus": _cc("http://terminology.hl7.org/CodeSystem/condition-clinical", "active"),
         "verificationStatus": _cc("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"),
         "category": [_cc("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item")],
-        "code": {"coding": [{"system": SNOMED, "code": "25370001", "display": "Hepatocellular carcinoma"},
+        # SNOMED 109841003 is the disorder (liver cell carcinoma); 25370001 is the morphologic abnormality, not a Condition code.
+        "code": {"coding": [{"system": SNOMED, "code": "109841003", "display": "Liver cell carcinoma"},
                             {"system": ICD10, "code": "C22.0", "display": "Liver cell carcinoma"}],
                  "text": "Hepatocellular carcinoma"},
         "subject": subject,

@@ -69,7 +69,8 @@ SCENARIOS = {
                                 {"system": fhirbundle.ICD10, "code": "I50.9", "display": "Heart failure, unspecified"}]}]),
     "needs-data-no-ecog": dict(outcome="needs-data", criteria={"ecog": "unknown"}, clinical={"ecog": None}),
     "needs-data-mri-no-delayed": dict(outcome="needs-data", criteria={"mri-4-phase": "unknown"}, phases=(0, 1, 2)),
-    "needs-data-mri-old": dict(outcome="needs-data", criteria={"mri-4-phase": "unknown"}, study_age_days=45),
+    # 45 days: outside the protocol's one 31-day MRI window, so the service does not score it (pre_shown False).
+    "needs-data-mri-old": dict(outcome="needs-data", criteria={"mri-4-phase": "unknown"}, study_age_days=45, pre_shown=False),
     "eligible-dynamic-layout": dict(outcome="eligible", criteria={"pre-score": "pass", "mri-4-phase": "pass"},
                                     layout="dynamic"),
 }
@@ -171,6 +172,9 @@ def generate(out: Path, seed: int, scenario: str, layout: str | None, today: dt.
         "expectedOutcome": spec["outcome"],
         "expectedCriteria": spec["criteria"],
         "referencePre": None if pre is None else round(pre, 6),
+        # Whether the service shows a PRE for this patient: never outside the trial's population (ineligible), nor for a study
+        # outside the MRI window (issue 14 section 3). referencePre stays what the model gives on these images.
+        "preShown": pre is not None and spec.get("pre_shown", spec["outcome"] != "ineligible"),
         "groundTruthRisk": round(truth, 6),
         "patientId": patient_id,
         "studyInstanceUid": study["uid"],

@@ -69,8 +69,8 @@ public sealed record ModelReference
 /// <summary>One criterion's result on the wire.</summary>
 public sealed record CriterionEntry
 {
-    /// <summary>pass = requirement satisfied (inclusion met or exclusion absent); fail; unknown = data missing, stale or conflicting; to-be-confirmed = only a person, or the future, can say.</summary>
-    [AllowedValues("pass", "fail", "unknown", "to-be-confirmed")]
+    /// <summary>pass = requirement satisfied (inclusion met or exclusion absent); fail; unknown = data missing, stale or conflicting (toRecord says what to record); to-be-confirmed = only a person, or the future, can say; pending = the service is still reading the images or computing the PRE.</summary>
+    [AllowedValues("pass", "fail", "unknown", "to-be-confirmed", "pending")]
     public required string Status { get; init; }
 
     public required string Reason { get; init; }

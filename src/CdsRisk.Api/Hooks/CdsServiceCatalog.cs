@@ -33,10 +33,13 @@ public static class CdsServiceCatalog
     private const string Loinc = "http://loinc.org";
     private const string LocalObservation = "https://cdsrisk.example.org/fhir/CodeSystem/observation";
 
-    // docs/contracts.md §1. Laboratory values and the clinical observations the criteria read.
+    // docs/contracts.md §1. Laboratory values and the clinical observations the criteria read; every LOINC code of the value sets'
+    // obs-* lists must be here (a unit test checks), the eGFR ones being the LOINC eGFR group.
     private static readonly string[] LabCodes =
     [
-        "1834-1", "1751-7", "1975-2", "14631-6", "6301-6", "2160-0", "14682-9", "62238-1", "98979-8", "33914-3", "777-3",
+        "1834-1", "1751-7", "1975-2", "14631-6", "6301-6", "2160-0", "14682-9", "777-3",
+        "33914-3", "48642-3", "48643-1", "50044-7", "70969-1", "77147-7", "62238-1", "88293-6", "88294-4", "98979-8", "98980-6",
+        "50210-4", "94677-2", "76633-7", "69405-9", "50384-7",
     ];
 
     private static readonly string[] ClinicalLoincCodes = ["89247-1", "85354-9", "88020-3", "33728-7", "21889-1"];

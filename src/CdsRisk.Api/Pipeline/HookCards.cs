@@ -70,7 +70,7 @@ public sealed class HookCards(
         var conflicts = selected.OfType<MedicationRequest>()
             .Select(order => orderChecks.RegimenHypersensitivity(order, record))
             .Where(c => c is not null)
-            .Select(c => new HypersensitiveOrder(c!.OrderReference, c.OrderedDrug, c.AllergyReference))
+            .Select(c => new HypersensitiveOrder(c!.OrderReference, c.OrderedDrug, c.AllergyReference, c.AllergySubstance, c.RelationText))
             .ToList();
         return new OrderSelection
         {

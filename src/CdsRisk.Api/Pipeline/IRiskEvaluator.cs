@@ -46,12 +46,14 @@ public sealed record RiskEvaluation
     public IReadOnlyList<string> NotAssessedBecause { get; init; } = [];
 
     /// <summary>
-    /// Whether a PRE for this patient means something and is recorded as a RiskAssessment: the patient is in the trial's population
-    /// with a hepatocellular carcinoma and no other liver pathology on record, and a study is (being) scored.
+    /// Whether a PRE for this patient means something and is recorded as a RiskAssessment (issue 14 section 3): the engine found it
+    /// meaningful (<see cref="EligibilityResult.PreIsMeaningful"/>: an HCC on record, no criterion failing, the model's key inputs
+    /// measured), or it is still being computed for a patient for whom it will be.
     /// </summary>
     public bool RecordsRisk =>
         IsApplicable
-        && Eligibility is { Snapshot: { Hcc: not null, NonHccDiagnoses.Count: 0 } }
         && Scoring?.Request is not null
-        && (PreScore is not null || Scoring.Pre.Status == PreScoreStatus.Pending);
+        && Eligibility is { } e
+        && (e.PreIsMeaningful
+            || (e.Pre.Status == PreScoreStatus.Pending && e.Snapshot.Hcc is not null && e.FailingCriteria.Count == 0 && e.MissingKeyInputs.Count == 0));
 }

@@ -56,10 +56,11 @@ public sealed class TrialRiskEvaluator(
         {
             Outcome = notAssessed ? EligibilityOutcome.NotAssessed : result.Outcome,
             NotAssessedBecause = notAssessed ? patient.UnavailableData : [],
-            PreScore = result.Pre.Value,
+            // A PRE outside the population it describes is not shown (issue 14 section 3; EligibilityResult.PreIsMeaningful).
+            PreScore = result.PreIsMeaningful ? result.Pre.Value : null,
+            Model = result.PreIsMeaningful ? new ModelReference { Id = model.Card.Id, Version = model.Card.Version, Sha256 = model.Card.Sha256 } : null,
             Threshold = eligibility.Data.Protocol.PreThreshold,
             Features = features,
-            Model = result.Pre.Value is null ? null : new ModelReference { Id = model.Card.Id, Version = model.Card.Version, Sha256 = model.Card.Sha256 },
             Criteria = result.Criteria,
             Eligibility = result,
             Scoring = score,

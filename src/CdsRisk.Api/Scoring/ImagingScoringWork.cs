@@ -13,6 +13,7 @@ public sealed class ImagingScoringWork(
     DicomWebClient dicomWeb,
     PreScorer scorer,
     IOptions<PhaseRules> phaseRules,
+    CdsRisk.Core.Eligibility.EligibilityEngine eligibility,
     IOptions<ScoringOptions> scoringOptions) : IScoringWork
 {
     public async Task<ScoringOutcome> RunAsync(ScoringRequest request, IScoringProgress progress, CancellationToken cancellationToken)
@@ -29,7 +30,9 @@ public sealed class ImagingScoringWork(
             bounded.CancelAfter(deadline);
             try
             {
-                imaging = await dicomWeb.LoadStudyAsync(study, phaseRules.Value, spec, request.ReferenceDate, bounded.Token);
+                // One MRI window: the protocol file's mri.windowDays, whatever Imaging:PhaseRules says (issue 14 section 3).
+                var rules = phaseRules.Value with { MaxStudyAgeDays = eligibility.Data.Protocol.MriWindowDays };
+                imaging = await dicomWeb.LoadStudyAsync(study, rules, spec, request.ReferenceDate, bounded.Token);
             }
             catch (DicomWebException ex)
             {
@@ -46,16 +49,19 @@ public sealed class ImagingScoringWork(
 
         var phases = imaging.Phases.Select(p => new PhaseSummary(
             p.Phase.ToString(), p.SeriesInstanceUid, p.SeriesDescription, p.TimePoint, p.SliceCount, p.IdentifiedBy.ToString(), p.IdentificationDetail)).ToList();
-        var notes = imaging.SkippedVolumes.Where(r => r.Reason is ImagingRefusalReason.SeriesNotOnServer or ImagingRefusalReason.TooLarge or ImagingRefusalReason.ServerError)
-            .Select(Describe).ToList();
+        var descriptions = imaging.Phases.GroupBy(p => p.SeriesInstanceUid).ToDictionary(g => g.Key, g => g.First().SeriesDescription, StringComparer.Ordinal);
+        var notes = imaging.SkippedVolumes.Where(r => r.Reason is ImagingRefusalReason.TooLarge or ImagingRefusalReason.ServerError)
+            .Select(r => RefusalWords.Describe(r, descriptions)).Distinct(StringComparer.Ordinal).ToList();
+        var missing = imaging.SkippedVolumes.Where(r => r.Reason == ImagingRefusalReason.SeriesNotOnServer && r.SeriesInstanceUid is not null)
+            .Select(r => r.SeriesInstanceUid!).Distinct(StringComparer.Ordinal).ToList();
         if (!imaging.IsAccepted || imaging.Tensor is null)
         {
-            var refusals = imaging.Refusals.Select(Describe).ToList();
+            var refusals = imaging.Refusals.Select(r => RefusalWords.Describe(r, descriptions)).Distinct(StringComparer.Ordinal).ToList();
             // A series the server could not deliver makes every other refusal (a phase then missing) a consequence, not a finding:
             // nothing is cached and the study is tried again.
             return imaging.Refusals.Any(r => r.Reason == ImagingRefusalReason.ServerError)
-                ? ScoringOutcome.Failed("the DICOMweb server could not deliver: " + string.Join("; ", refusals)) with { Phases = phases, Refusals = refusals, StudyDate = imaging.StudyDate, Notes = notes }
-                : new ScoringOutcome { Phases = phases, Refusals = refusals, StudyDate = imaging.StudyDate, Notes = notes };
+                ? ScoringOutcome.Failed("the DICOMweb server could not deliver: " + string.Join("; ", refusals)) with { Phases = phases, Refusals = refusals, StudyDate = imaging.StudyDate, Notes = notes, SeriesNotOnServer = missing }
+                : new ScoringOutcome { Phases = phases, Refusals = refusals, StudyDate = imaging.StudyDate, Notes = notes, SeriesNotOnServer = missing };
         }
 
         await progress.ReportAsync("scoring");
@@ -70,9 +76,7 @@ public sealed class ImagingScoringWork(
             Phases = phases,
             StudyDate = imaging.StudyDate,
             Notes = notes,
+            SeriesNotOnServer = missing,
         };
     }
-
-    private static string Describe(ImagingRefusal r) =>
-        r.SeriesInstanceUid is null ? $"{r.Reason}: {r.Detail}" : $"{r.Reason} (series {r.SeriesInstanceUid}{(r.TimePoint is null ? "" : ", time point " + r.TimePoint)}): {r.Detail}";
 }

@@ -39,7 +39,6 @@ public sealed class ScoringStage(
     /// <summary>How long storage may hold up a hook beyond its budget before the hook answers without the score.</summary>
     private static readonly TimeSpan StorageGrace = TimeSpan.FromMilliseconds(500);
 
-    public const string MriToRecord = "Attach a pre-operative MRI with non-contrast, arterial, portal venous and delayed phases, acquired within 1 month";
     private readonly AllowedBaseUrls _allowedFhir = AllowedBaseUrls.Parse(fhirOptions.Value.AllowedServers);
 
     public async Task<ScoringStageResult> RunAsync(HookInvocation invocation, PatientRecord record, PatientSnapshot snapshot,
@@ -82,10 +81,10 @@ public sealed class ScoringStage(
         {
             // The service's own storage is locked or down: the hook still answers, and the score is computed on a later call.
             return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "PRE score not available yet: the service's storage is busy"),
-                ImagesBeingRead(job, studyReference, "the service's storage is busy"), null, job, null) { ImagingStudyReference = studyReference };
+                null, null, job, null) { ImagingStudyReference = studyReference };
         }
 
-        var result = Interpret(attempt, job, studyReference, snapshot.LatestMri) with { ImagingStudyReference = studyReference };
+        var result = Interpret(attempt, job, studyReference, snapshot.LatestMri, prepared.Study!) with { ImagingStudyReference = studyReference };
         return fromCache && result.Outcome is { TransientError: null } ? result with { IsSettled = true } : result;
     }
 
@@ -109,17 +108,9 @@ public sealed class ScoringStage(
             : "Ask the trial team to record where the MR images are (an ImagingStudy Endpoint) or to configure DicomWeb:BaseUrl";
         return new ScoringStageResult(PreScoreState.Unavailable("PRE score not computed: " + reason),
             new MriAssessment(CriterionStatus.Unknown, "MRI not assessed: " + reason,
-                [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid, problem.Message)]) { ToRecord = ask },
+                [new Evidence(studyReference, "MR study", problem.Message)]) { ToRecord = ask },
             null, request, null) { ImagingStudyReference = studyReference };
     }
-
-    /// <summary>
-    /// While the images are being read the four phases are judged from them, never from how many series the ImagingStudy lists
-    /// (all four phases in one dynamic series is valid) nor from its missing date (the DICOM Study Date will say).
-    /// </summary>
-    private static MriAssessment ImagesBeingRead(ScoringRequest request, string studyReference, string state) =>
-        new(CriterionStatus.ToBeConfirmed, $"MR images being read ({state}): the four phases are checked in the images themselves",
-            [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid)]);
 
     /// <summary>The request with the DICOMweb base of the study's Endpoint, read from the FHIR server when the study only refers to it.</summary>
     public async Task<ScoringRequest> WithImageLocationAsync(ScoringRequest request, ImagingStudy study, Uri? fhirServer, string? token, CancellationToken cancellationToken)
@@ -156,8 +147,11 @@ public sealed class ScoringStage(
 
         if (!IsSubject(study.Subject, record.Patient.Id))
         {
-            const string reason = "the MRI study on record names another patient (or no patient) as its subject, so it is not used";
-            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
+            const string reason = "the MR study on record names another patient (or no patient) as its subject, so it is not used";
+            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, "MRI cannot be used: " + reason, [new Evidence("ImagingStudy/" + study.Id, "MR study")])
+            {
+                ToRecord = "Check that the MR study is this patient's (its subject), or record this patient's pre-operative MRI",
+            });
         }
 
         ImagingStudyReference reference;
@@ -167,8 +161,12 @@ public sealed class ScoringStage(
         }
         catch (DicomWebException ex)
         {
-            var reason = $"ImagingStudy/{study.Id} cannot be retrieved: {ex.Message}";
-            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence("ImagingStudy/" + study.Id, "MRI study")]) { ToRecord = MriToRecord });
+            var reason = $"the images of the MR study cannot be located: {ex.Message}";
+            // The study is on record but its images cannot be reached: what to record is where they are, not a new MRI.
+            return (null, study, reason, new MriAssessment(CriterionStatus.Unknown, "MRI cannot be read: " + reason, [new Evidence("ImagingStudy/" + study.Id, "MR study")])
+            {
+                ToRecord = "Link the MR study to its images (DICOM Study Instance UID and image server)",
+            });
         }
 
         var request = new ScoringRequest
@@ -197,29 +195,34 @@ public sealed class ScoringStage(
             || (reference.EndsWith("/" + own, StringComparison.Ordinal) && Uri.TryCreate(reference, UriKind.Absolute, out _));
     }
 
-    private ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request, string studyReference, MriStudyFinding? recorded)
+    /// <remarks>
+    /// While the images are being read (pending, queued, server retrying) no assessment is given: the engine's MRI criterion is
+    /// then "pending until the images are read", never judged from the series the ImagingStudy lists (issue 15 item 5).
+    /// </remarks>
+    private ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request, string studyReference, MriStudyFinding? recorded, ImagingStudy listed)
     {
         switch (attempt)
         {
             case ScoringAttempt.Completed { Outcome: { Pre: { } pre } outcome }:
-                var evidence = outcome.Phases.Select(p => new Evidence(studyReference, $"{p.Phase}: series {p.SeriesInstanceUid}",
-                    $"{p.Slices} slices{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}; {p.IdentifiedBy}: {p.Detail}")).ToList();
+                // Phases by their names and series descriptions, never by UID (the audit keeps the UIDs).
+                var evidence = outcome.Phases.Select(p => new Evidence(studyReference, $"{RefusalWords.PhaseName(p.Phase)} phase",
+                    $"{(string.IsNullOrWhiteSpace(p.SeriesDescription) ? "series" : $"series '{p.SeriesDescription}'")}{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}, {p.Slices} slices")).ToList();
                 return new ScoringStageResult(
                     PreScoreState.Computed(pre),
                     DatedFromImages(outcome, request, studyReference, recorded, undatedMatters: true) ?? new MriAssessment(CriterionStatus.Pass,
-                        $"all four phases found and readable ({outcome.Phases.Count} volumes){DateNote(outcome, recorded)}{SetAside(outcome)}", evidence),
+                        $"all four phases found and readable ({outcome.Phases.Count} volumes){DateNote(outcome, recorded)}{SetAside(outcome, listed)}", evidence),
                     outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: { TransientError: { } error } outcome }:
                 // A server that is down is no reason to ask the clinician for data: the score is pending and tried again.
                 return new ScoringStageResult(new PreScoreState(PreScoreStatus.Pending, null, "images could not be retrieved yet; retrying: " + error),
-                    ImagesBeingRead(request, studyReference, "the image server could not be read yet; retrying"), outcome, request, null);
+                    null, outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: var outcome }:
-                var reason = "MRI not usable: " + string.Join("; ", outcome.Refusals) + SetAside(outcome);
+                var reason = "MRI cannot be used: " + string.Join("; ", outcome.Refusals) + SetAside(outcome, listed);
                 return new ScoringStageResult(PreScoreState.Unavailable(reason),
                     DatedFromImages(outcome, request, studyReference, recorded, undatedMatters: false)
-                        ?? new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = MriToRecord },
+                        ?? new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(studyReference, "MR study")]),
                     outcome, request, null);
 
             case ScoringAttempt.Pending pending:
@@ -227,7 +230,7 @@ public sealed class ScoringStage(
                     new PreScoreState(PreScoreStatus.Pending, null, pending.Overloaded
                         ? "PRE score queued: the service is busy; open the chart again shortly"
                         : $"PRE score is being computed ({pending.Progress})"),
-                    ImagesBeingRead(request, studyReference, pending.Overloaded ? "queued" : pending.Progress), null, request, pending.JobId);
+                    null, null, request, pending.JobId);
 
             default:
                 throw new InvalidOperationException("unknown scoring attempt");
@@ -250,28 +253,45 @@ public sealed class ScoringStage(
         var perform = $"Perform a 4-phase liver MRI (non-contrast, arterial, portal venous, delayed) within {window} days before enrolment";
         if (outcome.StudyDate is not { } date)
         {
-            return !undatedMatters ? null : new MriAssessment(CriterionStatus.Unknown, "MR study has no date: neither the ImagingStudy (started) nor the DICOM images (Study Date) record one",
-                [new Evidence(studyReference, "MRI study " + request.StudyInstanceUid)]) { ToRecord = "Record the date of the MR study" };
+            return !undatedMatters ? null : new MriAssessment(CriterionStatus.Unknown, "MR study without a date: neither the record nor the images (DICOM Study Date) give one",
+                [new Evidence(studyReference, "MR study")]) { ToRecord = "Record the date of the MR study" };
         }
 
         var days = today.DayNumber - date.DayNumber;
         var day = date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        Evidence[] evidence = [new(studyReference, "MRI study " + request.StudyInstanceUid, $"DICOM Study Date {day}",
+        Evidence[] evidence = [new(studyReference, "MR study", $"DICOM Study Date {day}",
             new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))];
         return days < 0
             ? new MriAssessment(CriterionStatus.Unknown, $"MR study dated {day} by its DICOM Study Date, after the evaluation date", evidence) { ToRecord = "Correct the date of the MR study" }
             : days > window
                 ? new MriAssessment(CriterionStatus.Unknown,
-                    $"Latest MR study ({day}, DICOM Study Date; the ImagingStudy has no start date) is {days} days old: protocol requires within {window} days", evidence) { ToRecord = perform }
+                    $"Latest MR study ({day}, its DICOM Study Date: the record has no date) is {days} days old: needed within {window} days", evidence) { ToRecord = perform }
                 : null;
     }
 
     private static string DateNote(ScoringOutcome outcome, MriStudyFinding? recorded) =>
         recorded is { Started: null } && outcome.StudyDate is { } date
-            ? $"; study date {date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)} from the DICOM Study Date (the ImagingStudy has no start date)"
+            ? $"; study of {date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)} by its DICOM Study Date (the record has no date)"
             : "";
 
-    private static string SetAside(ScoringOutcome outcome) => outcome.Notes.Count == 0 ? "" : "; set aside: " + string.Join("; ", outcome.Notes);
+    /// <summary>
+    /// What was set aside without preventing the reading: series the ImagingStudy lists that the image server does not have, named
+    /// as the record names them (number, description; never by UID, which the audit keeps), and series beyond a read limit.
+    /// </summary>
+    private static string SetAside(ScoringOutcome outcome, ImagingStudy listed)
+    {
+        var parts = new List<string>(outcome.Notes);
+        if (outcome.SeriesNotOnServer.Count > 0)
+        {
+            var names = outcome.SeriesNotOnServer.Select(uid => listed.Series.FirstOrDefault(x => x.Uid == uid) is { } series
+                    ? $"series {(series.Number is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " : "")}{(string.IsNullOrWhiteSpace(series.Description) ? "" : $"'{series.Description}'")}".TrimEnd()
+                    : "a series")
+                .ToList();
+            parts.Add($"{string.Join(", ", names)} listed in the MRI record but not on the image server (the images it has were read)");
+        }
+
+        return parts.Count == 0 ? "" : "; set aside: " + string.Join("; ", parts);
+    }
 
     /// <summary>Endpoints the study refers to that are neither contained nor at hand: read from the hook's FHIR server.</summary>
     private async Task<IReadOnlyList<FhirEndpoint>> FetchEndpointsAsync(ImagingStudy study, Uri? fhirServer, string? token, CancellationToken cancellationToken)

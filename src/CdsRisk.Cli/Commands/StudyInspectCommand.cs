@@ -47,7 +47,9 @@ public static class StudyInspectCommand
         StudyImagingResult result;
         try
         {
-            result = await client.LoadStudyAsync(new ImagingStudyReference(server, study, []), PhaseRules.Default, ImageInputSpec.Default, date,
+            // The protocol's MRI window, as the service applies it.
+            var rules = PhaseRules.Default with { MaxStudyAgeDays = CdsRisk.Core.Eligibility.EligibilityData.LoadEmbedded().Protocol.MriWindowDays };
+            result = await client.LoadStudyAsync(new ImagingStudyReference(server, study, []), rules, ImageInputSpec.Default, date,
                 CancellationToken.None);
         }
         catch (DicomWebException ex)

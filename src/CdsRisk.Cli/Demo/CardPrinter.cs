@@ -114,7 +114,7 @@ internal sealed class CardPrinter(TextWriter output)
         foreach (var (id, c) in deciding.OrderBy(c => Rank((string?)c.Value?["status"])))
         {
             var status = (string?)c?["status"] ?? "?";
-            var mark = status switch { "fail" => "FAIL", "unknown" => "????", "to-be-confirmed" => "TBC ", _ => status };
+            var mark = status switch { "fail" => "FAIL", "unknown" => "????", "to-be-confirmed" => "TBC ", "pending" => "... ", _ => status };
             var evidence = Evidence(c?["evidence"]);
             output.WriteLine($"        [{mark}] {id}: {(string?)c?["reason"]}{(evidence.Length > 0 ? $"  ({evidence})" : "")}");
         }

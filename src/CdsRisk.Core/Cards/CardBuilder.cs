@@ -92,17 +92,28 @@ public static class CardBuilder
         };
     }
 
+    // A drug-safety alert: it names the recorded allergen, the ordered drug and how they relate (issue 14 section 2); it carries no
+    // criteria table and no model section, since neither the trial criteria nor the PRE decide it.
     private static CardContent Hypersensitivity(CardInput input, IReadOnlyList<CriterionLine> lines, IReadOnlyList<HypersensitiveOrder> orders)
     {
-        var drugs = string.Join(", ", orders.Select(o => o.Drug).Distinct(StringComparer.OrdinalIgnoreCase));
         var md = new StringBuilder();
-        md.AppendLine("**The patient is recorded as hypersensitive to a drug in a selected order.** These drugs belong to the NCT07282184 regimen; hypersensitivity to them also excludes the patient from the trial.").AppendLine();
+        md.AppendLine("**A selected order is for a drug related to a recorded hypersensitivity.**").AppendLine();
         foreach (var o in orders)
         {
-            md.Append("- ").Append(CardText.EscapeInline(o.Drug)).Append(": order ").Append(CardText.EscapeInline(o.OrderReference));
+            md.Append("- ").Append(CardText.EscapeInline(o.Drug)).Append(" ordered (").Append(CardText.EscapeInline(o.OrderReference)).Append(')');
+            if (o.Allergen is { } allergen)
+            {
+                md.Append(": hypersensitivity recorded to ").Append(CardText.EscapeInline(allergen));
+            }
+
             if (o.AllergyReference is { } allergy)
             {
-                md.Append(", recorded in ").Append(CardText.EscapeInline(allergy));
+                md.Append(" (").Append(CardText.EscapeInline(allergy)).Append(')');
+            }
+
+            if (o.Relation is { } relation)
+            {
+                md.Append("; ").Append(CardText.EscapeInline(relation));
             }
 
             md.AppendLine();
@@ -115,14 +126,19 @@ public static class CardBuilder
             false,
             [new CardAction(ActionType.Delete, $"Remove the draft order {o.OrderReference} for {o.Drug}.", ResourceId: o.OrderReference)]))
             .ToList();
-        return Card(input, lines, CardKind.RegimenHypersensitivity, CardIndicator.Critical,
-            $"Hypersensitivity recorded to {drugs}: review the selected order", md) with
+        var first = orders[0];
+        var summary = first.Allergen is { } a && first.Relation is { } r
+            ? $"Hypersensitivity recorded to {a}; {first.Drug} ordered: {ShortRelation(r)}"
+            : $"Hypersensitivity recorded to {first.Drug}: review the selected order";
+        return Card(input, lines, CardKind.RegimenHypersensitivity, CardIndicator.Critical, summary, md, withCriteria: false) with
         {
             Suggestions = suggestions,
             SelectionBehavior = SelectionBehavior.Any,
             OverrideReasons = [.. CardCodes.OverrideReasons.Where(r => r.Code is "clinical-judgement" or "data-incorrect")],
         };
     }
+
+    private static string ShortRelation(string relation) => relation.Split(" (", 2)[0];
 
     private static CardContent LowRisk(CardInput input, IReadOnlyList<CriterionLine> lines)
     {
@@ -158,19 +174,28 @@ public static class CardBuilder
 
     private static CardContent NeedsData(CardInput input, IReadOnlyList<CriterionLine> lines)
     {
-        var unknown = lines.Where(l => l.Status == CriterionStatus.Unknown.ToWire()).ToList();
+        // Only what someone can record is listed; an unknown without a request (the PRE waiting on the MRI) is said apart, once.
+        var unknown = lines.Where(l => l.Status == CriterionStatus.Unknown.ToWire() && l.ToRecord is not null).ToList();
+        var waiting = lines.Where(l => l.Status == CriterionStatus.Unknown.ToWire() && l.ToRecord is null).ToList();
         var md = new StringBuilder();
         md.AppendLine("**NCT07282184 eligibility cannot be decided yet.** Please record:").AppendLine();
         foreach (var l in unknown)
         {
             md.Append("- **").Append(CardText.EscapeInline(l.Label)).Append("**: ")
-              .AppendLine(CardText.EscapeInline(l.ToRecord ?? l.Reason));
+              .AppendLine(CardText.EscapeInline(l.ToRecord));
         }
 
         md.AppendLine();
+        foreach (var l in waiting)
+        {
+            md.Append("**").Append(CardText.EscapeInline(l.Label)).Append("**: ").AppendLine(CardText.EscapeInline(l.Reason)).AppendLine();
+        }
+
         var items = unknown.Count == 1 ? "1 missing item" : $"{unknown.Count} missing items";
-        return Card(input, lines, CardKind.NeedsData, CardIndicator.Info,
-            $"NCT07282184 eligibility undecided: record {items} ({string.Join(", ", unknown.Select(l => l.Label))})", md);
+        var summary = unknown.Count > 0
+            ? $"NCT07282184 eligibility undecided: record {items} ({string.Join(", ", unknown.Select(l => l.Label))})"
+            : $"NCT07282184 eligibility undecided: {string.Join(", ", waiting.Select(l => l.Label))} not available";
+        return Card(input, lines, CardKind.NeedsData, CardIndicator.Info, summary, md);
     }
 
     private static CardContent Pending(CardInput input, IReadOnlyList<CriterionLine> lines)
@@ -193,10 +218,15 @@ public static class CardBuilder
             $"NCT07282184 screening not done: {what} could not be read", md);
     }
 
-    private static CardContent Card(CardInput input, IReadOnlyList<CriterionLine> lines, CardKind kind, CardIndicator indicator, string summary, StringBuilder md)
+    private static CardContent Card(CardInput input, IReadOnlyList<CriterionLine> lines, CardKind kind, CardIndicator indicator, string summary, StringBuilder md,
+        bool withCriteria = true)
     {
-        CardDetail.AppendCriteriaTable(md, lines);
-        CardDetail.AppendModel(md, input.Model, input.ImputedFeatures);
+        if (withCriteria)
+        {
+            CardDetail.AppendCriteriaTable(md, lines);
+            CardDetail.AppendModel(md, input.Model, input.ImputedFeatures);
+        }
+
         return new CardContent
         {
             Kind = kind,
@@ -326,8 +356,8 @@ public static class CardBuilder
         {
             case EligibilityOutcome.Eligible when input.Pre is not { } p || p < input.Threshold:
                 throw new CardInputException("Outcome eligible needs a PRE score at or above the threshold.");
-            case EligibilityOutcome.Eligible when input.Criteria.Any(c => c.Status is CriterionStatus.Fail or CriterionStatus.Unknown):
-                throw new CardInputException("Outcome eligible contradicts a failing or unknown criterion.");
+            case EligibilityOutcome.Eligible when input.Criteria.Any(c => c.Status is CriterionStatus.Fail or CriterionStatus.Unknown or CriterionStatus.Pending):
+                throw new CardInputException("Outcome eligible contradicts a failing, unknown or pending criterion.");
             case EligibilityOutcome.LowRisk when input.Pre is not { } p || p >= input.Threshold:
                 throw new CardInputException("Outcome low-risk needs a PRE score below the threshold.");
             case EligibilityOutcome.Ineligible when !input.Criteria.Any(c => c.Status == CriterionStatus.Fail):

@@ -57,6 +57,7 @@ internal static class CardDetail
         "fail" => "**fail**",
         "unknown" => "unknown",
         "to-be-confirmed" => "to be confirmed",
+        "pending" => "pending",
         "not-evaluated" => "not evaluated",
         _ => CardText.EscapeCell(status),
     };

@@ -10,11 +10,13 @@ namespace CdsRisk.Core.Cards;
 /// <param name="ModelCardUrl">Where the model card can be read, if published.</param>
 public sealed record ModelIdentity(string Id, string Version, string Sha256, bool IsReferenceModel, string? ModelCardUrl = null);
 
-/// <summary>A selected draft order for a regimen drug the patient is recorded as hypersensitive to.</summary>
+/// <summary>A selected draft order for a drug related to one the patient is recorded as hypersensitive to.</summary>
 /// <param name="OrderReference">The selection as in the hook context, e.g. "MedicationRequest/abc".</param>
-/// <param name="Drug">Drug name as shown to the clinician, e.g. "oxaliplatin".</param>
+/// <param name="Drug">The ordered drug as shown to the clinician, e.g. "carboplatin".</param>
 /// <param name="AllergyReference">The AllergyIntolerance that records the hypersensitivity, if known.</param>
-public sealed record HypersensitiveOrder(string OrderReference, string Drug, string? AllergyReference = null);
+/// <param name="Allergen">The drug the allergy is recorded to, e.g. "oxaliplatin" (when known).</param>
+/// <param name="Relation">How the two relate: "same drug", "same drug class (…)", "possible cross-reactivity (…)".</param>
+public sealed record HypersensitiveOrder(string OrderReference, string Drug, string? AllergyReference = null, string? Allergen = null, string? Relation = null);
 
 /// <summary>What the order-select hook's selections contain, as far as the cards care.</summary>
 public sealed record OrderSelection

@@ -29,13 +29,18 @@ public static class CriterionIds
     ];
 }
 
-/// <summary>pass = requirement satisfied (inclusion met or exclusion absent); fail; unknown = data missing, stale or conflicting; to-be-confirmed = only a person, or the future, can say.</summary>
+/// <summary>
+/// pass = requirement satisfied (inclusion met or exclusion absent); fail; unknown = data missing, stale or conflicting (something to
+/// record); to-be-confirmed = only a person, or the future, can say; pending = the service is still working it out (the images are
+/// being read, the PRE computed): nothing for anyone to record.
+/// </summary>
 public enum CriterionStatus
 {
     Pass,
     Fail,
     Unknown,
     ToBeConfirmed,
+    Pending,
 }
 
 /// <summary>One piece of evidence: what resource, which value (with units), when.</summary>
@@ -68,6 +73,7 @@ public static class WireNames
         CriterionStatus.Fail => "fail",
         CriterionStatus.Unknown => "unknown",
         CriterionStatus.ToBeConfirmed => "to-be-confirmed",
+        CriterionStatus.Pending => "pending",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 

@@ -92,11 +92,23 @@ public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueS
             }
         }
 
+        var preScore = r.Object(r.Prop(root, "$", "preScore"), "$.preScore");
+        var keyInputs = r.StringArray(preScore, "$.preScore", "keyInputs");
+        for (var i = 0; i < keyInputs.Count; i++)
+        {
+            if (!Scoring.ClinicalFeatureNames.All.Contains(keyInputs[i]))
+            {
+                throw new EligibilityDataException(file, $"$.preScore.keyInputs[{i}]",
+                    $"'{keyInputs[i]}' is not a model input ({string.Join(", ", Scoring.ClinicalFeatureNames.All)})");
+            }
+        }
+
         return new ProtocolSettings
         {
             ProtocolId = r.String(root, "$", "protocolId"),
             Version = r.String(root, "$", "version"),
-            PreThreshold = (double)r.Decimal(r.Object(r.Prop(root, "$", "preScore"), "$.preScore"), "$.preScore", "threshold", 0m, 1m),
+            PreThreshold = (double)r.Decimal(preScore, "$.preScore", "threshold", 0m, 1m),
+            PreKeyInputs = keyInputs,
             MinAgeYears = minAge,
             MaxAgeYears = maxAge,
             ChildPughMaxScore = r.Int(childPugh, "$.childPugh", "maxScore", 5, 15),
@@ -104,13 +116,13 @@ public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueS
             EcogMax = r.Int(r.Object(r.Prop(root, "$", "ecog"), "$.ecog"), "$.ecog", "max", 0, 5),
             AdmittedBclcStages = stages,
             MriWindowDays = r.Int(mri, "$.mri", "windowDays", 1, 365),
-            MriMinSeries = r.Int(mri, "$.mri", "minSeries", 1, 100),
             Windows = new RecencyWindows(W("labs"), W("ecog"), W("bloodPressure"), W("liverAssessment"), W("tumourMeasurements"), W("nyha"), W("bclcObservation")),
             RenalSevereBelow = r.Decimal(r.Object(r.Prop(root, "$", "renal"), "$.renal"), "$.renal", "severeBelow", 1m, 200m),
             SystolicAtLeast = r.Decimal(bp, "$.bloodPressure", "systolicAtLeast", 80m, 300m),
             DiastolicAtLeast = r.Decimal(bp, "$.bloodPressure", "diastolicAtLeast", 40m, 200m),
             HypertensionReadings = r.Int(bp, "$.bloodPressure", "readings", 1, 10),
             MalignancyLookbackYears = r.Int(r.Object(r.Prop(root, "$", "otherMalignancy"), "$.otherMalignancy"), "$.otherMalignancy", "lookbackYears", 0, 100),
+            CardiacRecentEventMonths = r.Int(r.Object(r.Prop(root, "$", "cardiac"), "$.cardiac"), "$.cardiac", "recentEventMonths", 1, 120),
             RegimenDrugs = r.StringArray(root, "$", "regimenDrugs"),
             ConflictWindow = TimeSpan.FromHours(r.Int(conflicts, "$.conflicts", "windowHours", 0, 24 * 31)),
             ConflictRelativeTolerance = r.Decimal(conflicts, "$.conflicts", "relativeTolerance", 0m, 1m),

@@ -46,4 +46,20 @@ public sealed record EligibilityResult(
     PatientSnapshot Snapshot)
 {
     public CriterionResult this[string id] => Criteria.First(c => c.Id == id);
+
+    /// <summary>
+    /// Whether the PRE describes this patient: it was computed, the patient is inside the trial's population (an HCC diagnosis on
+    /// record, no criterion failing) and the model's key inputs were measured, not imputed. When false the PRE is not shown and no
+    /// final RiskAssessment is written; <see cref="PreNotUsedReason"/> says why.
+    /// </summary>
+    public bool PreIsMeaningful { get; init; }
+
+    /// <summary>Why a computed PRE is not used for this patient (null when it is used, or when there is none).</summary>
+    public string? PreNotUsedReason { get; init; }
+
+    /// <summary>The model's minor inputs that were missing and are imputed with the training mean, as clinicians name them ("platelets").</summary>
+    public IReadOnlyList<string> ImputedInputs { get; init; } = [];
+
+    /// <summary>The model's key inputs (protocol preScore.keyInputs) that are missing: the outcome is needs-data naming them.</summary>
+    public IReadOnlyList<string> MissingKeyInputs { get; init; } = [];
 }

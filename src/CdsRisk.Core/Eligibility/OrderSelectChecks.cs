@@ -3,8 +3,40 @@ using Hl7.Fhir.Model;
 
 namespace CdsRisk.Core.Eligibility;
 
-/// <summary>A selected draft medication order for a drug the patient has a recorded hypersensitivity to.</summary>
-public sealed record OrderAllergyConflict(string OrderReference, string OrderedDrug, string RegimenDrug, string AllergyReference, string AllergySubstance, DrugMatchAction Action);
+/// <summary>How the ordered drug relates to the drug of the recorded allergy.</summary>
+public enum DrugRelation
+{
+    /// <summary>The allergy is recorded to the drug being ordered.</summary>
+    SameDrug,
+    /// <summary>Another drug of the same class (e.g. two PD-1 antibodies).</summary>
+    SameClass,
+    /// <summary>Related classes (e.g. oxaliplatin and carboplatin, PD-1 and PD-L1 inhibitors): cross-reactivity is possible, not established.</summary>
+    PossibleCrossReactivity,
+}
+
+/// <summary>
+/// A selected draft medication order for a drug related to one the patient has a recorded hypersensitivity to: the order, the
+/// ordered drug and its class, the allergy as recorded (its allergen and class) and how the two relate.
+/// </summary>
+public sealed record OrderAllergyConflict(
+    string OrderReference,
+    string OrderedDrug,
+    string RegimenDrug,
+    string AllergyReference,
+    string AllergySubstance,
+    DrugMatchAction Action,
+    DrugRelation Relation,
+    string OrderedClass,
+    string AllergyClass)
+{
+    /// <summary>"same drug", "same drug class (PD-1 inhibitors)", "possible cross-reactivity (oxaliplatin and other platinum compounds)".</summary>
+    public string RelationText => Relation switch
+    {
+        DrugRelation.SameDrug => "same drug",
+        DrugRelation.SameClass => $"same drug class ({OrderedClass})",
+        _ => $"possible cross-reactivity ({AllergyClass} and {OrderedClass})",
+    };
+}
 
 /// <summary>Checks on the order-select hook's draft orders. Thread-safe.</summary>
 public sealed class OrderSelectChecks
@@ -26,8 +58,10 @@ public sealed class OrderSelectChecks
     };
 
     /// <summary>
-    /// When a draft MedicationRequest orders a regimen drug (or one of its class) and the patient has a recorded allergy to the same
-    /// regimen drug's class, the conflict; otherwise null. The medication is read from medicationCodeableConcept or a contained Medication.
+    /// When a draft MedicationRequest orders a drug of one of the value sets' drug classes and the patient has a recorded allergy to a
+    /// drug of the same or a related class (tied to the same regimen drug), the conflict with the recorded allergen and how the two
+    /// relate; otherwise null. An allergy to the ordered drug itself comes first. The medication is read from
+    /// medicationCodeableConcept or a contained Medication.
     /// </summary>
     public OrderAllergyConflict? RegimenHypersensitivity(MedicationRequest order, PatientRecord record)
     {
@@ -38,11 +72,12 @@ public sealed class OrderSelectChecks
                 order.Contained.OfType<Medication>().FirstOrDefault(m => m.Id == r[1..])?.Code,
             _ => null,
         };
-        if (concept is null || _builder.MatchDrugClass([concept]) is not { } ordered)
+        if (concept is null || _builder.MatchDrug([concept]) is not { } ordered)
         {
             return null;
         }
 
+        OrderAllergyConflict? best = null;
         foreach (var a in record.Allergies)
         {
             if (!FhirRead.IsRecorded(a))
@@ -56,13 +91,26 @@ public sealed class OrderSelectChecks
                 concepts = concepts.Prepend(a.Code);
             }
 
-            if (_builder.MatchDrugClass(concepts) is { } allergy && allergy.Class.RegimenDrug == ordered.Class.RegimenDrug)
+            if (_builder.MatchDrug(concepts) is not { } allergy || allergy.Class.RegimenDrug != ordered.Class.RegimenDrug)
             {
-                return new OrderAllergyConflict(FhirRead.Ref(order), FhirRead.Display(concept), ordered.Class.RegimenDrug,
-                    FhirRead.Ref(a), FhirRead.Display(allergy.Concept), allergy.Class.OnMatch);
+                continue;
+            }
+
+            var relation = allergy.Class.Id != ordered.Class.Id ? DrugRelation.PossibleCrossReactivity
+                : allergy.Match.Drug == ordered.Match.Drug || IsSingleDrug(allergy.Class) ? DrugRelation.SameDrug
+                : DrugRelation.SameClass;
+            var conflict = new OrderAllergyConflict(FhirRead.Ref(order), FhirRead.Display(concept), ordered.Class.RegimenDrug,
+                FhirRead.Ref(a), FhirRead.Display(allergy.Concept), allergy.Class.OnMatch, relation, ordered.Class.Name, allergy.Class.Name);
+            if (best is null || relation < best.Relation)
+            {
+                best = conflict;
             }
         }
 
-        return null;
+        return best;
     }
+
+    /// <summary>A class whose codes all name one drug (oxaliplatin, lenvatinib): any two matches are the same drug (a brand name, a code).</summary>
+    private static bool IsSingleDrug(DrugClass c) =>
+        c.Codes.Codes.Count > 0 && c.Codes.Codes.Select(x => (x.Display ?? x.Code).ToLowerInvariant()).Distinct().Count() == 1;
 }

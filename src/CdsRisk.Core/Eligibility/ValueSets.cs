@@ -4,7 +4,8 @@ namespace CdsRisk.Core.Eligibility;
 
 public sealed record CodeEntry(string System, string Code, string? Display, string? Value);
 
-/// <summary>One site-editable code list: exact codes, code prefixes per system (e.g. ICD-10 "I50") and case-insensitive text patterns.</summary>
+/// <summary>One site-editable code list: exact codes, code prefixes per system (e.g. ICD-10 "I50") and case-insensitive text patterns
+/// matched at the start of a word (see <see cref="FindIn"/>), with code prefixes and phrases that never match.</summary>
 public sealed class ValueSet
 {
     private readonly Dictionary<(string System, string Code), CodeEntry> _codes;
@@ -109,17 +110,53 @@ public sealed class ValueSet
         return null;
     }
 
-    private static string? FindIn(string text, IReadOnlyList<string> patterns)
+    /// <summary>
+    /// The first pattern that occurs in the text at the start of a word ("malignan" in "malignant neoplasm", never inside
+    /// "premalignant"); a pattern that starts with '*' may also start inside a word ("*sarcoma" in "osteosarcoma"). The match
+    /// is open at its end, so a stem ("malignan", "metastas") covers its inflections.
+    /// </summary>
+    internal static string? FindIn(string text, IReadOnlyList<string> patterns)
     {
         for (var i = 0; i < patterns.Count; i++)
         {
-            if (text.Contains(patterns[i], StringComparison.OrdinalIgnoreCase))
+            if (OccursAtWordStart(text, patterns[i]))
             {
                 return patterns[i];
             }
         }
 
         return null;
+    }
+
+    private static bool OccursAtWordStart(string text, string pattern)
+    {
+        var inWord = pattern.StartsWith('*');
+        var needle = inWord ? pattern.AsSpan(1) : pattern.AsSpan();
+        if (needle.IsEmpty)
+        {
+            return false;
+        }
+
+        var span = text.AsSpan();
+        var from = 0;
+        while (from <= span.Length - needle.Length)
+        {
+            var at = span[from..].IndexOf(needle, StringComparison.OrdinalIgnoreCase);
+            if (at < 0)
+            {
+                return false;
+            }
+
+            at += from;
+            if (inWord || at == 0 || !char.IsLetterOrDigit(span[at - 1]))
+            {
+                return true;
+            }
+
+            from = at + 1;
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -177,41 +214,62 @@ public enum DrugMatchAction
     ToBeConfirmed,
 }
 
+/// <summary>How strongly a concept was tied to a drug class: an exact code names the drug, an ATC prefix its group, text is the weakest.</summary>
+public enum DrugMatchLevel
+{
+    Code,
+    AtcClass,
+    Text,
+}
+
+/// <summary>
+/// One match of a concept to a drug class: how (for the reason text) and which drug within the class (<see cref="Drug"/>: the code's
+/// display, the ATC code or the text pattern), so that two matches can be told apart as the same drug or only the same class.
+/// </summary>
+public sealed record DrugMatch(DrugMatchLevel Level, string How, string Drug);
+
 /// <summary>A drug or drug class an allergy is matched against, tied to one regimen drug of the trial.</summary>
 public sealed record DrugClass(string Id, string Name, string RegimenDrug, DrugMatchAction OnMatch, ValueSet Codes, IReadOnlyList<string> AtcPrefixes)
 {
     public const string AtcSystem = "http://www.whocc.no/atc";
 
     /// <summary>How the concept matches this class ("code RxNorm 32592", "ATC class L01FF", "text 'camrelizumab'"), or null.</summary>
-    public string? Match(CodeableConcept? concept)
+    public string? Match(CodeableConcept? concept) =>
+        (MatchAt(concept, DrugMatchLevel.Code) ?? MatchAt(concept, DrugMatchLevel.AtcClass) ?? MatchAt(concept, DrugMatchLevel.Text))?.How;
+
+    /// <summary>The match at one level only, or null.</summary>
+    public DrugMatch? MatchAt(CodeableConcept? concept, DrugMatchLevel level)
     {
         if (concept is null)
         {
             return null;
         }
 
-        var byCode = Codes.FindCode(concept);
-        if (byCode is not null)
+        switch (level)
         {
-            return $"code {byCode.Code}";
-        }
-
-        foreach (var c in concept.Coding)
-        {
-            if (c.System == AtcSystem && c.Code is not null)
-            {
-                foreach (var prefix in AtcPrefixes)
+            case DrugMatchLevel.Code:
+                return Codes.FindCode(concept) is { } byCode
+                    ? new DrugMatch(level, $"code {byCode.Code}", (byCode.Display ?? byCode.Code).ToLowerInvariant())
+                    : null;
+            case DrugMatchLevel.AtcClass:
+                foreach (var c in concept.Coding)
                 {
-                    if (c.Code.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                    if (c.System == AtcSystem && c.Code is not null)
                     {
-                        return $"ATC {c.Code} (class {prefix})";
+                        foreach (var prefix in AtcPrefixes)
+                        {
+                            if (c.Code.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                            {
+                                return new DrugMatch(level, $"ATC {c.Code} (class {prefix})", c.Code.ToUpperInvariant());
+                            }
+                        }
                     }
                 }
-            }
-        }
 
-        var text = Codes.MatchText(concept);
-        return text is null ? null : $"text \"{text}\"";
+                return null;
+            default:
+                return Codes.MatchText(concept) is { } text ? new DrugMatch(level, $"text \"{text.TrimStart('*')}\"", text.TrimStart('*')) : null;
+        }
     }
 }
 
@@ -220,7 +278,9 @@ public sealed class ValueSets
 {
     public static readonly IReadOnlyList<string> RequiredIds =
     [
-        "hcc", "hcc-basis", "bclc-stage", "obs-bclc-stage", "cholangiocarcinoma", "malignancy",
+        "hcc", "liver-malignancy-unspecified", "liver-malignancy-non-hcc", "hcc-basis", "bclc-stage", "obs-bclc-stage", "cholangiocarcinoma",
+        "malignancy", "malignancy-in-situ", "malignancy-secondary", "vascular-invasion",
+        "cardiac-myocardial-infarction", "cardiac-unstable-angina", "cardiac-arrhythmia",
         "malignancy-exception-cervix-in-situ", "malignancy-exception-skin-non-melanoma", "malignancy-exception-very-low-risk",
         "malignancy-history", "heart-failure", "hypertension", "ckd-severe", "ascites-condition", "encephalopathy-condition", "liver-resection",
         "obs-bilirubin", "obs-albumin", "obs-inr", "obs-creatinine", "obs-egfr", "obs-afp", "obs-platelets",

@@ -33,8 +33,12 @@ public sealed record PhaseRules
     /// <summary>Smallest extent along the slice normal (first to last slice centre), mm: less is truncated coverage of the liver.</summary>
     public double MinCoverageMm { get; init; } = 80;
 
-    /// <summary>The study must be acquired at most this many days before the reference date (the protocol's window) and not after it.</summary>
-    public int MaxStudyAgeDays { get; init; } = 60;
+    /// <summary>
+    /// The study must be acquired at most this many days before the reference date and not after it. This is the protocol's MRI
+    /// window: the service sets it from the protocol file (<c>mri.windowDays</c>, 31) for every job, so a value under
+    /// <c>Imaging:PhaseRules</c> has no effect; the default here equals the bundled protocol's (a unit test keeps them equal).
+    /// </summary>
+    public int MaxStudyAgeDays { get; init; } = 31;
 
     /// <summary>A phase whose neighbouring-voxel differences have more spread than this fraction of its overall spread is noise-dominated
     /// (white noise gives about 1.41, anatomy far less).</summary>

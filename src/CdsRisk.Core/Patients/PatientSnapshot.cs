@@ -22,7 +22,7 @@ public sealed record ClinicalValue(string Name, ValueState State, decimal? Value
 
     public string? Reference => Evidence.Count > 0 ? Evidence[0].Reference : null;
 
-    /// <summary>"bilirubin 20.5 umol/L (1.2 mg/dL, 2026-06-01)" or "bilirubin stale: ...".</summary>
+    /// <summary>"bilirubin 20.5 µmol/L (1.2 mg/dL, 2026-06-01)" or "bilirubin out of date: ...".</summary>
     public string Describe() => State == ValueState.Available ? $"{Name} {Detail}" : $"{Name} {StateWord}: {Detail}";
 
     public string StateWord => State switch
@@ -49,7 +49,11 @@ public sealed record ConditionFinding(string Reference, string Display, string? 
     public Evidence ToEvidence(string what) => new(Reference, $"{what}: {Display}", ClinicalStatus is null ? null : $"clinical status {ClinicalStatus}", Onset ?? Recorded);
 }
 
-public sealed record HccDiagnosis(ConditionFinding Condition, bool Confirmed, string? Basis);
+/// <summary>
+/// The liver-cancer diagnosis the trial is about. <see cref="Specific"/> is false when the record names liver cancer without saying
+/// it is HCC (ICD-10 C22.9, C78.7, SNOMED "malignant neoplasm of liver" ...): the HCC diagnosis is then to be confirmed.
+/// </summary>
+public sealed record HccDiagnosis(ConditionFinding Condition, bool Confirmed, string? Basis, bool Specific = true);
 
 public sealed record BclcRecord(string Stage, string Reference, DateTimeOffset? Date, string Source);
 
@@ -63,15 +67,30 @@ public enum MalignancyRelevance
     OutsideLookback,
     /// <summary>Not active now, but no date places it inside or outside the window.</summary>
     DateUnknown,
+    /// <summary>The protocol's exception may apply but needs the investigator's judgement (in situ outside the cervix, very-low-risk,
+    /// untreated non-melanoma skin cancer, a secondary neoplasm that may be the HCC's spread).</summary>
+    ToConfirm,
 }
 
 public sealed record MalignancyFinding(ConditionFinding Condition, MalignancyRelevance Relevance, string Why);
 
 public sealed record AllergyFinding(string Reference, string Substance, DrugClass DrugClass, string MatchedBy, string? Criticality);
 
+/// <summary>A recorded cardiac condition the trial's "uncontrolled cardiac disease" may cover (recent MI, unstable angina, arrhythmia).</summary>
+public sealed record CardiacFinding(ConditionFinding Condition, string Kind, bool Counts, string Why);
+
 public sealed record ResectionFinding(string Reference, string Kind, string Status, DateTimeOffset? When, string Display);
 
 public sealed record MriStudyFinding(string Reference, DateTimeOffset? Started, int SeriesCount, string? Description, string? StudyInstanceUid);
+
+/// <summary>
+/// Which MR study the evaluation uses and what else is on record: the newest pre-operative one inside the protocol window
+/// (else the newest dated one, else an undated one), with the count of the others (issue 15 item 5).
+/// </summary>
+public sealed record MriSelection(MriStudyFinding Chosen, int OtherStudies, int OtherStudiesInWindow, int UndatedStudies)
+{
+    public int Total => OtherStudies + 1;
+}
 
 public sealed record BloodPressureReading(decimal? Systolic, decimal? Diastolic, DateTimeOffset Date, string Reference)
 {
@@ -120,11 +139,19 @@ public sealed record PatientSnapshot
     public IReadOnlyList<ConditionFinding> Hypertension { get; init; } = [];
 
     public IReadOnlyList<ConditionFinding> NonHccDiagnoses { get; init; } = [];
+    /// <summary>Other named primary liver cancers (hepatoblastoma, angiosarcoma ...): not HCC, to be confirmed by pathology.</summary>
+    public IReadOnlyList<ConditionFinding> OtherLiverCancers { get; init; } = [];
+    /// <summary>Active secondary malignancies outside the liver: possible extrahepatic spread (BCLC C).</summary>
+    public IReadOnlyList<ConditionFinding> ExtrahepaticSpread { get; init; } = [];
+    /// <summary>Active macrovascular invasion by the tumour (BCLC C).</summary>
+    public IReadOnlyList<ConditionFinding> VascularInvasion { get; init; } = [];
+    public IReadOnlyList<CardiacFinding> CardiacConditions { get; init; } = [];
     public IReadOnlyList<MalignancyFinding> OtherMalignancies { get; init; } = [];
     public IReadOnlyList<AllergyFinding> RegimenAllergies { get; init; } = [];
     public IReadOnlyList<ResectionFinding> Resections { get; init; } = [];
-    /// <summary>The latest MR study (any date), if any.</summary>
-    public MriStudyFinding? LatestMri { get; init; }
+    /// <summary>The MR study the evaluation uses (see <see cref="MriSelection"/>), if any.</summary>
+    public MriStudyFinding? LatestMri => Mri?.Chosen;
+    public MriSelection? Mri { get; init; }
 
     public IReadOnlyList<string> UnavailableData { get; init; } = [];
 }

@@ -92,8 +92,9 @@ public sealed partial class PatientSnapshotBuilder
             ascites.IsAvailable ? (int)ascites.Value!.Value : null,
             encephalopathy.IsAvailable ? (int)encephalopathy.Value!.Value : null);
 
-        var (nonHcc, hccConditions) = SplitLiverCancers(conditions);
-        var (hcc, hccCondition) = ChooseHcc(hccConditions);
+        var liver = SplitLiverCancers(conditions);
+        var (hcc, hccCondition) = ChooseHcc(liver.Hcc, liver.Unspecified);
+        var resections = Resections(record, evaluatedAt);
         var bclcObservation = Select("BCLC stage (Observation)", string.Empty, B(Kind.Bclc), w.BclcObservation, evaluatedAt, ReadBclc);
         var (bpInWindow, bpOld, bpUnusable) = BloodPressureReadings(B(Kind.BpPanel), B(Kind.BpSystolic), B(Kind.BpDiastolic), w.BloodPressure, evaluatedAt);
 
@@ -132,11 +133,15 @@ public sealed partial class PatientSnapshotBuilder
             LatestBloodPressureOutsideWindow = bpOld,
             UnusableBloodPressure = bpUnusable,
             Hypertension = Findings(conditions, "hypertension", activeOnly: true),
-            NonHccDiagnoses = nonHcc,
+            NonHccDiagnoses = liver.NonHcc,
+            OtherLiverCancers = liver.OtherPrimary,
+            ExtrahepaticSpread = Findings(conditions, "malignancy-secondary", activeOnly: true, except: IsLiverCancer),
+            VascularInvasion = Findings(conditions, "vascular-invasion", activeOnly: true),
+            CardiacConditions = CardiacConditions(conditions, evaluatedAt),
             OtherMalignancies = OtherMalignancies(conditions, evaluatedAt),
             RegimenAllergies = RegimenAllergies(record.Allergies),
-            Resections = Resections(record, evaluatedAt),
-            LatestMri = LatestMri(record.ImagingStudies, latestAllowed),
+            Resections = resections,
+            Mri = SelectMri(record.ImagingStudies, latestAllowed, evaluatedAt, resections),
             UnavailableData = record.UnavailableData,
         };
     }
@@ -195,7 +200,7 @@ public sealed partial class PatientSnapshotBuilder
         }
 
         var unit = q.System is null or FhirRead.UcumSystem ? q.Code ?? q.Unit : q.Unit;
-        var source = $"{FhirRead.Num(v)} {unit}".TrimEnd();
+        var source = ClinicalUnits.WithUnit(FhirRead.Num(v), unit);
         if (Math.Abs(v) > MaxPlausible)
         {
             return new Reading(null, source, "value is implausibly large");
@@ -208,11 +213,21 @@ public sealed partial class PatientSnapshotBuilder
 
         var canonical = ClinicalUnits.ToCanonical(analyte, v, unit);
         return canonical is null
-            ? new Reading(null, source, $"unit '{unit ?? "(none)"}' is not a recognised unit for {analyte.ToString().ToLowerInvariant()}")
+            ? new Reading(null, source, $"unit '{unit ?? "(none)"}' is not a recognised unit for {AnalyteName(analyte)}")
             : new Reading(canonical, source, null);
     }
 
     private const decimal MaxPlausible = 1_000_000_000m;
+
+    private static string AnalyteName(Analyte a) => a switch
+    {
+        Analyte.Inr => "INR",
+        Analyte.Egfr => "eGFR",
+        Analyte.Afp => "AFP",
+        Analyte.TumourSize => "tumour size",
+        Analyte.BloodPressure => "blood pressure",
+        _ => a.ToString().ToLowerInvariant(),
+    };
 
     private static Reading ReadCount(Observation o) => o.Value switch
     {
@@ -295,7 +310,7 @@ public sealed partial class PatientSnapshotBuilder
         if (age > windowDays)
         {
             return new ClinicalValue(name, ValueState.Stale, null, unit, latest.Date,
-                $"latest {reading.Source} on {day} is {age} days old (window {windowDays} days)", evidence);
+                $"latest {reading.Source} on {day} is {age} days old (needed within {windowDays} days)", evidence);
         }
 
         if (reading.Value is not { } value)
@@ -315,14 +330,21 @@ public sealed partial class PatientSnapshotBuilder
             }
         }
 
-        var canonical = $"{FhirRead.Num(value)}{(unit.Length > 0 ? " " + unit : string.Empty)}";
+        var canonical = ClinicalUnits.WithUnit(FhirRead.Num(value), unit);
         var shown = canonical == reading.Source || unit.Length == 0 ? canonical : $"{canonical} ({reading.Source})";
         return new ClinicalValue(name, ValueState.Available, value, unit, latest.Date, $"{shown}, {day}", evidence);
     }
 
     private ClinicalValue AscitesOrCondition(List<Dated> obs, List<Condition> conditions, DateTimeOffset at)
     {
-        var fromObservation = Select("ascites", string.Empty, obs, _protocol.Windows.LiverAssessment, at, o => ReadCoded(o, "ascites-grade", allowInteger: false));
+        var fromObservation = Select("ascites", string.Empty, obs, _protocol.Windows.LiverAssessment, at, o => ReadCoded(o, "ascites-grade", allowInteger: false) switch
+        {
+            // Clinicians' words rather than the code's display ("ascites: None").
+            { Value: 0 } r => r with { Source = "absent" },
+            { Value: 1 } r => r with { Source = "mild" },
+            { Value: 2 } r => r with { Source = "moderate to severe" },
+            var r => r,
+        });
         return fromObservation.State != ValueState.Missing ? fromObservation : FromCondition("ascites", "ascites-condition", conditions,
             severity => severity switch { "mild" => 1, "moderate" or "severe" => 2, _ => null });
     }
@@ -354,36 +376,61 @@ public sealed partial class PatientSnapshotBuilder
             : new ClinicalValue(name, ValueState.Available, g, string.Empty, null, $"{g} ({severity}, {reference})", evidence);
     }
 
-    private (IReadOnlyList<ConditionFinding> NonHcc, List<Condition> Hcc) SplitLiverCancers(List<Condition> conditions)
+    private sealed record LiverCancers(List<ConditionFinding> NonHcc, List<Condition> Hcc, List<Condition> Unspecified, List<ConditionFinding> OtherPrimary);
+
+    /// <summary>
+    /// Sorts the liver cancers on record: cholangiocarcinoma and combined HCC-CCA (non-HCC pathology), HCC, liver cancer of unstated
+    /// type (ICD-10 C22.9, C78.7 ...: the HCC diagnosis, to be confirmed) and other named primary liver cancers. None of them is ever
+    /// "another" malignancy (clinical.md, corrections of the turn-2 review).
+    /// </summary>
+    private LiverCancers SplitLiverCancers(List<Condition> conditions)
     {
-        var nonHcc = new List<ConditionFinding>();
-        var hcc = new List<Condition>();
+        var result = new LiverCancers([], [], [], []);
         foreach (var c in conditions)
         {
             // Checked first: "combined hepatocellular carcinoma-cholangiocarcinoma" also reads as HCC.
             if (_sets["cholangiocarcinoma"].Matches(c.Code))
             {
-                nonHcc.Add(Finding(c));
+                result.NonHcc.Add(Finding(c));
             }
-            else if (_sets["hcc"].Matches(c.Code) && FhirRead.IsActive(c))
+            else if (!FhirRead.IsActive(c))
             {
-                hcc.Add(c);
+                continue;
+            }
+            else if (_sets["hcc"].Matches(c.Code))
+            {
+                result.Hcc.Add(c);
+            }
+            else if (_sets["liver-malignancy-non-hcc"].Matches(c.Code))
+            {
+                result.OtherPrimary.Add(Finding(c));
+            }
+            else if (_sets["liver-malignancy-unspecified"].Matches(c.Code))
+            {
+                result.Unspecified.Add(c);
             }
         }
 
-        return (nonHcc, hcc);
+        return result;
     }
 
-    private (HccDiagnosis? Diagnosis, Condition? Condition) ChooseHcc(List<Condition> hcc)
+    private bool IsLiverCancer(Condition c) =>
+        _sets["hcc"].Matches(c.Code) || _sets["cholangiocarcinoma"].Matches(c.Code)
+        || _sets["liver-malignancy-unspecified"].Matches(c.Code) || _sets["liver-malignancy-non-hcc"].Matches(c.Code);
+
+    /// <summary>A specific HCC diagnosis when there is one (confirmed first); else a liver cancer of unstated type, to be confirmed as HCC.</summary>
+    private (HccDiagnosis? Diagnosis, Condition? Condition) ChooseHcc(List<Condition> hcc, List<Condition> unspecified)
     {
-        if (hcc.Count == 0)
+        var specific = hcc.Count > 0;
+        var candidates = specific ? hcc : unspecified;
+        if (candidates.Count == 0)
         {
             return (null, null);
         }
 
-        var chosen = hcc.FirstOrDefault(c => FhirRead.StatusCode(c.VerificationStatus) == "confirmed") ?? hcc[0];
+        var chosen = candidates.FirstOrDefault(c => FhirRead.StatusCode(c.VerificationStatus) == "confirmed") ?? candidates[0];
         var basis = chosen.Evidence.SelectMany(e => e.Code).Select(cc => _sets["hcc-basis"].FindCode(cc)?.Value).FirstOrDefault(v => v is not null);
-        return (new HccDiagnosis(Finding(chosen), FhirRead.IsConfirmedOrUnqualified(chosen), basis), chosen);
+        return (new HccDiagnosis(Finding(chosen), FhirRead.IsConfirmedOrUnqualified(chosen), basis, specific), chosen);
     }
 
     private List<BclcRecord> RecordedBclc(Condition? hcc, ClinicalValue bclcObservation)
@@ -414,9 +461,50 @@ public sealed partial class PatientSnapshotBuilder
         FhirRead.Date(c.Abatement),
         FhirRead.ParseString(c.RecordedDate));
 
-    private List<ConditionFinding> Findings(List<Condition> conditions, string setId, bool activeOnly) =>
-        [.. conditions.Where(c => (!activeOnly || FhirRead.IsActive(c)) && _sets[setId].Matches(c.Code)).Select(Finding)];
+    private List<ConditionFinding> Findings(List<Condition> conditions, string setId, bool activeOnly, Func<Condition, bool>? except = null) =>
+        [.. conditions.Where(c => (!activeOnly || FhirRead.IsActive(c)) && _sets[setId].Matches(c.Code) && except?.Invoke(c) != true).Select(Finding)];
 
+    /// <summary>
+    /// Cardiac conditions wider than NYHA III-IV heart failure that the trial's "uncontrolled cardiac disease" may cover: a myocardial
+    /// infarction within the protocol's months (or undated), active unstable angina, an active arrhythmia. Each is for the investigator.
+    /// </summary>
+    private List<CardiacFinding> CardiacConditions(List<Condition> conditions, DateTimeOffset at)
+    {
+        var list = new List<CardiacFinding>();
+        var months = _protocol.CardiacRecentEventMonths;
+        var since = at.AddMonths(-months);
+        foreach (var c in conditions)
+        {
+            if (_sets["cardiac-myocardial-infarction"].Matches(c.Code))
+            {
+                var f = Finding(c);
+                var when = f.Onset ?? f.Recorded;
+                var (counts, why) = when switch
+                {
+                    null => (true, "myocardial infarction, date not recorded"),
+                    { } d when d >= since => (true, $"myocardial infarction on {FhirRead.Day(d)} (within {months} months)"),
+                    { } d => (false, $"myocardial infarction on {FhirRead.Day(d)} (more than {months} months ago)"),
+                };
+                list.Add(new CardiacFinding(f, "myocardial infarction", counts, why));
+            }
+            else if (FhirRead.IsActive(c) && _sets["cardiac-unstable-angina"].Matches(c.Code))
+            {
+                list.Add(new CardiacFinding(Finding(c), "unstable angina", true, "unstable angina on record"));
+            }
+            else if (FhirRead.IsActive(c) && _sets["cardiac-arrhythmia"].Matches(c.Code))
+            {
+                list.Add(new CardiacFinding(Finding(c), "arrhythmia", true, "active arrhythmia on record: whether it is controlled is not in the record"));
+            }
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Malignancies other than the liver cancer, placed against the look-back window and the protocol's exception ("appropriately
+    /// treated carcinoma in situ of the cervix, non-melanoma skin cancer, or other cancers with a very low risk of recurrence").
+    /// Only the two named cases, treated, are exceptions outright; everything that needs judgement is to be confirmed.
+    /// </summary>
     private List<MalignancyFinding> OtherMalignancies(List<Condition> conditions, DateTimeOffset at)
     {
         var list = new List<MalignancyFinding>();
@@ -424,7 +512,12 @@ public sealed partial class PatientSnapshotBuilder
         var years = _protocol.MalignancyLookbackYears;
         foreach (var c in conditions)
         {
-            if (!_sets["malignancy"].Matches(c.Code) || _sets["cholangiocarcinoma"].Matches(c.Code) || _sets["hcc"].Matches(c.Code))
+            if (!_sets["malignancy"].Matches(c.Code) && !_sets["malignancy-secondary"].Matches(c.Code) && !_sets["malignancy-in-situ"].Matches(c.Code))
+            {
+                continue;
+            }
+
+            if (IsLiverCancer(c))
             {
                 continue;
             }
@@ -434,36 +527,59 @@ public sealed partial class PatientSnapshotBuilder
             var history = _sets["malignancy-history"].Matches(c.Code);
             var status = history ? "history" : f.ClinicalStatus;
             var active = !history && status is null or "active" or "recurrence" or "relapse";
-            MalignancyFinding result;
-            if (_sets["malignancy-exception-skin-non-melanoma"].Matches(c.Code))
+            var state = active ? "active" : status;
+
+            // Where it falls against the look-back window, whatever kind of cancer it is.
+            MalignancyFinding? dated = null;
+            if (!active && f.Abatement is { } end)
             {
-                result = new(f, MalignancyRelevance.Excepted, "non-melanoma skin cancer (protocol exception)");
+                dated = end >= since
+                    ? new(f, MalignancyRelevance.Counts, $"{status}, ended {FhirRead.Day(end)} (within {years} years)")
+                    : new(f, MalignancyRelevance.OutsideLookback, $"{status}, ended {FhirRead.Day(end)} (more than {years} years ago)");
+            }
+            else if (!active && f.Onset is { } onset && onset >= since)
+            {
+                dated = new(f, MalignancyRelevance.Counts, $"{status}, diagnosed {FhirRead.Day(onset)} (within {years} years)");
+            }
+
+            if (dated?.Relevance == MalignancyRelevance.OutsideLookback)
+            {
+                list.Add(dated);
+                continue;
+            }
+
+            MalignancyFinding result;
+            if (_sets["malignancy-secondary"].Matches(c.Code))
+            {
+                result = new(f, MalignancyRelevance.ToConfirm, $"secondary malignancy ({state}): spread of the HCC or another primary cancer, to be confirmed");
+            }
+            else if (_sets["malignancy-exception-skin-non-melanoma"].Matches(c.Code))
+            {
+                result = active
+                    ? new(f, MalignancyRelevance.ToConfirm, "non-melanoma skin cancer, active: the protocol excepts it once appropriately treated; investigator to confirm")
+                    : new(f, MalignancyRelevance.Excepted, $"non-melanoma skin cancer ({status}; protocol exception)");
+            }
+            else if (_sets["malignancy-exception-cervix-in-situ"].Matches(c.Code))
+            {
+                result = active
+                    ? new(f, MalignancyRelevance.ToConfirm, "carcinoma in situ of the cervix, not recorded as treated: the protocol excepts it once appropriately treated; investigator to confirm")
+                    : new(f, MalignancyRelevance.Excepted, $"treated carcinoma in situ of the cervix ({status}; protocol exception)");
+            }
+            else if (_sets["malignancy-in-situ"].Matches(c.Code))
+            {
+                result = new(f, MalignancyRelevance.ToConfirm, $"carcinoma in situ outside the cervix ({state}): whether its risk of recurrence is very low is for the investigator");
             }
             else if (_sets["malignancy-exception-very-low-risk"].Matches(c.Code))
             {
-                result = new(f, MalignancyRelevance.Excepted, "very-low-risk cancer (protocol exception; investigator to confirm)");
-            }
-            else if (_sets["malignancy-exception-cervix-in-situ"].Matches(c.Code) && !active)
-            {
-                result = new(f, MalignancyRelevance.Excepted, $"treated carcinoma in situ of the cervix ({status}; protocol exception)");
+                result = new(f, MalignancyRelevance.ToConfirm, $"listed by the site as a very-low-risk cancer ({state}): the protocol's exception needs the investigator's judgement");
             }
             else if (active)
             {
                 result = new(f, MalignancyRelevance.Counts, $"clinical status {status ?? "not stated (taken as active)"}");
             }
-            else if (f.Abatement is { } end)
-            {
-                result = end >= since
-                    ? new(f, MalignancyRelevance.Counts, $"{status}, ended {FhirRead.Day(end)} (within {years} years)")
-                    : new(f, MalignancyRelevance.OutsideLookback, $"{status}, ended {FhirRead.Day(end)} (more than {years} years ago)");
-            }
-            else if (f.Onset is { } onset && onset >= since)
-            {
-                result = new(f, MalignancyRelevance.Counts, $"{status}, diagnosed {FhirRead.Day(onset)} (within {years} years)");
-            }
             else
             {
-                result = new(f, MalignancyRelevance.DateUnknown, $"{status}, no end date to place it relative to the {years}-year window");
+                result = dated ?? new(f, MalignancyRelevance.DateUnknown, $"{status}, no end date to place it relative to the {years}-year window");
             }
 
             list.Add(result);
@@ -498,24 +614,33 @@ public sealed partial class PatientSnapshotBuilder
         return list;
     }
 
-    /// <summary>The first drug class a concept belongs to, classes that exclude before those that ask for confirmation.</summary>
-    internal (DrugClass Class, string How, CodeableConcept Concept)? MatchDrugClass(IEnumerable<CodeableConcept> concepts)
+    /// <summary>
+    /// The drug class a concept belongs to: an exact code first, then an ATC group, then text (the more specific match names the drug);
+    /// at the same level, classes that exclude before those that ask for confirmation.
+    /// </summary>
+    internal (DrugClass Class, string How, CodeableConcept Concept)? MatchDrugClass(IEnumerable<CodeableConcept> concepts) =>
+        MatchDrug(concepts) is { } m ? (m.Class, m.Match.How, m.Concept) : null;
+
+    internal (DrugClass Class, DrugMatch Match, CodeableConcept Concept)? MatchDrug(IEnumerable<CodeableConcept> concepts)
     {
         var list = concepts as IList<CodeableConcept> ?? [.. concepts];
-        foreach (var action in (DrugMatchAction[])[DrugMatchAction.Fail, DrugMatchAction.ToBeConfirmed])
+        foreach (var level in (DrugMatchLevel[])[DrugMatchLevel.Code, DrugMatchLevel.AtcClass, DrugMatchLevel.Text])
         {
-            foreach (var dc in _sets.DrugClasses)
+            foreach (var action in (DrugMatchAction[])[DrugMatchAction.Fail, DrugMatchAction.ToBeConfirmed])
             {
-                if (dc.OnMatch != action || !_protocol.RegimenDrugs.Contains(dc.RegimenDrug))
+                foreach (var dc in _sets.DrugClasses)
                 {
-                    continue;
-                }
-
-                foreach (var cc in list)
-                {
-                    if (dc.Match(cc) is { } how)
+                    if (dc.OnMatch != action || !_protocol.RegimenDrugs.Contains(dc.RegimenDrug))
                     {
-                        return (dc, how, cc);
+                        continue;
+                    }
+
+                    foreach (var cc in list)
+                    {
+                        if (dc.MatchAt(cc, level) is { } match)
+                        {
+                            return (dc, match, cc);
+                        }
                     }
                 }
             }
@@ -585,9 +710,16 @@ public sealed partial class PatientSnapshotBuilder
         return list;
     }
 
-    private static MriStudyFinding? LatestMri(IReadOnlyList<ImagingStudy> studies, DateTimeOffset latestAllowed)
+    /// <summary>
+    /// The MR study to use: the newest pre-operative one (acquired by now and not after a scheduled resection) inside the protocol
+    /// window; if none is inside, the newest dated one (the criterion then reports its age); if none is dated, an undated one (its
+    /// date is read from the images). The others are counted so the criterion can say they exist (issue 15 item 5).
+    /// </summary>
+    private MriSelection? SelectMri(IReadOnlyList<ImagingStudy> studies, DateTimeOffset latestAllowed, DateTimeOffset at, List<ResectionFinding> resections)
     {
-        MriStudyFinding? best = null;
+        // A study acquired after the (earliest) scheduled resection is post-operative, not the pre-operative MRI the trial asks for.
+        var surgery = resections.Where(r => r.When is not null).Select(r => r.When!.Value).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+        var candidates = new List<MriStudyFinding>();
         foreach (var s in studies)
         {
             if (s.Status is ImagingStudy.ImagingStudyStatus.EnteredInError or ImagingStudy.ImagingStudyStatus.Cancelled)
@@ -597,21 +729,26 @@ public sealed partial class PatientSnapshotBuilder
 
             var isMr = s.Modality.Any(m => m.Code == "MR") || s.Series.Any(x => x.Modality?.Code == "MR");
             var started = FhirRead.Parse(s.StartedElement);
-            if (!isMr || started > latestAllowed)
+            if (!isMr || started > latestAllowed || started > surgery)
             {
                 continue;
             }
 
             var series = s.Series.Count > 0 ? s.Series.Count(x => x.Modality?.Code is null or "MR") : s.NumberOfSeries ?? 0;
             var uid = s.Identifier.FirstOrDefault(i => i.System == "urn:dicom:uid")?.Value;
-            var finding = new MriStudyFinding(FhirRead.Ref(s), started, series, s.Description, uid);
-            if (best is null || (started ?? DateTimeOffset.MinValue) > (best.Started ?? DateTimeOffset.MinValue))
-            {
-                best = finding;
-            }
+            candidates.Add(new MriStudyFinding(FhirRead.Ref(s), started, series, s.Description, uid));
         }
 
-        return best;
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
+
+        var window = _protocol.MriWindowDays;
+        bool InWindow(MriStudyFinding m) => m.Started is { } d && FhirRead.DaysBetween(d, at) <= window;
+        var dated = candidates.Where(m => m.Started is not null).OrderByDescending(m => m.Started).ToList();
+        var chosen = dated.FirstOrDefault(InWindow) ?? dated.FirstOrDefault() ?? candidates[0];
+        return new MriSelection(chosen, candidates.Count - 1, candidates.Count(m => m != chosen && InWindow(m)), candidates.Count(m => m.Started is null && m != chosen));
     }
 
     private (IReadOnlyList<BloodPressureReading> InWindow, BloodPressureReading? LatestOld, string? Unusable) BloodPressureReadings(

@@ -62,11 +62,11 @@ public static class ChildPugh
     {
         ChildPughPart[] parts =
         [
-            new(Bilirubin, bilirubinUmolPerL is { } b ? BilirubinPoints(b) : null, bilirubinUmolPerL is { } b2 ? $"{b2:0.#} umol/L" : "missing"),
+            new(Bilirubin, bilirubinUmolPerL is { } b ? BilirubinPoints(b) : null, bilirubinUmolPerL is { } b2 ? $"{b2:0.#} µmol/L" : "missing"),
             new(Albumin, albuminGPerL is { } a ? AlbuminPoints(a) : null, albuminGPerL is { } a2 ? $"{a2:0.#} g/L" : "missing"),
             new(Inr, inr is { } i ? InrPoints(i) : null, inr is { } i2 ? $"{i2:0.##}" : "missing"),
-            new(Ascites, ascitesGrade is { } g ? AscitesPoints(g) : null, ascitesGrade switch { 0 => "none", 1 => "mild", 2 => "moderate-severe", _ => "missing" }),
-            new(Encephalopathy, encephalopathyGrade is { } e ? EncephalopathyPoints(e) : null, encephalopathyGrade is { } e2 ? $"grade {e2}" : "missing"),
+            new(Ascites, ascitesGrade is { } g ? AscitesPoints(g) : null, ascitesGrade switch { 0 => "absent", 1 => "mild", 2 => "moderate to severe", _ => "missing" }),
+            new(Encephalopathy, encephalopathyGrade is { } e ? EncephalopathyPoints(e) : null, encephalopathyGrade is { } e2 ? (e2 == 0 ? "absent" : $"grade {e2}") : "missing"),
         ];
         var known = parts.Where(p => p.Points is not null).Sum(p => p.Points!.Value);
         var missing = parts.Count(p => p.Points is null);

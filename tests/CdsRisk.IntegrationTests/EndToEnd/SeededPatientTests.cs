@@ -32,23 +32,19 @@ public sealed class SeededPatientTests(TestEnvironment env)
                 $"{scenario}: criterion {id} is {criteria[id]!["status"]} ({criteria[id]!["reason"]}), expected {expectedStatus}");
         }
 
-        if (patient.ReferencePre is not { } reference)
+        // No PRE, and no RiskAssessment, outside the trial's population or for a study outside the MRI window (issue 14 section 3).
+        if (patient.ReferencePre is not { } reference || !patient.PreShown)
         {
             Assert.Null(extension["preScore"]);
+            var outbox = (CdsRisk.Api.Storage.OutboxStore)factory.Services.GetService(typeof(CdsRisk.Api.Storage.OutboxStore))!;
+            Assert.Equal(0, await outbox.CountPendingAsync(CancellationToken.None)); // nothing was queued to be written later either
+            Assert.Equal(0, HookCalls.Total(await env.GetFhirAsync($"RiskAssessment?subject=Patient/{patient.PatientId}")));
             return;
         }
 
         var pre = extension["preScore"]!.GetValue<double>();
         Assert.InRange(Math.Abs(pre - reference), 0, 1e-3);
         Assert.Equal(pre >= 0.5 ? "high" : "low", extension["risk"]!.GetValue<string>());
-
-        // A PRE means nothing for a patient with another liver pathology: no RiskAssessment is written for them (issue 14 §3).
-        if (patient.ExpectedCriteria.GetValueOrDefault("non-hcc-pathology") == "fail")
-        {
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            Assert.Equal(0, HookCalls.Total(await env.GetFhirAsync($"RiskAssessment?subject=Patient/{patient.PatientId}")));
-            return;
-        }
 
         // Written back through the outbox: one RiskAssessment for the patient, its Provenance pointing at it.
         var assessments = await HookCalls.WaitForSearchAsync(env, $"RiskAssessment?subject=Patient/{patient.PatientId}",

@@ -207,7 +207,7 @@ public sealed class ProvisionalEvaluatorTests : IDisposable
             Assert.Equal(CriterionIds.All.Order(), criteria.Select(c => c.Key).Order());
             Assert.All(criteria, c =>
             {
-                Assert.Contains(c.Value!["status"]!.GetValue<string>(), new[] { "pass", "fail", "unknown", "to-be-confirmed" });
+                Assert.Contains(c.Value!["status"]!.GetValue<string>(), new[] { "pass", "fail", "unknown", "to-be-confirmed", "pending" });
                 Assert.False(string.IsNullOrEmpty(c.Value["reason"]!.GetValue<string>()));
             });
         }

@@ -31,7 +31,7 @@ public static class HookRequests
         ["id"] = id,
         ["clinicalStatus"] = Concept("http://terminology.hl7.org/CodeSystem/condition-clinical", "active"),
         ["verificationStatus"] = Concept("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"),
-        ["code"] = Concept("http://snomed.info/sct", "25370001"),
+        ["code"] = Concept("http://snomed.info/sct", "109841003"),
         ["subject"] = new JsonObject { ["reference"] = "Patient/p1" },
     };
 

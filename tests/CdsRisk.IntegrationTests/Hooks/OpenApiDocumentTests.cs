@@ -62,7 +62,7 @@ public sealed class OpenApiDocumentTests : IDisposable
         Assert.NotNull(extension["model"]);
         Assert.NotNull(extension["criteria"]!["additionalProperties"]);
         var criterion = schemas["CriterionEntry"]!["properties"]!;
-        Assert.Equal(["pass", "fail", "unknown", "to-be-confirmed"], criterion["status"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(["pass", "fail", "unknown", "to-be-confirmed", "pending"], criterion["status"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.NotNull(schemas["CardExtension"]!["properties"]!["cdsrisk"]);
     }
 

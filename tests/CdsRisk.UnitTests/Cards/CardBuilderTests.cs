@@ -112,14 +112,33 @@ public sealed class CardBuilderTests
     }
 
     [Fact]
-    public void NeedsData_SaysExactlyWhatToRecord()
+    public void NeedsData_SaysExactlyWhatToRecord_AndNeverListsThePreAsAnItem()
     {
         var card = Assert.Single(CardBuilder.Build(CardFixtures.NeedsData()));
         Assert.Equal(CardKind.NeedsData, card.Kind);
         Assert.Contains("ECOG not recorded in the last 30 days: record ECOG performance status", card.Detail);
         Assert.Contains("No score: the MRI lacks the delayed phase.", card.Detail);
-        Assert.Contains("record 3 missing items", card.Summary);
+        // One missing phase is one item (the MRI), not two: the PRE waiting on it is said apart, not under "Please record".
+        Assert.Contains("record 2 missing items", card.Summary);
+        Assert.DoesNotContain("PRE", card.Summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("- **PRE score", card.Detail, StringComparison.Ordinal);
         Assert.Contains("Acquire or link the delayed phase of the pre-operative MRI", card.Detail);
+    }
+
+    [Fact]
+    public void HypersensitivityCard_NamesTheRecordedAllergenTheOrderedDrugAndTheirRelation_WithoutTheCriteriaTable()
+    {
+        var card = CardBuilder.Build(CardFixtures.OrderSelectHypersensitivity()).First(c => c.Kind == CardKind.RegimenHypersensitivity);
+        Assert.Equal("Hypersensitivity recorded to oxaliplatin; carboplatin ordered: possible cross-reactivity", card.Summary);
+        Assert.Contains("carboplatin ordered", card.Detail);
+        Assert.Contains("hypersensitivity recorded to oxaliplatin", card.Detail);
+        Assert.Contains("possible cross-reactivity (oxaliplatin and other platinum compounds)", card.Detail);
+        // Both false statements of the review are gone, and a drug-safety alert carries no trial table or model section.
+        Assert.DoesNotContain("Hypersensitivity recorded to carboplatin", card.Summary + card.Detail);
+        Assert.DoesNotContain("belong to the", card.Detail);
+        Assert.DoesNotContain("### Trial criteria", card.Detail);
+        Assert.DoesNotContain("### Model", card.Detail);
+        Assert.Equal(17, card.Extension.Criteria.Count);
     }
 
     [Fact]
@@ -251,7 +270,7 @@ public sealed class CardBuilderTests
         { "low-risk needs a PRE score below", CardFixtures.LowRisk() with { Pre = 0.5 } },
         { "at least one failing criterion", CardFixtures.Ineligible() with { Criteria = CardFixtures.EligibleCriteria() } },
         { "at least one unknown criterion", CardFixtures.NeedsData() with { Criteria = CardFixtures.EligibleCriteria() } },
-        { "contradicts a failing or unknown criterion", CardFixtures.Ineligible() with { Outcome = EligibilityOutcome.Eligible } },
+        { "contradicts a failing, unknown or pending criterion", CardFixtures.Ineligible() with { Outcome = EligibilityOutcome.Eligible } },
         { "appears twice", CardFixtures.Eligible() with { Criteria = [.. CardFixtures.EligibleCriteria(), CardFixtures.EligibleCriteria()[0]] } },
         { "is not one of the 17", CardFixtures.Eligible() with { Criteria = [new CriterionResult("bmi", CriterionStatus.Pass, "ok", [])] } },
         { "Model.Sha256", CardFixtures.Eligible() with { Model = TestAssessments.ReferenceModel with { Sha256 = "ABC" } } },

@@ -81,7 +81,8 @@ internal static class CardFixtures
     {
         Orders = new OrderSelection
         {
-            HypersensitiveOrders = [new HypersensitiveOrder("MedicationRequest/folfox-ox", "oxaliplatin", "AllergyIntolerance/ox-1")],
+            HypersensitiveOrders = [new HypersensitiveOrder("MedicationRequest/folfox-ox", "carboplatin", "AllergyIntolerance/ox-1", "oxaliplatin",
+                "possible cross-reactivity (oxaliplatin and other platinum compounds)")],
         },
     };
 

@@ -50,6 +50,8 @@ public sealed class EligibilityDataTests
     [InlineData("ecog.max", "1.5", "$.ecog.max", "whole number")]
     [InlineData("bclc.admittedStages", "[\"0\", \"E\"]", "$.bclc.admittedStages[1]", "not a BCLC stage")]
     [InlineData("conflicts", "null", "$.conflicts", "is required")]
+    [InlineData("preScore.keyInputs", "[\"afp_ng_ml\", \"afp\"]", "$.preScore.keyInputs[1]", "not a model input")]
+    [InlineData("cardiac.recentEventMonths", "0", "$.cardiac.recentEventMonths", "outside")]
     public void InvalidProtocol_FailsNamingFileAndField(string field, string json, string path, string problem)
     {
         var root = JsonNode.Parse(Embedded(EligibilityData.ProtocolFileName))!;

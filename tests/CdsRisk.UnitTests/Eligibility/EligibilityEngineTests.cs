@@ -12,7 +12,11 @@ public sealed class EligibilityEngineTests
 
     private static PatientRecord Base() => Vignette.Record("01-base-eligible");
 
-    private static EligibilityInputs Inputs(PreScoreState? pre = null, MriAssessment? mri = null) => new(At, pre ?? PreScoreState.Computed(0.72), mri);
+    private static readonly MriAssessment ImagesRead = new(CriterionStatus.Pass, "all four phases found and readable (4 volumes)", []);
+
+    // A computed PRE means the images were read and accepted: unless a test says otherwise, the MRI assessment is then a pass.
+    private static EligibilityInputs Inputs(PreScoreState? pre = null, MriAssessment? mri = null) =>
+        new(At, pre ?? PreScoreState.Computed(0.72), mri ?? (pre is null or { Status: PreScoreStatus.Computed } ? ImagesRead : null));
 
     [Fact]
     public void Eligible_ListsEveryCriterionWithEvidence()
@@ -21,7 +25,7 @@ public sealed class EligibilityEngineTests
         Assert.Equal(EligibilityOutcome.Eligible, r.Outcome);
         Assert.Empty(r.FailingCriteria);
         Assert.Empty(r.ToRecord);
-        Assert.Equal("NCT07282184 1.0.0", r.ProtocolVersion);
+        Assert.Equal("NCT07282184 1.1.0", r.ProtocolVersion);
         Assert.Contains(r[CriterionIds.ChildPugh].Evidence, e => e.Reference == "Observation/bili" && e.Value == "0.8 mg/dL");
         Assert.Contains(r[CriterionIds.Ecog].Evidence, e => e.Reference == "Observation/ecog" && e.Date == new DateTimeOffset(2026, 6, 5, 8, 0, 0, TimeSpan.Zero));
         Assert.Contains(r[CriterionIds.ResectionScheduled].Evidence, e => e.Reference == "ServiceRequest/resect");
@@ -40,7 +44,7 @@ public sealed class EligibilityEngineTests
     public void Ineligible_NamesTheFailingCriteria_AndStillListsWhatToRecord()
     {
         var record = Vignette.Record("20-ecog-2") with { ImagingStudies = [] };
-        var r = Engine.Evaluate(record, Inputs());
+        var r = Engine.Evaluate(record, Inputs(PreScoreState.Unavailable("no pre-operative MR ImagingStudy on record")));
         Assert.Equal(EligibilityOutcome.Ineligible, r.Outcome);
         Assert.Equal([CriterionIds.Ecog], r.FailingCriteria);
         Assert.Contains("ecog", r.Summary);
@@ -188,5 +192,41 @@ public sealed class OrderSelectChecksTests
         var record = Vignette.Record("27-allergy-by-code");
         Assert.Null(Checks.RegimenHypersensitivity(Order("m1", new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", "1603296", "lenvatinib")), record));
         Assert.Null(Checks.RegimenHypersensitivity(Order("m2", new CodeableConcept { Text = "paracetamol" }), record));
+    }
+
+    [Fact]
+    public void CarboplatinOrder_InAnOxaliplatinAllergicPatient_IsPossibleCrossReactivity_NamingBothDrugs()
+    {
+        var record = Vignette.Record("27-allergy-by-code");
+        var conflict = Checks.RegimenHypersensitivity(Order("m1", new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", "40048", "carboplatin")), record);
+        Assert.NotNull(conflict);
+        Assert.Equal("carboplatin", conflict.OrderedDrug);
+        Assert.Equal("oxaliplatin", conflict.AllergySubstance);
+        Assert.Equal(DrugRelation.PossibleCrossReactivity, conflict.Relation);
+        Assert.Equal("possible cross-reactivity (oxaliplatin and other platinum compounds)", conflict.RelationText);
+    }
+
+    [Fact]
+    public void OxaliplatinOrder_ByBrandName_InAnOxaliplatinAllergicPatient_IsTheSameDrug()
+    {
+        var record = Vignette.Record("27-allergy-by-code");
+        var conflict = Checks.RegimenHypersensitivity(Order("m1", new CodeableConcept { Text = "Eloxatin 85 mg/m2" }), record);
+        Assert.Equal(DrugRelation.SameDrug, conflict?.Relation);
+        Assert.Equal("same drug", conflict?.RelationText);
+    }
+
+    [Fact]
+    public void Pd1Order_WithAnotherPd1Allergy_IsTheSameClass_AndPdL1IsCrossReactivity()
+    {
+        var nivolumabAllergy = Vignette.Record("01-base-eligible") with
+        {
+            Allergies = [new AllergyIntolerance { Id = "a1", Code = new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", "1597876", "nivolumab") }],
+        };
+        var pembro = Checks.RegimenHypersensitivity(Order("m1", new CodeableConcept("http://www.nlm.nih.gov/research/umls/rxnorm", "1547545", "pembrolizumab")), nivolumabAllergy);
+        Assert.Equal(DrugRelation.SameClass, pembro?.Relation);
+        Assert.Equal("same drug class (PD-1 inhibitors)", pembro?.RelationText);
+        var atezo = Checks.RegimenHypersensitivity(Order("m2", new CodeableConcept { Text = "Atezolizumab 1200 mg" }), nivolumabAllergy);
+        Assert.Equal(DrugRelation.PossibleCrossReactivity, atezo?.Relation);
+        Assert.Equal("PD-L1 inhibitors", atezo?.OrderedClass);
     }
 }

@@ -38,6 +38,32 @@ internal static class Vignette
         };
     }
 
+    /// <summary>
+    /// The engine's inputs for a vignette: its evaluation time, its PRE and what the images showed. A computed PRE means the images
+    /// were read and accepted, so unless the vignette says otherwise ("mri": {"status", "reason"}, or "none") the MRI assessment is a pass.
+    /// </summary>
+    public static EligibilityInputs Inputs(JsonElement expected)
+    {
+        var pre = Pre(expected.GetProperty("pre"));
+        MriAssessment? mri = pre.Status == PreScoreStatus.Computed
+            ? new MriAssessment(CriterionStatus.Pass, "all four phases found and readable (4 volumes)", [])
+            : null;
+        if (expected.TryGetProperty("mri", out var m))
+        {
+            mri = m.ValueKind == JsonValueKind.String ? null : new MriAssessment(
+                m.GetProperty("status").GetString() switch
+                {
+                    "pass" => CriterionStatus.Pass,
+                    "unknown" => CriterionStatus.Unknown,
+                    var other => throw new InvalidDataException($"mri status {other}"),
+                },
+                m.GetProperty("reason").GetString()!,
+                []);
+        }
+
+        return new EligibilityInputs(DateTimeOffset.Parse(expected.GetProperty("evaluatedAt").GetString()!, System.Globalization.CultureInfo.InvariantCulture), pre, mri);
+    }
+
     public static PreScoreState Pre(JsonElement pre) => pre.GetProperty("status").GetString() switch
     {
         "computed" => PreScoreState.Computed(pre.GetProperty("value").GetDouble()),

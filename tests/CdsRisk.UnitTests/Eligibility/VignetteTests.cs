@@ -12,6 +12,12 @@ public sealed class VignetteTests
 
     public static TheoryData<string> Names() => [.. Vignette.Names()];
 
+    /// <summary>Words of the code, UCUM or the imaging pipeline that must never reach a reason or a request to record.</summary>
+    internal static readonly string[] InternalWords =
+    [
+        "PhaseMissing", "umol/L", "{INR}", "{1.73_m2}", "mm[Hg]", "10*3", "10*9", "point(s)", "ascites: None", "SHA-256", "1.2.826.", "(window ",
+    ];
+
     [Fact]
     public void AtLeastThirtyVignettesExist_EachExpectingAllSeventeenCriteria()
     {
@@ -29,7 +35,7 @@ public sealed class VignetteTests
     public void Vignette_EvaluatesEveryCriterionAsExpected(string name)
     {
         var expected = Vignette.Expected(name);
-        var inputs = new EligibilityInputs(DateTimeOffset.Parse(expected.GetProperty("evaluatedAt").GetString()!), Vignette.Pre(expected.GetProperty("pre")));
+        var inputs = Vignette.Inputs(expected);
 
         var result = Engine.Evaluate(Vignette.Record(name), inputs);
 
@@ -56,6 +62,11 @@ public sealed class VignetteTests
             {
                 problems.Add($"{c.Name}: unknown without a ToRecord");
             }
+
+            if (actual.Status != CriterionStatus.Unknown && actual.ToRecord is not null)
+            {
+                problems.Add($"{c.Name}: {actual.Status.ToWire()} with a ToRecord");
+            }
         }
 
         var outcome = expected.GetProperty("outcome").GetString();
@@ -69,6 +80,42 @@ public sealed class VignetteTests
             if (!result.ToRecord.Any(t => t.Contains(word, StringComparison.OrdinalIgnoreCase)))
             {
                 problems.Add($"toRecord [{string.Join(" | ", result.ToRecord)}] lacks '{word}'");
+            }
+        }
+
+        if (expected.TryGetProperty("toRecordCount", out var count) && result.ToRecord.Count != count.GetInt32())
+        {
+            problems.Add($"toRecord has {result.ToRecord.Count} items, expected {count.GetInt32()}: [{string.Join(" | ", result.ToRecord)}]");
+        }
+
+        if (expected.TryGetProperty("preIsMeaningful", out var meaningful) && result.PreIsMeaningful != meaningful.GetBoolean())
+        {
+            problems.Add($"preIsMeaningful: expected {meaningful.GetBoolean()}, got {result.PreIsMeaningful} ({result.PreNotUsedReason})");
+        }
+
+        if (expected.TryGetProperty("selectedStudy", out var study) && result.Snapshot.LatestMri?.Reference != study.GetString())
+        {
+            problems.Add($"MR study used: {result.Snapshot.LatestMri?.Reference}, expected {study.GetString()}");
+        }
+
+        if (expected.TryGetProperty("imputed", out var imputed)
+            && !imputed.EnumerateArray().Select(w => w.GetString()!).SequenceEqual(result.ImputedInputs))
+        {
+            problems.Add($"imputed inputs: [{string.Join(", ", result.ImputedInputs)}]");
+        }
+
+        // No internal words in what the clinician reads (issue 14 section 4).
+        foreach (var c in result.Criteria)
+        {
+            foreach (var text in new[] { c.Reason, c.ToRecord }.OfType<string>())
+            {
+                foreach (var word in InternalWords)
+                {
+                    if (text.Contains(word, StringComparison.Ordinal))
+                    {
+                        problems.Add($"{c.Id}: '{word}' in \"{text}\"");
+                    }
+                }
             }
         }
 
