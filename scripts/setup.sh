@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what this project needs on a fresh Debian machine with the .NET SDK. Idempotent and quick when all is there.
-#   Debian: orthanc, orthanc-dicomweb, python3-pydicom, python3-numpy, python3-torch, postgresql (and Node.js + npm if no Node >= 20.19)
+#   Debian: orthanc, orthanc-dicomweb, python3-pydicom, python3-numpy, python3-torch, postgresql, strace (scripts/check-no-egress.sh)
+#           (and Node.js + npm if no Node >= 20.19)
 #   npm:    the test FHIR server's pinned packages (scripts/testenv/fhir-server/package-lock.json)
 #   NuGet:  dotnet restore
 # SETUP_SKIP_RESTORE=1 skips the dotnet restore (the demo builds anyway).
@@ -21,7 +22,7 @@ apt_install() {
 
 need_apt=()
 # python3-torch: the phantom generator computes each phantom's reference PRE with the PyTorch weights (models/phantoms/generate.py).
-for pkg in orthanc orthanc-dicomweb python3-pydicom python3-numpy python3-torch postgresql; do
+for pkg in orthanc orthanc-dicomweb python3-pydicom python3-numpy python3-torch postgresql strace; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -34,6 +34,11 @@ if (what is "all" or "auth")
     await TokenCheckBench.RunAsync(Option("--env"));
 }
 
+if (what is "all" or "hostile")
+{
+    await DicomWebHostileBenchmark.RunAsync();
+}
+
 if (what is "all" or "hooks")
 {
     if (Option("--env") is { } env && Option("--patient") is { } patient)

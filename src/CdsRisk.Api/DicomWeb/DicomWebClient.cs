@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -28,48 +29,102 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
     /// <summary>The base URL for a study: its Endpoint, else DicomWeb:BaseUrl; refused unless allow-listed.</summary>
     public Uri ResolveServer(ImagingStudyReference study)
     {
-        var server = study.BaseUrl ?? (string.IsNullOrWhiteSpace(_options.BaseUrl) ? null : new Uri(_options.BaseUrl))
-            ?? throw new DicomWebException(DicomWebError.NoServer, "the ImagingStudy has no dicom-wado-rs Endpoint and DicomWeb:BaseUrl is not set");
-        if (!DicomWebServerPolicy.IsAllowed(server, _options.AllowedServers))
+        var (server, problem) = _options.Locate(study.BaseUrl);
+        if (problem is not null)
         {
-            LogNotAllowed(logger, server.Host);
-            throw new DicomWebException(DicomWebError.ServerNotAllowed, $"DICOMweb server {server.GetLeftPart(UriPartial.Authority)} is not on DicomWeb:AllowedServers");
+            if (problem.Error == DicomWebError.ServerNotAllowed)
+            {
+                LogNotAllowed(logger, server!.Host);
+            }
+
+            throw problem;
         }
 
-        return server;
+        return server!;
     }
 
     /// <summary>QIDO-RS: the MR series of a study with their descriptions.</summary>
     public async Task<IReadOnlyList<(string SeriesInstanceUid, string? Description)>> SearchMrSeriesAsync(Uri server, string studyUid, CancellationToken cancellationToken)
     {
-        using var request = Get(server, $"studies/{Uid(studyUid)}/series?Modality=MR&includefield=0008103E", "application/dicom+json");
+        var result = new List<(string, string?)>();
+        foreach (var item in await QueryAsync(server, $"studies/{Uid(studyUid)}/series?Modality=MR&includefield=0008103E", cancellationToken))
+        {
+            if (FirstString(item, "0020000E") is { } uid)
+            {
+                result.Add((uid, FirstString(item, "0008103E")));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// QIDO-RS at study level (PS3.18 §10.6.1): whether the server has the study, and its Study Date (0008,0020), a required
+    /// return key at study level (PS3.18 Table 10.6.3-3), so it is known before any image is read.
+    /// </summary>
+    public async Task<(bool Found, DateOnly? StudyDate)> SearchStudyAsync(Uri server, string studyUid, CancellationToken cancellationToken)
+    {
+        var items = await QueryAsync(server, $"studies?StudyInstanceUID={Uid(studyUid)}&includefield=00080020", cancellationToken);
+        var match = items.FirstOrDefault(i => FirstString(i, "0020000D") is not { } uid || uid == studyUid);
+        if (match.ValueKind == JsonValueKind.Undefined)
+        {
+            return (false, null);
+        }
+
+        // DA is YYYYMMDD (PS3.5 §6.2); a value the server writes otherwise is treated as absent.
+        return (true, FirstString(match, "00080020") is { } text
+            && DateOnly.TryParseExact(text.Trim(), "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date : null);
+    }
+
+    /// <summary>A QIDO-RS answer as DICOM JSON objects (PS3.18 §F.2), read with DicomWeb:MaxQueryBytes and the read idle timeout.</summary>
+    private async Task<IReadOnlyList<JsonElement>> QueryAsync(Uri server, string relative, CancellationToken cancellationToken)
+    {
+        using var request = Get(server, relative, "application/dicom+json");
         using var response = await SendAsync(request, null, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NoContent)
         {
             return [];
         }
 
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(cancellationToken), ReadIdleTimeout, cancellationToken);
+        var bytes = new System.Buffers.ArrayBufferWriter<byte>(16 * 1024);
         try
         {
-            using var json = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
-            var result = new List<(string, string?)>();
-            foreach (var item in json.RootElement.EnumerateArray())
+            while (true)
             {
-                var uid = FirstString(item, "0020000E");
-                if (uid is not null)
+                var read = await body.ReadAsync(bytes.GetMemory(16 * 1024), cancellationToken);
+                if (read == 0)
                 {
-                    result.Add((uid, FirstString(item, "0008103E")));
+                    break;
+                }
+
+                bytes.Advance(read);
+                if (bytes.WrittenCount > _options.MaxQueryBytes)
+                {
+                    throw new DicomWebException(DicomWebError.LimitExceeded,
+                        $"the QIDO-RS answer is larger than DicomWeb:MaxQueryBytes ({_options.MaxQueryBytes} bytes)");
                 }
             }
-
-            return result;
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        catch (IOException ex)
+        {
+            throw new DicomWebException(DicomWebError.InvalidResponse, $"the QIDO-RS answer was cut short ({ex.GetType().Name})", inner: ex);
+        }
+
+        try
+        {
+            using var json = JsonDocument.Parse(bytes.WrittenMemory);
+            return json.RootElement.ValueKind == JsonValueKind.Array
+                ? [.. json.RootElement.EnumerateArray().Select(e => e.Clone())]
+                : throw new DicomWebException(DicomWebError.InvalidResponse, "QIDO-RS answer is not a DICOM JSON array");
+        }
+        catch (JsonException ex)
         {
             throw new DicomWebException(DicomWebError.InvalidResponse, "QIDO-RS answer is not a DICOM JSON array", inner: ex);
         }
     }
+
+    private TimeSpan ReadIdleTimeout => TimeSpan.FromSeconds(_options.ReadIdleTimeoutSeconds);
 
     /// <summary>
     /// WADO-RS: the instances of one series as parsed files, each owning a copy of its bytes (for tools that keep the files; the
@@ -83,7 +138,7 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         {
             files.Add(Parse(part.ToArray()));
             return ValueTask.CompletedTask;
-        }, cancellationToken);
+        }, null, cancellationToken);
         foreach (var file in files)
         {
             yield return file;
@@ -92,58 +147,62 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
 
     /// <summary>
     /// WADO-RS: reads one series part by part and hands each instance's bytes to <paramref name="onPart"/>, which must not keep
-    /// them: the buffer is pooled and reused for the next part, so a series streams through without an allocation per instance.
+    /// them: the buffer is reused for the next part, so a series streams through without an allocation per instance.
+    /// Enforces DicomWeb:MaxInstanceBytes and MaxInstancesPerSeries here, and the study's limits through <paramref name="study"/>.
     /// </summary>
     internal async System.Threading.Tasks.Task ReadSeriesPartsAsync(Uri server, string studyUid, string seriesUid, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> onPart,
-        CancellationToken cancellationToken)
+        StudyReadBudget? study, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_options.SeriesTimeoutSeconds));
         using var request = Get(server, $"studies/{Uid(studyUid)}/series/{Uid(seriesUid)}", SeriesAccept);
         using var response = await SendAsync(request, seriesUid, timeout.Token);
         var boundary = Boundary(response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var types) ? types.ToString() : null, seriesUid);
-        await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
-        var reader = new MultipartReader(boundary, body) { BodyLengthLimit = _options.MaxInstanceBytes };
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
+        await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(timeout.Token), ReadIdleTimeout, timeout.Token, seriesUid);
+        // Our own check names the limit first; the reader's is the backstop for a part that lies about its length.
+        var reader = new MultipartReader(boundary, body) { BodyLengthLimit = _options.MaxInstanceBytes + 1L };
+        using var buffer = new PartBuffer(_options.MaxInstanceBytes);
+        var instances = 0;
+        while (true)
         {
-            while (true)
+            int length;
+            try
             {
-                int length;
-                try
+                var section = await reader.ReadNextSectionAsync(timeout.Token);
+                if (section is null)
                 {
-                    var section = await reader.ReadNextSectionAsync(timeout.Token);
-                    if (section is null)
-                    {
-                        return;
-                    }
-
-                    if (section.ContentType is { } type && !type.StartsWith("application/dicom", StringComparison.OrdinalIgnoreCase))
-                    {
-                        throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: a part has content type {type}, not application/dicom", seriesUid);
-                    }
-
-                    (buffer, length) = await ReadPartAsync(section, buffer, timeout.Token);
-                }
-                catch (IOException ex)
-                {
-                    throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed or cut short ({ex.GetType().Name})", seriesUid, inner: ex);
-                }
-                catch (InvalidDataException ex)
-                {
-                    throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed ({ex.Message})", seriesUid, inner: ex);
-                }
-                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new DicomWebException(DicomWebError.Unreachable, $"series {seriesUid} did not arrive within {_options.SeriesTimeoutSeconds} s", seriesUid, inner: ex);
+                    return;
                 }
 
-                await onPart(buffer.AsMemory(0, length), timeout.Token);
+                if (section.ContentType is { } type && !type.StartsWith("application/dicom", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: a part has content type {type}, not application/dicom", seriesUid);
+                }
+
+                if (++instances > _options.MaxInstancesPerSeries)
+                {
+                    throw new DicomWebException(DicomWebError.LimitExceeded,
+                        $"series {seriesUid} has more than DicomWeb:MaxInstancesPerSeries ({_options.MaxInstancesPerSeries}) instances", seriesUid);
+                }
+
+                study?.AddInstance(seriesUid);
+                length = await ReadPartAsync(section, buffer, seriesUid, timeout.Token);
+                study?.AddBytes(length, seriesUid);
             }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            catch (IOException ex)
+            {
+                throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed or cut short ({ex.GetType().Name})", seriesUid, inner: ex);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the multipart body is malformed ({ex.Message})", seriesUid, inner: ex);
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new DicomWebException(DicomWebError.Unreachable, $"series {seriesUid} did not arrive within DicomWeb:SeriesTimeoutSeconds ({_options.SeriesTimeoutSeconds} s)", seriesUid, inner: ex);
+            }
+
+            await onPart(buffer.Memory(length), timeout.Token);
         }
     }
 
@@ -169,114 +228,199 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         LoadStudyAsync(ImagingStudyReference.FromFhir(study, endpoints), phaseRules.Value, spec, referenceDate, cancellationToken);
 
     /// <summary>
-    /// Loads a study into phase volumes: resolves and checks the server, lists MR series (from the ImagingStudy, else QIDO-RS),
-    /// streams each series and assembles the result. A series the server cannot deliver (HTTP 5xx, for example JPEG 2000 that it
-    /// cannot transcode) becomes a refusal naming the series.
+    /// Loads a study into phase volumes: resolves and checks the server, asks it (QIDO-RS) for the study's date and its MR series,
+    /// streams each series and assembles the result. The server's own series list is used: series the ImagingStudy lists that the
+    /// server does not have are named in <see cref="StudyImagingResult.SkippedVolumes"/> (<see cref="ImagingRefusalReason.SeriesNotOnServer"/>);
+    /// the ImagingStudy's list is used only when the server cannot answer the query. A series the server cannot deliver (HTTP 5xx,
+    /// for example JPEG 2000 that it cannot transcode) becomes a refusal naming the series; a series or study beyond a DicomWeb
+    /// limit becomes a <see cref="ImagingRefusalReason.TooLarge"/> refusal naming the limit.
     /// </summary>
     public async Task<StudyImagingResult> LoadStudyAsync(ImagingStudyReference study, PhaseRules rules, ImageInputSpec spec, DateOnly? referenceDate,
         CancellationToken cancellationToken)
     {
         using var activity = ActivitySource.StartActivity("dicomweb.load-study");
         var server = ResolveServer(study);
-        var seriesUids = study.SeriesInstanceUids.Count > 0
-            ? study.SeriesInstanceUids
-            : (await SearchMrSeriesAsync(server, study.StudyInstanceUid, cancellationToken)).Select(s => s.SeriesInstanceUid).ToList();
-        if (seriesUids.Count == 0)
+        var (listed, missing, studyDate, noSeries) = await FindSeriesAsync(server, study, cancellationToken);
+        if (listed.Count == 0)
         {
-            return new StudyImagingResult([], [new ImagingRefusal(ImagingRefusalReason.NoMrSeries, null, null,
-                $"the DICOMweb server lists no MR series for study {study.StudyInstanceUid}")], [], null);
+            return new StudyImagingResult([], [new ImagingRefusal(ImagingRefusalReason.NoMrSeries, null, null, noSeries!)], missing, null) { StudyDate = studyDate };
+        }
+
+        if (listed.Count > _options.MaxSeriesPerStudy)
+        {
+            return new StudyImagingResult([], [new ImagingRefusal(ImagingRefusalReason.TooLarge, null, null,
+                $"the study has {listed.Count} MR series, more than DicomWeb:MaxSeriesPerStudy ({_options.MaxSeriesPerStudy})")], missing, null) { StudyDate = studyDate };
         }
 
         // Series are retrieved DicomWeb:ParallelSeries at a time, so the server prepares one while this side parses another;
         // each series keeps its own list, joined in the study's order.
-        var perSeries = new List<ImagingSlice>[seriesUids.Count];
-        var failures = new ImagingRefusal?[seriesUids.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, seriesUids.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = _options.ParallelSeries, CancellationToken = cancellationToken },
-            async (index, ct) =>
-            {
-                var seriesUid = seriesUids[index];
-                var list = perSeries[index] = [];
-                try
+        var budget = new StudyReadBudget(_options);
+        var perSeries = new List<ImagingSlice>[listed.Count];
+        var failures = new ImagingRefusal?[listed.Count];
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(0, listed.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = _options.ParallelSeries, CancellationToken = cancellationToken },
+                async (index, ct) =>
                 {
-                    // Each instance is reduced to the model grid as it arrives (ImagingSlice copies what it needs), so its bytes go back to the pool.
-                    await ReadSeriesPartsAsync(server, study.StudyInstanceUid, seriesUid, (part, _) =>
+                    var seriesUid = listed[index];
+                    var list = perSeries[index] = [];
+                    try
                     {
-                        var (file, error) = Parse(part);
-                        list.Add(file is not null
-                            ? ImagingSlice.FromDataset(file.Dataset, spec)
-                            : new ImagingSlice { SeriesInstanceUid = seriesUid, Modality = "MR", PixelProblem = error!.Message });
-                        return ValueTask.CompletedTask;
-                    }, ct);
-                }
-                catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError or DicomWebError.InvalidResponse)
-                {
-                    LogSeriesFailed(logger, ex.StatusCode ?? 0, ex.Error.ToString());
-                    failures[index] = new ImagingRefusal(ImagingRefusalReason.ServerError, seriesUid, null, ex.Message);
-                }
-            });
+                        // Each instance is reduced to the model grid as it arrives (ImagingSlice copies what it needs), so its bytes are reused.
+                        await ReadSeriesPartsAsync(server, study.StudyInstanceUid, seriesUid, (part, _) =>
+                        {
+                            var (file, error) = Parse(part);
+                            list.Add(file is not null
+                                ? ImagingSlice.FromDataset(file.Dataset, spec)
+                                : new ImagingSlice { SeriesInstanceUid = seriesUid, Modality = "MR", PixelProblem = error!.Message });
+                            return ValueTask.CompletedTask;
+                        }, budget, ct);
+                    }
+                    catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError && ex.StatusCode == 404)
+                    {
+                        // Listed (by QIDO or the ImagingStudy) but not delivered: the server does not have it; not a failure that passes.
+                        list.Clear();
+                        failures[index] = new ImagingRefusal(ImagingRefusalReason.SeriesNotOnServer, seriesUid, null, "the DICOMweb server does not have this series (HTTP 404)");
+                    }
+                    catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError or DicomWebError.InvalidResponse)
+                    {
+                        LogSeriesFailed(logger, ex.StatusCode ?? 0, ex.Error.ToString());
+                        list.Clear();
+                        failures[index] = new ImagingRefusal(ImagingRefusalReason.ServerError, seriesUid, null, ex.Message);
+                    }
+                    catch (DicomWebException ex) when (ex.Error is DicomWebError.LimitExceeded && !ex.WholeStudy)
+                    {
+                        LogLimitExceeded(logger, "series");
+                        list.Clear();
+                        failures[index] = new ImagingRefusal(ImagingRefusalReason.TooLarge, seriesUid, null, ex.Message);
+                    }
+                });
+        }
+        catch (DicomWebException ex) when (ex.Error is DicomWebError.LimitExceeded && ex.WholeStudy)
+        {
+            // The whole study is beyond a limit: what was read so far is dropped at once, and the study is refused naming the limit.
+            LogLimitExceeded(logger, "study");
+            Array.Clear(perSeries);
+            return new StudyImagingResult([], [new ImagingRefusal(ImagingRefusalReason.TooLarge, null, null, ex.Message)], missing, null) { StudyDate = studyDate };
+        }
+
         var slices = perSeries.SelectMany(l => l).ToList();
         var serverRefusals = failures.OfType<ImagingRefusal>().ToList();
 
-        var result = StudyAssembler.Assemble(slices, rules, spec, referenceDate);
-        activity?.SetTag("dicomweb.series", seriesUids.Count);
+        var result = StudyAssembler.Assemble(slices, rules, spec, referenceDate, studyDate);
+        activity?.SetTag("dicomweb.series", listed.Count);
         activity?.SetTag("dicomweb.instances", slices.Count);
+        activity?.SetTag("dicomweb.bytes", budget.Bytes);
         activity?.SetTag("imaging.accepted", result.IsAccepted);
-        if (serverRefusals.Count == 0)
+        var setAside = serverRefusals.Concat(missing).ToList();
+        if (setAside.Count == 0)
         {
             return result;
         }
 
         // A series the server could not send is fatal only when a phase is missing; otherwise it is listed with the skipped volumes.
-        return result.IsAccepted
-            ? result with { SkippedVolumes = [.. result.SkippedVolumes, .. serverRefusals] }
-            : result with { Refusals = [.. serverRefusals, .. result.Refusals], SkippedVolumes = [.. result.SkippedVolumes, .. serverRefusals] };
+        var fatal = serverRefusals.Where(r => r.Reason != ImagingRefusalReason.SeriesNotOnServer).ToList();
+        return result.IsAccepted || fatal.Count == 0
+            ? result with { SkippedVolumes = [.. result.SkippedVolumes, .. setAside] }
+            : result with { Refusals = [.. fatal, .. result.Refusals], SkippedVolumes = [.. result.SkippedVolumes, .. setAside] };
     }
 
-    /// <summary>Reads one part into <paramref name="buffer"/> (a pooled array, grown through the pool when a part is larger).</summary>
-    private async Task<(byte[] Buffer, int Length)> ReadPartAsync(MultipartSection section, byte[] buffer, CancellationToken cancellationToken)
+    /// <summary>
+    /// The series to read: the MR series the server has (QIDO-RS), else, when the server cannot answer that query, those the
+    /// ImagingStudy lists; the listed series the server does not have; the Study Date; and, when there is nothing to read, why.
+    /// </summary>
+    private async Task<(IReadOnlyList<string> Series, IReadOnlyList<ImagingRefusal> Missing, DateOnly? StudyDate, string? NoSeries)> FindSeriesAsync(
+        Uri server, ImagingStudyReference study, CancellationToken cancellationToken)
     {
-        if (section.Headers is { } headers && headers.TryGetValue("Content-Length", out var values)
-            && long.TryParse(values.ToString(), out var declared) && declared >= 0)
+        var studyQuery = SearchStudyAsync(server, study.StudyInstanceUid, cancellationToken);
+        var seriesQuery = SearchMrSeriesAsync(server, study.StudyInstanceUid, cancellationToken);
+        try
         {
-            if (declared > _options.MaxInstanceBytes)
-            {
-                throw new DicomWebException(DicomWebError.InvalidResponse, $"an instance of {declared} bytes exceeds DicomWeb:MaxInstanceBytes");
-            }
-
-            buffer = Grow(buffer, (int)declared);
-            await section.Body.ReadExactlyAsync(buffer.AsMemory(0, (int)declared), cancellationToken);
-            return (buffer, (int)declared);
+            await System.Threading.Tasks.Task.WhenAll(studyQuery, seriesQuery);
+        }
+        catch (DicomWebException)
+        {
+            // Each query's failure is looked at below.
         }
 
+        (bool Found, DateOnly? Date)? found = null;
+        try
+        {
+            found = await studyQuery;
+        }
+        catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError or DicomWebError.InvalidResponse)
+        {
+            // A server without study-level QIDO: the date comes from the instances, and the series query decides.
+        }
+
+        IReadOnlyList<string> onServer;
+        try
+        {
+            onServer = (await seriesQuery).Select(s => s.SeriesInstanceUid).Distinct(StringComparer.Ordinal).ToList();
+        }
+        catch (DicomWebException ex) when (ex.Error is DicomWebError.HttpError or DicomWebError.InvalidResponse && study.SeriesInstanceUids.Count > 0)
+        {
+            LogSeriesQueryFailed(logger, ex.StatusCode ?? 0, ex.Error.ToString());
+            return (study.SeriesInstanceUids, [], found?.Date, null);
+        }
+
+        var have = onServer.ToHashSet(StringComparer.Ordinal);
+        var missing = study.SeriesInstanceUids.Where(uid => !have.Contains(uid)).Distinct(StringComparer.Ordinal)
+            .Select(uid => new ImagingRefusal(ImagingRefusalReason.SeriesNotOnServer, uid, null,
+                "listed in the ImagingStudy but not among the MR series the DICOMweb server has for this study"))
+            .ToList();
+        var noSeries = onServer.Count > 0 ? null
+            : found is { Found: false } ? $"the DICOMweb server has no study {study.StudyInstanceUid}"
+            : $"the DICOMweb server lists no MR series for study {study.StudyInstanceUid}";
+        return (onServer, missing, found?.Date, noSeries);
+    }
+
+    /// <summary>
+    /// Reads one part into <paramref name="buffer"/>, whatever its declared Content-Length says (a part may lie about it), and
+    /// never beyond DicomWeb:MaxInstanceBytes.
+    /// </summary>
+    private async Task<int> ReadPartAsync(MultipartSection section, PartBuffer buffer, string seriesUid, CancellationToken cancellationToken)
+    {
+        long? declared = section.Headers is { } headers && headers.TryGetValue("Content-Length", out var values)
+            && long.TryParse(values.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;
+        if (declared > _options.MaxInstanceBytes)
+        {
+            throw new DicomWebException(DicomWebError.LimitExceeded,
+                $"series {seriesUid}: an instance of {declared} bytes exceeds DicomWeb:MaxInstanceBytes ({_options.MaxInstanceBytes})", seriesUid);
+        }
+
+        buffer.EnsureCapacity((int)(declared ?? 0));
         var length = 0;
         while (true)
         {
-            if (length == buffer.Length)
+            if (length == buffer.Capacity && !buffer.TryGrow())
             {
-                buffer = Grow(buffer, checked(buffer.Length * 2));
+                // Full at the limit: one more byte means the part is too large.
+                if (await section.Body.ReadAsync(new byte[1], cancellationToken) == 0)
+                {
+                    break;
+                }
+
+                throw new DicomWebException(DicomWebError.LimitExceeded,
+                    $"series {seriesUid}: an instance exceeds DicomWeb:MaxInstanceBytes ({_options.MaxInstanceBytes}) bytes", seriesUid);
             }
 
-            var read = await section.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+            var read = await section.Body.ReadAsync(buffer.Free(length), cancellationToken);
             if (read == 0)
             {
-                return (buffer, length);
+                break;
             }
 
             length += read;
         }
 
-        static byte[] Grow(byte[] buffer, int needed)
+        if (declared is { } d && d != length)
         {
-            if (buffer.Length >= needed)
-            {
-                return buffer;
-            }
-
-            var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(needed);
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-            return bigger;
+            throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: a part declares {d} bytes (Content-Length) and carries {length}", seriesUid);
         }
+
+        return length;
     }
 
     private HttpRequestMessage Get(Uri server, string relative, string accept)
@@ -311,12 +455,30 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
         {
             throw new DicomWebException(DicomWebError.Unreachable, "DICOMweb request timed out", seriesUid, inner: ex);
         }
+        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
+        {
+            // The breaker is this server's alone (SelectPipelineByAuthority): other servers are still asked.
+            throw new DicomWebException(DicomWebError.Unreachable,
+                $"DICOMweb server {request.RequestUri!.GetLeftPart(UriPartial.Authority)} has been failing; requests to it are paused (circuit open, up to DicomWeb:CircuitBreakSeconds = {_options.CircuitBreakSeconds} s)",
+                seriesUid, inner: ex);
+        }
+
+        var what = seriesUid is null ? "the query" : $"series {seriesUid}";
+        if ((int)response.StatusCode is >= 300 and < 400)
+        {
+            // Redirects are never followed (the handler has AllowAutoRedirect = false): the target could be a host outside
+            // DicomWeb:AllowedServers, and the Authorization header would go with it.
+            var status = (int)response.StatusCode;
+            response.Dispose();
+            throw new DicomWebException(DicomWebError.HttpError,
+                $"the DICOMweb server answered {what} with a redirect (HTTP {status}); redirects are not followed: configure the server's final address in DicomWeb:AllowedServers",
+                seriesUid, status);
+        }
 
         if (!response.IsSuccessStatusCode)
         {
             var status = (int)response.StatusCode;
             response.Dispose();
-            var what = seriesUid is null ? "the query" : $"series {seriesUid}";
             var hint = seriesUid is not null && status >= 500
                 ? " in Explicit VR Little Endian; it is probably stored compressed (for example JPEG 2000) and the server cannot transcode it"
                 : "";
@@ -361,4 +523,10 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DICOMweb series retrieval failed: HTTP {Status}, {Error}")]
     private static partial void LogSeriesFailed(ILogger logger, int status, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DICOMweb series query failed (HTTP {Status}, {Error}); using the series the ImagingStudy lists")]
+    private static partial void LogSeriesQueryFailed(ILogger logger, int status, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DICOMweb {Scope} refused: beyond a DicomWeb read limit")]
+    private static partial void LogLimitExceeded(ILogger logger, string scope);
 }

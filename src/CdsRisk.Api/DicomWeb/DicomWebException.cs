@@ -14,6 +14,8 @@ public enum DicomWebError
     InvalidResponse,
     /// <summary>The server did not answer in time or the connection failed.</summary>
     Unreachable,
+    /// <summary>The answer exceeds a configured limit (DicomWeb:MaxInstanceBytes, MaxInstancesPerSeries, …); the message names it.</summary>
+    LimitExceeded,
 }
 
 /// <summary>A DICOMweb failure, typed; <see cref="SeriesInstanceUid"/> names the series when one is concerned.</summary>
@@ -32,4 +34,7 @@ public sealed class DicomWebException : Exception
     public string? SeriesInstanceUid { get; }
 
     public int? StatusCode { get; }
+
+    /// <summary>For <see cref="DicomWebError.LimitExceeded"/>: the study as a whole is beyond a limit (not only this series).</summary>
+    public bool WholeStudy { get; init; }
 }

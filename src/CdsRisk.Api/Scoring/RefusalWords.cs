@@ -33,6 +33,9 @@ public static partial class RefusalWords
             ImagingRefusalReason.EmptyOrConstantVolume => "an empty image",
             ImagingRefusalReason.ExcessiveNoise => "an image dominated by noise",
             ImagingRefusalReason.ServerError => "the image server could not deliver it",
+            // The detail names the DicomWeb limit; a leading "series <UID>: " is dropped (the series is named above).
+            ImagingRefusalReason.TooLarge => $"more than this service reads ({SeriesPrefix().Replace(r.Detail, "")})",
+            ImagingRefusalReason.SeriesNotOnServer => "not on the image server",
             _ => r.Reason.ToString(),
         };
         return series is null ? what : $"{series}: {what}";
@@ -50,4 +53,7 @@ public static partial class RefusalWords
 
     [GeneratedRegex(@"^no usable (\w+) volume", RegexOptions.CultureInvariant)]
     private static partial Regex PhaseMissing();
+
+    [GeneratedRegex(@"^series [0-9.]+: ", RegexOptions.CultureInvariant)]
+    private static partial Regex SeriesPrefix();
 }

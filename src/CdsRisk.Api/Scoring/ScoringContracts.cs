@@ -49,6 +49,15 @@ public sealed record ScoringOutcome
     /// <summary>Why the study could not be used (phase missing, outside window, server error …).</summary>
     public IReadOnlyList<string> Refusals { get; init; } = [];
 
+    /// <summary>The DICOM Study Date (0008,0020) as the DICOMweb server reports it: the study's date when the ImagingStudy has no <c>started</c>.</summary>
+    public DateOnly? StudyDate { get; init; }
+
+    /// <summary>What was set aside without preventing the reading (a series beyond a DicomWeb limit, a series the server could not deliver), in words.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>Series UIDs the ImagingStudy lists that the DICOMweb server does not have (the series it has were read instead).</summary>
+    public IReadOnlyList<string> SeriesNotOnServer { get; init; } = [];
+
     /// <summary>A failure that may pass (a server down): not cached, tried again later.</summary>
     public string? TransientError { get; init; }
 

@@ -31,8 +31,10 @@ public sealed record ScoringStageResult(PreScoreState Pre, MriAssessment? Mri, S
 public sealed class ScoringStage(
     ScoringCoordinator coordinator,
     PreScorer scorer,
+    EligibilityEngine eligibility,
     FhirFetchClient fetcher,
-    IOptions<FhirOptions> fhirOptions)
+    IOptions<FhirOptions> fhirOptions,
+    IOptions<DicomWebOptions> dicomWebOptions)
 {
     /// <summary>How long storage may hold up a hook beyond its budget before the hook answers without the score.</summary>
     private static readonly TimeSpan StorageGrace = TimeSpan.FromMilliseconds(500);
@@ -66,6 +68,11 @@ public sealed class ScoringStage(
             else
             {
                 job = await WithImageLocationAsync(prepared.Request, prepared.Study!, invocation.FhirServer, invocation.Authorization?.AccessToken, bounded.Token);
+                if (ImagesOutOfReach(job, studyReference) is { } outOfReach)
+                {
+                    return outOfReach;
+                }
+
                 attempt = await coordinator.GetOrStartAsync(job, wait, bounded.Token);
             }
         }
@@ -77,8 +84,32 @@ public sealed class ScoringStage(
                 null, null, job, null) { ImagingStudyReference = studyReference };
         }
 
-        var result = Interpret(attempt, job, studyReference) with { ImagingStudyReference = studyReference };
+        var result = Interpret(attempt, job, studyReference, snapshot.LatestMri, prepared.Study!) with { ImagingStudyReference = studyReference };
         return fromCache && result.Outcome is { TransientError: null } ? result with { IsSettled = true } : result;
+    }
+
+    /// <summary>
+    /// Images this service may not read, or cannot locate, will not become readable by waiting: the hook says so at once
+    /// (needs data, with the reason in words a clinician understands), and no job is started.
+    /// </summary>
+    private ScoringStageResult? ImagesOutOfReach(ScoringRequest request, string studyReference)
+    {
+        var (server, problem) = dicomWebOptions.Value.Locate(request.DicomWebBaseUrl is { } url ? new Uri(url, UriKind.Absolute) : null);
+        if (problem is null)
+        {
+            return null;
+        }
+
+        var reason = problem.Error == DicomWebError.ServerNotAllowed
+            ? $"the MR images are on a server this service is not allowed to read ({server!.Host})"
+            : "the MR study does not say where its images are (no DICOMweb Endpoint), and this service has no default image server";
+        var ask = problem.Error == DicomWebError.ServerNotAllowed
+            ? $"Ask the trial team to have the MR images made readable by the screening service (its administrator adds {server!.GetLeftPart(UriPartial.Authority)} to DicomWeb:AllowedServers)"
+            : "Ask the trial team to record where the MR images are (an ImagingStudy Endpoint) or to configure DicomWeb:BaseUrl";
+        return new ScoringStageResult(PreScoreState.Unavailable("PRE score not computed: " + reason),
+            new MriAssessment(CriterionStatus.Unknown, "MRI not assessed: " + reason,
+                [new Evidence(studyReference, "MR study", problem.Message)]) { ToRecord = ask },
+            null, request, null) { ImagingStudyReference = studyReference };
     }
 
     /// <summary>The request with the DICOMweb base of the study's Endpoint, read from the FHIR server when the study only refers to it.</summary>
@@ -164,7 +195,11 @@ public sealed class ScoringStage(
             || (reference.EndsWith("/" + own, StringComparison.Ordinal) && Uri.TryCreate(reference, UriKind.Absolute, out _));
     }
 
-    private static ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request, string studyReference)
+    /// <remarks>
+    /// While the images are being read (pending, queued, server retrying) no assessment is given: the engine's MRI criterion is
+    /// then "pending until the images are read", never judged from the series the ImagingStudy lists (issue 15 item 5).
+    /// </remarks>
+    private ScoringStageResult Interpret(ScoringAttempt attempt, ScoringRequest request, string studyReference, MriStudyFinding? recorded, ImagingStudy listed)
     {
         switch (attempt)
         {
@@ -174,7 +209,8 @@ public sealed class ScoringStage(
                     $"{(string.IsNullOrWhiteSpace(p.SeriesDescription) ? "series" : $"series '{p.SeriesDescription}'")}{(p.TimePoint is null ? "" : ", time point " + p.TimePoint)}, {p.Slices} slices")).ToList();
                 return new ScoringStageResult(
                     PreScoreState.Computed(pre),
-                    new MriAssessment(CriterionStatus.Pass, $"all four phases found and readable ({outcome.Phases.Count} volumes)", evidence),
+                    DatedFromImages(outcome, request, studyReference, recorded, undatedMatters: true) ?? new MriAssessment(CriterionStatus.Pass,
+                        $"all four phases found and readable ({outcome.Phases.Count} volumes){DateNote(outcome, recorded)}{SetAside(outcome, listed)}", evidence),
                     outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: { TransientError: { } error } outcome }:
@@ -183,9 +219,10 @@ public sealed class ScoringStage(
                     null, outcome, request, null);
 
             case ScoringAttempt.Completed { Outcome: var outcome }:
-                var reason = "MRI cannot be used: " + string.Join("; ", outcome.Refusals);
+                var reason = "MRI cannot be used: " + string.Join("; ", outcome.Refusals) + SetAside(outcome, listed);
                 return new ScoringStageResult(PreScoreState.Unavailable(reason),
-                    new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(studyReference, "MR study")]),
+                    DatedFromImages(outcome, request, studyReference, recorded, undatedMatters: false)
+                        ?? new MriAssessment(CriterionStatus.Unknown, reason, [new Evidence(studyReference, "MR study")]),
                     outcome, request, null);
 
             case ScoringAttempt.Pending pending:
@@ -198,6 +235,62 @@ public sealed class ScoringStage(
             default:
                 throw new InvalidOperationException("unknown scoring attempt");
         }
+    }
+
+    /// <summary>
+    /// An ImagingStudy without <c>started</c>: the protocol's window is checked on the DICOM Study Date (0008,0020) the image server
+    /// reported. Null when the ImagingStudy has its date (the engine checks it) or the DICOM date is within the window, and for a
+    /// study with no date anywhere unless <paramref name="undatedMatters"/> (an unusable study's refusals say more).
+    /// </summary>
+    private MriAssessment? DatedFromImages(ScoringOutcome outcome, ScoringRequest request, string studyReference, MriStudyFinding? recorded, bool undatedMatters)
+    {
+        if (recorded is null or { Started: not null } || request.ReferenceDate is not { } today)
+        {
+            return null;
+        }
+
+        var window = eligibility.Data.Protocol.MriWindowDays;
+        var perform = $"Perform a 4-phase liver MRI (non-contrast, arterial, portal venous, delayed) within {window} days before enrolment";
+        if (outcome.StudyDate is not { } date)
+        {
+            return !undatedMatters ? null : new MriAssessment(CriterionStatus.Unknown, "MR study without a date: neither the record nor the images (DICOM Study Date) give one",
+                [new Evidence(studyReference, "MR study")]) { ToRecord = "Record the date of the MR study" };
+        }
+
+        var days = today.DayNumber - date.DayNumber;
+        var day = date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Evidence[] evidence = [new(studyReference, "MR study", $"DICOM Study Date {day}",
+            new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero))];
+        return days < 0
+            ? new MriAssessment(CriterionStatus.Unknown, $"MR study dated {day} by its DICOM Study Date, after the evaluation date", evidence) { ToRecord = "Correct the date of the MR study" }
+            : days > window
+                ? new MriAssessment(CriterionStatus.Unknown,
+                    $"Latest MR study ({day}, its DICOM Study Date: the record has no date) is {days} days old: needed within {window} days", evidence) { ToRecord = perform }
+                : null;
+    }
+
+    private static string DateNote(ScoringOutcome outcome, MriStudyFinding? recorded) =>
+        recorded is { Started: null } && outcome.StudyDate is { } date
+            ? $"; study of {date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)} by its DICOM Study Date (the record has no date)"
+            : "";
+
+    /// <summary>
+    /// What was set aside without preventing the reading: series the ImagingStudy lists that the image server does not have, named
+    /// as the record names them (number, description; never by UID, which the audit keeps), and series beyond a read limit.
+    /// </summary>
+    private static string SetAside(ScoringOutcome outcome, ImagingStudy listed)
+    {
+        var parts = new List<string>(outcome.Notes);
+        if (outcome.SeriesNotOnServer.Count > 0)
+        {
+            var names = outcome.SeriesNotOnServer.Select(uid => listed.Series.FirstOrDefault(x => x.Uid == uid) is { } series
+                    ? $"series {(series.Number is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " : "")}{(string.IsNullOrWhiteSpace(series.Description) ? "" : $"'{series.Description}'")}".TrimEnd()
+                    : "a series")
+                .ToList();
+            parts.Add($"{string.Join(", ", names)} listed in the MRI record but not on the image server (the images it has were read)");
+        }
+
+        return parts.Count == 0 ? "" : "; set aside: " + string.Join("; ", parts);
     }
 
     /// <summary>Endpoints the study refers to that are neither contained nor at hand: read from the hook's FHIR server.</summary>

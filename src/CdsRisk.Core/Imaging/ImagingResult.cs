@@ -19,6 +19,10 @@ public enum ImagingRefusalReason
     ServerError,
     /// <summary>The server lists no MR series for the study (unknown study, or no MR in it).</summary>
     NoMrSeries,
+    /// <summary>A series or the study is larger than this service reads (instances, bytes or series beyond a DicomWeb limit).</summary>
+    TooLarge,
+    /// <summary>A series the ImagingStudy lists that the DICOMweb server does not have (the server's own list is used instead).</summary>
+    SeriesNotOnServer,
 }
 
 /// <summary>A refusal; <see cref="SeriesInstanceUid"/> and <see cref="TimePoint"/> name the volume when it concerns one.</summary>
@@ -67,4 +71,7 @@ public sealed record StudyImagingResult(
     float[]? Tensor)
 {
     public bool IsAccepted => Tensor is not null && Refusals.Count == 0;
+
+    /// <summary>The DICOM Study Date (0008,0020) as the server reports it (QIDO-RS), else as the instances carry it.</summary>
+    public DateOnly? StudyDate { get; init; }
 }

@@ -17,12 +17,14 @@ public static class StudyAssembler
 
     private sealed record Built(Candidate Candidate, VolumeGeometry Geometry, IReadOnlyList<float[]> Planes);
 
-    public static StudyImagingResult Assemble(IReadOnlyList<ImagingSlice> slices, PhaseRules rules, ImageInputSpec spec, DateOnly? referenceDate)
+    /// <param name="studyDate">The Study Date as the server reports it (QIDO-RS); when null, the first Study (or Acquisition) Date the instances carry.</param>
+    public static StudyImagingResult Assemble(IReadOnlyList<ImagingSlice> slices, PhaseRules rules, ImageInputSpec spec, DateOnly? referenceDate,
+        DateOnly? studyDate = null)
     {
         var refusals = new List<ImagingRefusal>();
         var skipped = new List<ImagingRefusal>();
 
-        var studyDate = slices.Select(s => s.StudyDate ?? s.AcquisitionDate).FirstOrDefault(d => d is not null);
+        studyDate ??= slices.Select(s => s.StudyDate ?? s.AcquisitionDate).FirstOrDefault(d => d is not null);
         if (referenceDate is { } today && studyDate is { } date)
         {
             var age = today.DayNumber - date.DayNumber;
@@ -75,7 +77,7 @@ public static class StudyAssembler
 
         if (refusals.Count > 0)
         {
-            return new StudyImagingResult(phases, refusals, skipped, null);
+            return new StudyImagingResult(phases, refusals, skipped, null) { StudyDate = studyDate };
         }
 
         var tensor = new float[spec.TensorLength];
@@ -93,7 +95,7 @@ public static class StudyAssembler
             Resampling.Normalise(target, spec.MinStd, spec.ClipLimit);
         }
 
-        return new StudyImagingResult(phases, refusals, skipped, refusals.Count == 0 ? tensor : null);
+        return new StudyImagingResult(phases, refusals, skipped, refusals.Count == 0 ? tensor : null) { StudyDate = studyDate };
     }
 
     /// <summary>A dynamic series holds several time points: split by Temporal Position Identifier, else Trigger Time, else Acquisition Number.</summary>

@@ -45,6 +45,7 @@ public sealed class PreScorer : IDisposable
         _clinicalShape = [1, ClinicalFeatureNames.All.Count];
         ImageLength = checked((int)(_imageShape[1] * grid[0] * grid[1] * grid[2]));
 
+        PreScorerTelemetry.EnsureOff();
         using var sessionOptions = new SessionOptions
         {
             IntraOpNumThreads = Math.Max(1, options.IntraOpThreads),

@@ -71,14 +71,30 @@ public static class SeededDemo
     /// <summary>
     /// Posts a copy of a seeded patient's FHIR resources under new ids, with the ImagingStudy's Endpoint at <paramref name="dicomWebBase"/>
     /// (e.g. the fault proxy), so a test can break that patient's servers without touching the others. The images are shared.
+    /// <paramref name="editImagingStudy"/> may change the copy's ImagingStudy (drop its date, its Endpoint, list other series …).
     /// </summary>
-    public static async Task<string> CopyPatientAsync(TestEnvironment env, string scenario, string newPatientId, Uri dicomWebBase)
+    public static async Task<string> CopyPatientAsync(TestEnvironment env, string scenario, string newPatientId, Uri dicomWebBase,
+        Action<JsonObject>? editImagingStudy = null)
     {
         var patients = await GetAsync(env);
         var original = patients[scenario].PatientId;
         var bundle = await File.ReadAllTextAsync(Path.Combine(_outputDirectory!, scenario, "bundle.json"));
         bundle = bundle.Replace("{{DICOMWEB_BASE}}", dicomWebBase.AbsoluteUri.TrimEnd('/'), StringComparison.Ordinal)
             .Replace(original, newPatientId, StringComparison.Ordinal);
+        if (editImagingStudy is not null)
+        {
+            var parsed = JsonNode.Parse(bundle)!.AsObject();
+            foreach (var entry in parsed["entry"]!.AsArray())
+            {
+                if (entry!["resource"] is JsonObject { } resource && resource["resourceType"]?.GetValue<string>() == "ImagingStudy")
+                {
+                    editImagingStudy(resource);
+                }
+            }
+
+            bundle = parsed.ToJsonString();
+        }
+
         await env.PostFhirBundleAsync(bundle);
         return newPatientId;
     }
