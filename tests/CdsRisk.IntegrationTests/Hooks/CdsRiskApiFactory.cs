@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Testing;
 using CdsRisk.Api.Pipeline;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -55,27 +56,10 @@ public class CdsRiskApiFactory : WebApplicationFactory<Program>
 
     public RecordingRiskEvaluator Evaluator { get; } = new();
 
+    private readonly FakeLogCollector _logs = new();
+
     /// <summary>Every log line the service wrote (at the levels the settings let through), for checks that no token or PHI is logged.</summary>
-    public System.Collections.Concurrent.ConcurrentQueue<string> Logs { get; } = new();
-
-    private sealed class CapturingLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<string> sink) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, sink);
-
-        public void Dispose()
-        {
-        }
-    }
-
-    private sealed class CapturingLogger(string category, System.Collections.Concurrent.ConcurrentQueue<string> sink) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            sink.Enqueue($"{category}: {formatter(state, exception)} {exception}");
-    }
+    public IReadOnlyList<string> Logs => [.. _logs.GetSnapshot().Select(r => $"{r.Category}: {r.Message} {r.Exception}")];
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -88,7 +72,7 @@ public class CdsRiskApiFactory : WebApplicationFactory<Program>
         builder.ConfigureLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);
-            logging.AddProvider(new CapturingLoggerProvider(Logs));
+            logging.AddProvider(new FakeLoggerProvider(_logs));
         });
         if (_useRecordingEvaluator)
         {

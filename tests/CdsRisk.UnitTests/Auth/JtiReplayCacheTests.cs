@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using CdsRisk.Api.Auth;
 using CdsRisk.Api.Storage;
 using Microsoft.Extensions.Options;
@@ -20,7 +21,7 @@ public sealed class JtiReplayCacheTests : IDisposable
     [Fact]
     public async Task SecondUseBeforeExpiry_IsRefused()
     {
-        var cache = new JtiReplayCache(new ManualTime(Start));
+        var cache = new JtiReplayCache(new FakeTimeProvider(Start));
 
         Assert.True(await cache.TryUseAsync("iss", "j1", Start.AddMinutes(5), CancellationToken.None));
         Assert.False(await cache.TryUseAsync("iss", "j1", Start.AddMinutes(5), CancellationToken.None));
@@ -29,7 +30,7 @@ public sealed class JtiReplayCacheTests : IDisposable
     [Fact]
     public async Task SameJtiFromAnotherIssuer_IsAnotherToken()
     {
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var cache = new JtiReplayCache(time, await StoreAsync(_db.Database, time));
 
         Assert.True(await cache.TryUseAsync("a", "j1", Start.AddMinutes(5), CancellationToken.None));
@@ -39,11 +40,11 @@ public sealed class JtiReplayCacheTests : IDisposable
     [Fact]
     public async Task AfterExpiry_TheJtiMayBeUsedAgain_InMemoryAndInTheDatabase()
     {
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var cache = new JtiReplayCache(time, await StoreAsync(_db.Database, time));
         Assert.True(await cache.TryUseAsync("iss", "j1", Start.AddMinutes(5), CancellationToken.None));
 
-        time.Now = Start.AddMinutes(6);
+        time.SetUtcNow(Start.AddMinutes(6));
 
         Assert.True(await cache.TryUseAsync("iss", "j1", Start.AddMinutes(11), CancellationToken.None));
         Assert.False(await cache.TryUseAsync("iss", "j1", Start.AddMinutes(11), CancellationToken.None));
@@ -52,7 +53,7 @@ public sealed class JtiReplayCacheTests : IDisposable
     [Fact]
     public async Task JtiReplayAfterRestart_IsRefused_BecauseTheDatabaseRemembers()
     {
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var before = new JtiReplayCache(time, await StoreAsync(_db.Database, time));
         Assert.True(await before.TryUseAsync("iss", "j1", Start.AddMinutes(5), CancellationToken.None));
 
@@ -66,7 +67,7 @@ public sealed class JtiReplayCacheTests : IDisposable
     [Fact]
     public async Task JtiReplayAcrossReplicas_IsRefused_WhenBothUseItAtOnce()
     {
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var first = new JtiReplayCache(time, await StoreAsync(_db.Database, time));
         var second = new JtiReplayCache(time, await StoreAsync(_db.Open(), time));
 
@@ -79,7 +80,7 @@ public sealed class JtiReplayCacheTests : IDisposable
     [Fact]
     public async Task ConcurrentFirstUses_AreAllRecorded_AndADuplicateAmongThemIsAReplay()
     {
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var store = await StoreAsync(_db.Database, time);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i =>
@@ -92,12 +93,12 @@ public sealed class JtiReplayCacheTests : IDisposable
     [Fact]
     public async Task ExpiredRows_AreSwept_LiveOnesKept()
     {
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var store = await StoreAsync(_db.Database, time);
         Assert.True(await store.TryRecordAsync("iss", "old", Start.AddMinutes(1), CancellationToken.None));
         Assert.True(await store.TryRecordAsync("iss", "live", Start.AddMinutes(20), CancellationToken.None));
 
-        time.Now = Start.AddMinutes(10);
+        time.SetUtcNow(Start.AddMinutes(10));
 
         Assert.Equal(1, await store.DeleteExpiredAsync(CancellationToken.None));
         Assert.False(await store.TryRecordAsync("iss", "live", Start.AddMinutes(20), CancellationToken.None));
@@ -106,7 +107,7 @@ public sealed class JtiReplayCacheTests : IDisposable
     [Fact]
     public async Task WhenTheDatabaseIsUnreachable_ThisProcessStillRefusesAReplay()
     {
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         // A database file that cannot be created (its folder is a file): every statement fails.
         var blocker = Path.Combine(_db.Root, "not-a-folder");
         Directory.CreateDirectory(_db.Root);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
@@ -44,7 +45,7 @@ public sealed class JwksCacheTests
     public async Task JwksFetchAmplification_FortyDistinctJkuUrls_CostAtMostTheClientsBurst()
     {
         using var http = new CountingJwks();
-        var cache = Cache(http, new ManualTime(Start));
+        var cache = Cache(http, new FakeTimeProvider(Start));
 
         for (var i = 0; i < 40; i++)
         {
@@ -58,7 +59,7 @@ public sealed class JwksCacheTests
     public async Task JwksFetchAmplification_FortyConcurrentCalls_ShareOneDownloadPerUrl()
     {
         using var http = new CountingJwks(TimeSpan.FromMilliseconds(200));
-        var cache = Cache(http, new ManualTime(Start));
+        var cache = Cache(http, new FakeTimeProvider(Start));
         var url = new Uri("https://ehr.example/jwks.json");
 
         var keys = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => cache.FindKeyAsync("https://ehr.example", url, "k1", CancellationToken.None)));
@@ -71,7 +72,7 @@ public sealed class JwksCacheTests
     public async Task UnknownKids_RefreshAtMostOncePerInterval_PerClient()
     {
         using var http = new CountingJwks();
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var cache = Cache(http, time);
         var url = new Uri("https://ehr.example/jwks.json");
         Assert.NotNull(await cache.FindKeyAsync("ehr", url, "k1", CancellationToken.None));
@@ -83,7 +84,7 @@ public sealed class JwksCacheTests
 
         Assert.Equal(2, http.Requests.Count); // the first fetch, and one refresh of the burst
 
-        time.Now = Start.AddSeconds(31);
+        time.SetUtcNow(Start.AddSeconds(31));
         Assert.Null(await cache.FindKeyAsync("ehr", url, "made-up-again", CancellationToken.None));
         Assert.Equal(3, http.Requests.Count);
 
@@ -96,12 +97,12 @@ public sealed class JwksCacheTests
     public async Task TheCache_HoldsAtMostItsConfiguredEntries()
     {
         using var http = new CountingJwks();
-        var time = new ManualTime(Start);
+        var time = new FakeTimeProvider(Start);
         var cache = Cache(http, time, maxEntries: 3);
 
         for (var i = 0; i < 10; i++)
         {
-            time.Now = Start.AddMinutes(i);
+            time.SetUtcNow(Start.AddMinutes(i));
             Assert.NotNull(await cache.FindKeyAsync("client-" + i, new Uri($"https://host{i}.example/jwks.json"), "k1", CancellationToken.None));
             Assert.InRange(cache.Count, 1, 3);
         }
