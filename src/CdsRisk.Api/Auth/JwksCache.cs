@@ -137,7 +137,9 @@ public sealed class JwksCache(IHttpClientFactory httpClients, IOptions<AuthOptio
             var json = await response.Content.ReadAsStringAsync(CancellationToken.None);
             return [.. new JsonWebKeySet(json).Keys];
         }
+#pragma warning disable CA1031 // any failure of a client's key server means "no keys": the token is refused, the service goes on
         catch (Exception e)
+#pragma warning restore CA1031
         {
             // Whatever went wrong (refused, timed out, too large, not a key set), the caller only learns that there are no keys.
             logger.JwksFetchFailed(jwksUrl.Host, e.GetType().Name);

@@ -28,7 +28,9 @@ public sealed partial class CdsRiskMetrics
 
     public CdsRiskMetrics(IMeterFactory meters)
     {
+#pragma warning disable CA2000 // the meter belongs to the IMeterFactory, which disposes it with the container
         var meter = meters.Create(MeterName);
+#pragma warning restore CA2000
         _hookDuration = meter.CreateHistogram<double>("cdsrisk.hook.duration", "s", "Time to answer a hook call, by hook and outcome.");
         _evaluationCache = meter.CreateCounter<long>("cdsrisk.evaluation_cache.requests", "{request}", "Evaluations asked of the evaluation cache, by result (hit, miss, bypass).");
         _jobDuration = meter.CreateHistogram<double>("cdsrisk.scoring.job.duration", "s", "Time a scoring job ran in this process, by result.");

@@ -259,7 +259,7 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
                 return null;
             }
 
-            buffer.Write(chunk, 0, read);
+            await buffer.WriteAsync(chunk.AsMemory(0, read), cancellationToken);
         }
 
         return buffer.ToArray();

@@ -24,7 +24,9 @@ public static class CdsServiceRequestReader
 
         // The body lives in a pooled buffer until the response is done: prefetch values are read in place and never kept beyond
         // the call (the loader turns them into FHIR resources).
+#pragma warning disable CA2000 // disposed with the response (RegisterForDispose), after the answer is written
         var body = await PooledBody.ReadAsync(context);
+#pragma warning restore CA2000
         context.Response.RegisterForDispose(body);
         if (body.Length == 0)
         {

@@ -200,7 +200,9 @@ public sealed class ScoringCoordinator(
             logger.ScoringJobReturned(jobId);
             return null;
         }
+#pragma warning disable CA1031 // a job's last resort: any failure is recorded on the job (failed, with its type), never lost
         catch (Exception ex)
+#pragma warning restore CA1031
         {
             logger.ScoringJobFailed(jobId, ex.GetType().Name);
             await jobs.FailAsync(jobId, Owner, $"internal error ({ex.GetType().Name})", CancellationToken.None);

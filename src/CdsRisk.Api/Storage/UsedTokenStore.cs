@@ -86,7 +86,9 @@ public sealed class UsedTokenStore : IAsyncDisposable
                     item.Done.TrySetResult(recorded.Contains((item.Issuer, item.Jti)) && seen.Add((item.Issuer, item.Jti)));
                 }
             }
+#pragma warning disable CA1031 // not swallowed: every waiting caller gets the exception
             catch (Exception e)
+#pragma warning restore CA1031
             {
                 foreach (var item in batch)
                 {

@@ -170,22 +170,16 @@ public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpCli
         }
 
         // SMART Backend Services: client_credentials with a signed JWT assertion (iss = sub = client_id, aud = token URL, exp ≤ 5 min).
-        SecurityKey key;
-        string algorithm;
-        if (client.Algorithm.StartsWith("ES", StringComparison.Ordinal))
+        // The private key lives for this one signature and is disposed after it; the signature provider is not cached (a cached
+        // provider would keep the disposed key, and a new key per request would fill the cache).
+        using AsymmetricAlgorithm signer = client.Algorithm.StartsWith("ES", StringComparison.Ordinal) ? ECDsa.Create() : RSA.Create();
+        signer.ImportFromPem(pem);
+        var (key, algorithm) = signer switch
         {
-            var ec = ECDsa.Create();
-            ec.ImportFromPem(pem);
-            key = new ECDsaSecurityKey(ec) { KeyId = client.KeyId };
-            algorithm = SecurityAlgorithms.EcdsaSha384;
-        }
-        else
-        {
-            var rsa = RSA.Create();
-            rsa.ImportFromPem(pem);
-            key = new RsaSecurityKey(rsa) { KeyId = client.KeyId };
-            algorithm = SecurityAlgorithms.RsaSha384;
-        }
+            ECDsa ec => ((SecurityKey)new ECDsaSecurityKey(ec) { KeyId = client.KeyId }, SecurityAlgorithms.EcdsaSha384),
+            RSA rsa => (new RsaSecurityKey(rsa) { KeyId = client.KeyId }, SecurityAlgorithms.RsaSha384),
+            _ => throw new InvalidOperationException("unsupported key type"),
+        };
 
         var now = time.GetUtcNow().UtcDateTime;
         var assertion = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
@@ -196,7 +190,7 @@ public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpCli
             IssuedAt = now,
             NotBefore = now,
             Expires = now.AddMinutes(4),
-            SigningCredentials = new SigningCredentials(key, algorithm),
+            SigningCredentials = new SigningCredentials(key, algorithm) { CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false } },
         });
 
         using var http = httpClients.CreateClient(TokenClient);

@@ -364,7 +364,9 @@ public sealed class OutboxWriter(
         var o = options.Value;
         var seconds = Math.Min(o.MaxRetrySeconds, o.FirstRetrySeconds * Math.Pow(2, Math.Min(attempt - 1, 20)));
         // Full jitter in the upper half keeps replicas and retries from marching in step.
+#pragma warning disable CA5394 // retry jitter, not a secret
         return TimeSpan.FromSeconds(seconds * (0.5 + Random.Shared.NextDouble() * 0.5));
+#pragma warning restore CA5394
     }
 }
 

@@ -76,38 +76,46 @@ public sealed class DemoServiceHost : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Write(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+#pragma warning disable CA2000 // returned to the caller, or disposed (the child process stopped) on every other way out
         var host = new DemoServiceHost(process, log, baseUrl, logPath);
-
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var started = Stopwatch.StartNew();
-        var deadline = TimeSpan.FromMinutes(5); // the first run builds the service in Release
-        while (started.Elapsed < deadline)
+#pragma warning restore CA2000
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (process.HasExited)
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            var started = Stopwatch.StartNew();
+            var deadline = TimeSpan.FromMinutes(5); // the first run builds the service in Release
+            while (started.Elapsed < deadline)
             {
-                await host.DisposeAsync();
-                throw new DemoException($"the service exited with code {process.ExitCode} while starting; see {logPath}:\n{Tail(logPath)}");
+                cancellationToken.ThrowIfCancellationRequested();
+                if (process.HasExited)
+                {
+                    throw new DemoException($"the service exited with code {process.ExitCode} while starting; see {logPath}:\n{Tail(logPath)}");
+                }
+
+                try
+                {
+                    using var response = await http.GetAsync(new Uri(baseUrl, "/healthz"), cancellationToken);
+                    if (response.StatusCode == HttpStatusCode.OK) return host;
+                }
+                catch (HttpRequestException)
+                {
+                }
+                catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                }
+
+                progress($"starting the service (building Release on first run) … {started.Elapsed.TotalSeconds:0}s");
+                await Task.Delay(500, cancellationToken);
             }
 
-            try
-            {
-                using var response = await http.GetAsync(new Uri(baseUrl, "/healthz"), cancellationToken);
-                if (response.StatusCode == HttpStatusCode.OK) return host;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-            }
-
-            progress($"starting the service (building Release on first run) … {started.Elapsed.TotalSeconds:0}s");
-            await Task.Delay(500, cancellationToken);
+            throw new DemoException($"the service did not answer /healthz within {deadline.TotalMinutes} minutes; see {logPath}");
         }
-
-        await host.DisposeAsync();
-        throw new DemoException($"the service did not answer /healthz within {deadline.TotalMinutes} minutes; see {logPath}");
+        catch
+        {
+            // Exited, too slow, or cancelled (Ctrl+C) while waiting: the child process is stopped, not left running.
+            await host.DisposeAsync();
+            throw;
+        }
     }
 
     public static string Tail(string path, int lines = 25)

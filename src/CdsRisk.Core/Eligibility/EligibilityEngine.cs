@@ -290,7 +290,7 @@ public sealed class EligibilityEngine
             : new CriterionResult(admitted.Id, CriterionStatus.ToBeConfirmed, $"{admitted.Reason}{notAssessed}; to confirm: {string.Join("; ", doubts)}", evidence);
     }
 
-    private CriterionResult Resection(PatientSnapshot s)
+    private static CriterionResult Resection(PatientSnapshot s)
     {
         const string id = CriterionIds.ResectionScheduled;
         if (s.Resections.Count > 0)
