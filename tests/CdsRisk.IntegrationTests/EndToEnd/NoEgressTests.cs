@@ -54,6 +54,8 @@ public sealed class NoEgressTests(TestEnvironment env)
 
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["Auth__Mode"] = "Required";
+        // A token's aud is this URL plus the path called (never taken from the request's Host header).
+        start.Environment["Auth__PublicBaseUrl"] = baseUrl.AbsoluteUri.TrimEnd('/');
         start.Environment["Storage__Provider"] = "Sqlite";
         start.Environment["Storage__Sqlite__Path"] = Path.Combine(work, "cdsrisk.db");
         start.Environment["Pipeline__LatencyBudgetMilliseconds"] = "30000";

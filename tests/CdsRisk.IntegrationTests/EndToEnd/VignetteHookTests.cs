@@ -75,6 +75,9 @@ public sealed partial class VignetteHookTests(TestEnvironment env)
             ["Pipeline:EvaluationCacheSeconds"] = "0",
             // This test is about the engine in both loading modes, not about a slow server: a loaded CI machine must not time out a fetch.
             ["Fhir:TimeoutSeconds"] = "30",
+            // The vignettes' ImagingStudies name no Endpoint: their images are on the site's default image server (the scoring work
+            // itself is the vignette's, so nothing is read from it).
+            ["DicomWeb:BaseUrl"] = env.DicomWebBaseUrl.AbsoluteUri,
         });
         using var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.Replace(ServiceDescriptor.Singleton<IScoringWork>(work))));
         using var client = app.CreateClient();
