@@ -5,7 +5,9 @@ using CdsRisk.Api.Auth;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
+using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace CdsRisk.Api.Audit;
 
@@ -55,6 +57,74 @@ public sealed record AssessmentRecordView
     public required WriteBackState WriteBack { get; init; }
 }
 
+/// <summary>
+/// The audit list's query. The parameters are bound as text and checked by <see cref="AssessmentListQueryValidator"/>, so that a
+/// value that does not parse is a validation problem naming its parameter (CDSR-1002), not a binding failure of the framework.
+/// </summary>
+public sealed record AssessmentListQuery
+{
+    public static readonly IReadOnlySet<string> Outcomes = new HashSet<string>(StringComparer.Ordinal)
+        { "eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed" };
+
+    [FromQuery(Name = "patient"), Description("Patient id or Patient/{id}")]
+    public string? Patient { get; init; }
+
+    [FromQuery(Name = "from"), Description("Assessed at or after (ISO 8601 date-time, e.g. 2026-11-27T10:00:00Z)")]
+    public string? From { get; init; }
+
+    [FromQuery(Name = "to"), Description("Assessed at or before (ISO 8601 date-time)")]
+    public string? To { get; init; }
+
+    [FromQuery(Name = "model"), Description("Model id, id|version, or SHA-256")]
+    public string? Model { get; init; }
+
+    [FromQuery(Name = "outcome"), Description("eligible, ineligible, needs-data, pending, low-risk or not-assessed")]
+    public string? Outcome { get; init; }
+
+    [FromQuery(Name = "risk"), Description("high or low")]
+    public string? Risk { get; init; }
+
+    [FromQuery(Name = "limit"), Description("Page size, 1 to 500 (default 50)")]
+    public string? Limit { get; init; }
+
+    [FromQuery(Name = "offset"), Description("Items to skip (default 0)")]
+    public string? Offset { get; init; }
+
+    internal int PageSize => Whole(Limit) ?? 50;
+
+    internal int Skip => Whole(Offset) ?? 0;
+
+    internal AuditQuery ToAuditQuery() => new(Patient, Instant(From), Instant(To), Model, Outcome, Risk, PageSize, Skip);
+
+    internal static DateTimeOffset? Instant(string? value) =>
+        DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var instant)
+            ? instant : null;
+
+    internal static int? Whole(string? value) =>
+        int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number) ? number : null;
+}
+
+public sealed class AssessmentListQueryValidator : AbstractValidator<AssessmentListQuery>
+{
+    public AssessmentListQueryValidator()
+    {
+        RuleFor(q => q.From).Must(v => AssessmentListQuery.Instant(v) is not null).When(q => q.From is not null)
+            .WithMessage("from must be an ISO 8601 date-time such as 2026-11-27T10:00:00Z.");
+        RuleFor(q => q.To).Must(v => AssessmentListQuery.Instant(v) is not null).When(q => q.To is not null)
+            .WithMessage("to must be an ISO 8601 date-time such as 2026-11-27T10:00:00Z.");
+        RuleFor(q => q.From).Must((q, _) => !(AssessmentListQuery.Instant(q.From) is { } f && AssessmentListQuery.Instant(q.To) is { } t && f > t))
+            .WithMessage("from must not be after to.");
+        RuleFor(q => q.Limit).Must(v => AssessmentListQuery.Whole(v) is >= 1 and <= 500).When(q => q.Limit is not null)
+            .WithMessage("limit must be a whole number between 1 and 500.");
+        RuleFor(q => q.Offset).Must(v => AssessmentListQuery.Whole(v) is >= 0).When(q => q.Offset is not null)
+            .WithMessage("offset must be a whole number, not negative.");
+        RuleFor(q => q.Outcome).Must(v => AssessmentListQuery.Outcomes.Contains(v!)).When(q => q.Outcome is not null)
+            .WithMessage("outcome must be eligible, ineligible, needs-data, pending, low-risk or not-assessed.");
+        RuleFor(q => q.Risk).Must(v => v is "high" or "low").When(q => q.Risk is not null)
+            .WithMessage("risk must be high or low.");
+    }
+}
+
 public static class AuditEndpoints
 {
     public const string Tag = "Audit";
@@ -63,6 +133,7 @@ public static class AuditEndpoints
     {
         var group = app.MapGroup("/api/risk-assessments").WithTags(Tag).RequireAuthorization(ClientPolicies.Audit);
         group.MapGet("", ListAsync)
+            .AddEndpointFilter<ValidationFilter<AssessmentListQuery>>()
             .WithName("ListRiskAssessments")
             .WithSummary("List assessments, newest first, filtered by patient, date range, model, outcome and risk")
             .WithDescription("Requires a JWT from a client in Audit:Clients with aud = the URL called.")
@@ -76,72 +147,10 @@ public static class AuditEndpoints
         return app;
     }
 
-    // The query parameters arrive as text and are read here, so that a value that does not parse is a validation problem naming
-    // its parameter (CDSR-1002), not a binding failure of the framework.
-    private static async Task<Results<Ok<AssessmentList>, ValidationProblem>> ListAsync(
-        AssessmentAuditStore store,
-        HttpContext http,
-        [Description("Patient id or Patient/{id}")] string? patient,
-        [Description("Assessed at or after (ISO 8601 date-time, e.g. 2026-11-27T10:00:00Z)")] string? from,
-        [Description("Assessed at or before (ISO 8601 date-time)")] string? to,
-        [Description("Model id, id|version, or SHA-256")] string? model,
-        [Description("eligible, ineligible, needs-data, pending, low-risk or not-assessed")] string? outcome,
-        [Description("high or low")] string? risk,
-        [Description("Page size, 1 to 500 (default 50)")] string? limit,
-        [Description("Items to skip (default 0)")] string? offset,
-        CancellationToken cancellationToken)
+    private static async Task<Ok<AssessmentList>> ListAsync([AsParameters] AssessmentListQuery query, AssessmentAuditStore store, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var fromTime = Instant(from, "from", errors);
-        var toTime = Instant(to, "to", errors);
-        var pageSize = Integer(limit, "limit", 50, errors);
-        var skip = Integer(offset, "offset", 0, errors);
-        if (!errors.ContainsKey("limit") && pageSize is < 1 or > 500) errors["limit"] = ["limit must be between 1 and 500."];
-        if (!errors.ContainsKey("offset") && skip < 0) errors["offset"] = ["offset must not be negative."];
-        if (outcome is not null && outcome is not ("eligible" or "ineligible" or "needs-data" or "pending" or "low-risk" or "not-assessed")) errors["outcome"] = ["outcome must be eligible, ineligible, needs-data, pending, low-risk or not-assessed."];
-        if (risk is not null && risk is not ("high" or "low")) errors["risk"] = ["risk must be high or low."];
-        if (fromTime is { } f && toTime is { } t && f > t) errors["from"] = ["from must not be after to."];
-        if (errors.Count > 0)
-        {
-            return TypedResults.ValidationProblem(errors, detail: "Query parameters invalid: " + string.Join(", ", errors.Keys) + ".",
-                title: ErrorCodes.ValidationFailed.Title, type: ErrorCodes.ValidationFailed.Type,
-                extensions: CdsRiskExceptionHandler.Extensions(http, ErrorCodes.ValidationFailed));
-        }
-
-        var rows = await store.QueryAsync(new AuditQuery(patient, fromTime, toTime, model, outcome, risk, pageSize, skip), cancellationToken);
-        return TypedResults.Ok(new AssessmentList([.. rows.Select(Summary)], pageSize, skip));
-    }
-
-    private static DateTimeOffset? Instant(string? value, string name, Dictionary<string, string[]> errors)
-    {
-        if (value is null)
-        {
-            return null;
-        }
-
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var instant))
-        {
-            return instant;
-        }
-
-        errors[name] = [$"{name} must be an ISO 8601 date-time such as 2026-11-27T10:00:00Z."];
-        return null;
-    }
-
-    private static int Integer(string? value, string name, int absent, Dictionary<string, string[]> errors)
-    {
-        if (value is null)
-        {
-            return absent;
-        }
-
-        if (int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
-        {
-            return number;
-        }
-
-        errors[name] = [$"{name} must be a whole number."];
-        return absent;
+        var rows = await store.QueryAsync(query.ToAuditQuery(), cancellationToken);
+        return TypedResults.Ok(new AssessmentList([.. rows.Select(Summary)], query.PageSize, query.Skip));
     }
 
     private static async Task<Ok<AssessmentRecordView>> GetAsync(string id, AssessmentAuditStore store, IFeedbackStore feedback, OutboxStore outbox,
