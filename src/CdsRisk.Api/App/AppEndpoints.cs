@@ -225,7 +225,7 @@ public static class AppEndpoints
     internal static bool SameServer(string? a, string? b) => a is not null && b is not null && string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.Ordinal);
 
     // RFC 4180 quoting; a leading = + - @ is prefixed with ' so that a spreadsheet never runs a cell as a formula (CSV injection).
-    private static string Csv(string? value)
+    internal static string Csv(string? value)
     {
         if (string.IsNullOrEmpty(value)) return "";
         if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r') value = "'" + value;
