@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what this project needs on a fresh Debian machine with the .NET SDK. Idempotent and quick when all is there.
-#   Debian: orthanc, orthanc-dicomweb, python3-pydicom, python3-numpy, python3-torch, postgresql, strace (scripts/check-no-egress.sh)
+#   Debian: orthanc, orthanc-dicomweb, python3-pydicom, python3-numpy, python3-torch, postgresql, strace (scripts/check-no-egress.sh),
+#           chromium (the SMART app's browser tests drive /usr/bin/chromium through Microsoft.Playwright)
 #           (and Node.js + npm if no Node >= 20.19)
-#   npm:    the test FHIR server's pinned packages (scripts/testenv/fhir-server/package-lock.json)
+#   npm:    the test FHIR server's pinned packages (scripts/testenv/fhir-server/package-lock.json);
+#           axe-core (pinned) into .cdsrisk/axe, injected by the browser tests' accessibility check
 #   NuGet:  dotnet restore
 # SETUP_SKIP_RESTORE=1 skips the dotnet restore (the demo builds anyway).
 set -euo pipefail
@@ -22,7 +24,7 @@ apt_install() {
 
 need_apt=()
 # python3-torch: the phantom generator computes each phantom's reference PRE with the PyTorch weights (models/phantoms/generate.py).
-for pkg in orthanc orthanc-dicomweb python3-pydicom python3-numpy python3-torch postgresql strace; do
+for pkg in orthanc orthanc-dicomweb python3-pydicom python3-numpy python3-torch postgresql strace chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -61,6 +63,16 @@ if [ "$(cat "$fhir/node_modules/.lock.sha256" 2>/dev/null)" != "$lock_sum" ]; th
   npm_bin=$(command -v npm || echo "$(dirname "$NODE")/npm")
   (cd "$fhir" && PATH="$(dirname "$NODE"):$PATH" "$npm_bin" ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$lock_sum" > "$fhir/node_modules/.lock.sha256"
+fi
+
+# axe-core for the browser tests' WCAG 2.1 AA check, vendored (the tests read it from disk; nothing is fetched at run time).
+AXE_VERSION=4.14.1
+if [ "$(cat .cdsrisk/axe/version 2>/dev/null)" != "$AXE_VERSION" ]; then
+  echo "setup: installing axe-core $AXE_VERSION (npm) into .cdsrisk/axe"
+  npm_bin=$(command -v npm || echo "$(dirname "$NODE")/npm")
+  mkdir -p .cdsrisk/axe
+  PATH="$(dirname "$NODE"):$PATH" "$npm_bin" install --prefix .cdsrisk/axe --no-save --no-audit --no-fund --loglevel=error "axe-core@$AXE_VERSION" >/dev/null
+  echo "$AXE_VERSION" > .cdsrisk/axe/version
 fi
 
 if [ -z "${SETUP_SKIP_RESTORE:-}" ]; then

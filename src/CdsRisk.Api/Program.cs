@@ -1,3 +1,4 @@
+using CdsRisk.Api.App;
 using CdsRisk.Api.Auth;
 using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Hooks;
@@ -15,11 +16,14 @@ builder.Services.AddRiskPipeline(builder.Configuration);
 builder.Services.AddCdsRiskCors(builder.Configuration);
 builder.Services.AddCdsRiskOpenApi();
 builder.Services.AddCdsRiskTelemetry(builder.Configuration);
+builder.Services.AddSmartApp();
 
 var app = builder.Build();
 app.UseCdsRisk();
+app.UseSmartApp();
 app.MapCdsHooks();
 app.MapRiskApi();
+app.MapSmartApp();
 app.Run();
 
 /// <summary>Entry point; public for WebApplicationFactory.</summary>

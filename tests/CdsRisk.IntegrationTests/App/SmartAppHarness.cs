@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CdsRisk.Api.Hooks;
+using CdsRisk.Api.Pipeline;
+using CdsRisk.Api.Storage;
+using CdsRisk.IntegrationTests.EndToEnd;
+using CdsRisk.IntegrationTests.TestServers;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CdsRisk.IntegrationTests.App;
+
+/// <summary>
+/// The service with the SMART app configured for the test FHIR server, whose SMART double authorizes; helpers to launch like an EHR
+/// and to store assessments of given patients.
+/// </summary>
+public sealed class SmartAppHarness : IDisposable
+{
+    public const string ClientId = "cdsrisk-app";
+    public const string TrialTeamRole = "trial-team-member";
+    private readonly string _secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+    private readonly TestEnvironment _env;
+
+    public SmartAppHarness(TestEnvironment env, string baseUrl, bool kestrel = false, int port = 0)
+    {
+        _env = env;
+        BaseUrl = baseUrl;
+        Factory = new ServiceFactory(env, new Dictionary<string, string?>
+        {
+            ["SmartApp:Ehrs:0:Issuer"] = env.FhirBaseUrl.AbsoluteUri,
+            ["SmartApp:Ehrs:0:ClientId"] = ClientId,
+            ["SmartApp:Ehrs:0:ClientSecret"] = _secret,
+            ["SmartApp:Ehrs:0:TrialTeamRoles:0"] = TrialTeamRole,
+            ["Auth:PublicBaseUrl"] = baseUrl,
+        });
+        if (kestrel)
+        {
+            Factory.UseKestrel(o => o.Listen(IPAddress.Loopback, port));
+            Factory.StartServer();
+        }
+    }
+
+    public ServiceFactory Factory { get; }
+
+    public string BaseUrl { get; }
+
+    public string Issuer => _env.FhirBaseUrl.AbsoluteUri.TrimEnd('/');
+
+    public async Task RegisterClientAsync() =>
+        await AdminAsync("clients", new JsonObject { ["client_id"] = ClientId, ["client_secret"] = _secret, ["redirect_uris"] = new JsonArray(BaseUrl + "/app/callback") });
+
+    /// <summary>What the EHR does before it opens the card's smart link: a launch with the patient and the card's appContext.</summary>
+    public async Task<string> CreateLaunchAsync(string patientId, string? assessment, string[]? roles = null, int tokenSeconds = 3600)
+    {
+        var body = new JsonObject
+        {
+            ["patient"] = patientId,
+            ["user"] = new JsonObject { ["fhirUser"] = "Practitioner/dr-test", ["roles"] = new JsonArray([.. (roles ?? []).Select(r => (JsonNode)r)]) },
+            ["tokenSeconds"] = tokenSeconds,
+        };
+        if (assessment is not null) body["appContext"] = JsonSerializer.Serialize(new { assessment });
+        return (string)(await AdminAsync("launch", body))["launch"]!;
+    }
+
+    public Task SetStandaloneUserAsync(params string[] roles) =>
+        AdminAsync("user", new JsonObject { ["fhirUser"] = "Practitioner/trial-coordinator", ["roles"] = new JsonArray([.. roles.Select(r => (JsonNode)r)]) });
+
+    public Task ExpireTokensAsync() => AdminAsync("expire", new JsonObject());
+
+    public async Task<JsonObject> AdminAsync(string verb, JsonObject body)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, _env.FhirAdminUrl.AbsoluteUri.TrimEnd('/') + "/smart/" + verb)
+        {
+            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _env.FhirAdminToken);
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return JsonNode.Parse(text)!.AsObject();
+    }
+
+    /// <summary>Follows the authorization server's redirect (it approves at once) and returns the app callback URL it sends the browser to.</summary>
+    public static async Task<Uri> AuthorizeAsync(Uri authorizeUrl)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var response = await http.GetAsync(authorizeUrl);
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        return response.Headers.Location!;
+    }
+
+    public async Task<string> CreatePatientAsync(string given, string family)
+    {
+        var patient = await _env.CreateFhirResourceAsync(new JsonObject
+        {
+            ["resourceType"] = "Patient",
+            ["name"] = new JsonArray(new JsonObject { ["given"] = new JsonArray(given), ["family"] = family }),
+            ["birthDate"] = "1961-04-02",
+        });
+        return (string)patient["id"]!;
+    }
+
+    /// <summary>Stores an assessment as the pipeline records one (the audit row and its detail), for the given patient on the test EHR.</summary>
+    public async Task<string> StoreAssessmentAsync(string patientId, string outcome, double? pre, Dictionary<string, CriterionEntry> criteria, DateTimeOffset? at = null, string? fhirServer = null)
+    {
+        var id = Guid.NewGuid().ToString();
+        var detail = new AssessmentDetail
+        {
+            ServiceId = "nct07282184-patient-view",
+            ProtocolVersion = "test",
+            Summary = $"Test assessment: {outcome}",
+            Criteria = criteria,
+            PreStatus = pre is null ? "not-computed" : "computed",
+            PreReason = pre is null ? "No MRI study in the window." : null,
+            Cards = [new CardRecord(Guid.NewGuid().ToString(), outcome, "info", outcome)],
+        };
+        var row = new AuditedAssessment(id, "Patient/" + patientId, fhirServer ?? _env.FhirBaseUrl.AbsoluteUri, "patient-view", id, at ?? DateTimeOffset.UtcNow,
+            pre is null ? null : "pre-reference", pre is null ? null : "1.0.0", pre is null ? null : new string('a', 64), outcome, pre is null ? null : pre >= 0.5 ? "high" : "low", pre, null,
+            JsonSerializer.SerializeToUtf8Bytes(detail, AssessmentRecorder.Json), null);
+        var store = Factory.Services.GetRequiredService<AssessmentAuditStore>();
+        Assert.Equal(AuditInsert.Stored, await store.RecordAsync(row, CancellationToken.None));
+        return id;
+    }
+
+    public static Dictionary<string, CriterionEntry> Criteria(params (string Id, string Status, string Reason, string? Evidence, string? ToRecord)[] items) =>
+        items.ToDictionary(i => i.Id, i => new CriterionEntry
+        {
+            Status = i.Status,
+            Reason = i.Reason,
+            Evidence = i.Evidence is null ? [] : [new EvidenceEntry { Reference = i.Evidence, Description = i.Id + " record", Value = "recorded" }],
+            ToRecord = i.ToRecord,
+        });
+
+    public static Dictionary<string, string?> Query(Uri url) =>
+        QueryHelpers.ParseQuery(url.Query).ToDictionary(kv => kv.Key, kv => (string?)kv.Value.ToString());
+
+    public void Dispose() => Factory.Dispose();
+}
