@@ -161,7 +161,7 @@ public static class CardBuilder
     {
         var failing = input.Criteria.Where(c => c.Status == CriterionStatus.Fail).OrderBy(Rank).ToList();
         var md = new StringBuilder();
-        md.AppendLine("**Not eligible for NCT07282184.** Not met:").AppendLine();
+        md.AppendLine("**Not eligible for NCT07282184.** Not met:"); // a list may follow a paragraph line (CommonMark 0.31 §5.2)
         AppendReasons(md, failing, "Also not met");
         var nouns = string.Join(", ", failing.Select(c => CardCodes.CriterionNoun(c.Id)).Distinct());
         return Card(input, CardKind.Ineligible, CardIndicator.Info, CardText.FitSummary($"Not eligible for NCT07282184 (not met: {nouns})"), md);
@@ -180,7 +180,7 @@ public static class CardBuilder
         var checking = input.Criteria.Where(c => c.Status == CriterionStatus.Pending).ToList();
 
         var md = new StringBuilder();
-        md.AppendLine("**NCT07282184 screening cannot be decided yet.**" + (items.Count > 0 ? " To record:" : string.Empty)).AppendLine();
+        md.AppendLine("**NCT07282184 screening cannot be decided yet.**" + (items.Count > 0 ? " To record:" : string.Empty));
         var listed = Listed(items.Count);
         foreach (var item in items.Take(listed))
         {
@@ -296,7 +296,7 @@ public static class CardBuilder
         var doubts = open.Except(routine).OrderBy(Rank).Select(c => c with { Reason = Doubt(c.Reason) }).ToList();
         if (doubts.Count > 0)
         {
-            md.AppendLine("To confirm:").AppendLine();
+            md.AppendLine("To confirm:");
             AppendReasons(md, doubts, "Also to confirm");
         }
 
