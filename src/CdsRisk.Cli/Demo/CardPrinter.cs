@@ -53,6 +53,13 @@ internal sealed class CardPrinter(TextWriter output)
             return;
         }
 
+        if (!warned && result.ReferenceModel)
+        {
+            // The model card says notForClinicalUse: said before the first card that shows its PRE, and again under the table.
+            Banner();
+            warned = true;
+        }
+
         var cards = result.Cards;
         output.WriteLine($"  {label}: {cards.Count} card(s) in {timing}{prefetch}{(cards.Count == 0 ? ": nothing to say ({\"cards\":[]})" : "")}");
         foreach (var card in cards)
@@ -65,11 +72,9 @@ internal sealed class CardPrinter(TextWriter output)
     public const string ReferenceModelWarning =
         "The PRE model is the bundled REFERENCE MODEL, trained on synthetic data only: NOT FOR CLINICAL USE. Its scores show how the service works, nothing about a patient.";
 
-    public void Banner()
-    {
-        output.WriteLine();
-        output.WriteLine("NOTE: " + ReferenceModelWarning);
-    }
+    private bool warned;
+
+    private void Banner() => output.WriteLine("  NOTE: " + ReferenceModelWarning);
 
     private void Card(JsonObject card)
     {

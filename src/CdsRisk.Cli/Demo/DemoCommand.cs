@@ -110,7 +110,6 @@ public static class DemoCommand
         printer.Discovery(services, ehr.DiscoveryProblem);
 
         var rows = new List<SummaryRow>();
-        var warned = false;
         for (var i = 0; i < patients.Count; i++)
         {
             var patient = patients[i];
@@ -119,13 +118,6 @@ public static class DemoCommand
 
             var label = $"[{i + 1}/{patients.Count}] {patient.Scenario}: patient-view";
             var view = await progress.WhileAsync(label, ehr.PatientViewAsync(patient, services, withPrefetch, cancellationToken));
-            if (!warned && view.ReferenceModel)
-            {
-                // The model card says notForClinicalUse: said before the first card, and again under the table.
-                printer.Banner();
-                warned = true;
-            }
-
             printer.HookResult("patient-view", view);
             var played = new List<HookResult> { view };
 
