@@ -7,6 +7,7 @@ using CdsRisk.Api.App.Pages;
 using CdsRisk.Api.Audit;
 using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
+using CdsRisk.Core.Eligibility;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -207,7 +208,7 @@ public static class AppEndpoints
         {
             if (!SameServer(row.FhirServer, issuer)) continue; // one EHR's trial team sees that EHR's patients
             var detail = JsonSerializer.Deserialize<AssessmentDetail>(row.DetailJson, AssessmentRecorder.Json)!;
-            var deciding = detail.Criteria.Where(c => c.Value.Status is "fail" or "unknown").Select(c => c.Key).ToList();
+            var deciding = detail.Criteria.Where(c => c.Value.Status is CriterionStatus.Fail or CriterionStatus.Unknown).Select(c => c.Key).ToList();
             var items = new List<FeedbackRecord>();
             foreach (var c in detail.Cards)
             {

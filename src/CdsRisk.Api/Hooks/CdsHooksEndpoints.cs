@@ -24,7 +24,7 @@ public static class CdsHooksEndpoints
         services.MapPost("/{id}", CallServiceAsync)
             .WithName("CallService")
             .WithSummary("Call a CDS Service (CDS Hooks 2.0 §Calling a CDS Service)")
-            .WithDescription("Loads the patient's data (prefetch first, missing keys fetched from fhirServer), evaluates NCT07282184 and answers with cards carrying the `cdsrisk` extension. 412 with an OperationOutcome when the Patient is missing and cannot be fetched.")
+            .WithDescription("Services: nct07282184-patient-view (patient-view), nct07282184-order-select (order-select), nct07282184-order-sign (order-sign). Loads the patient's data (prefetch first, missing keys fetched from fhirServer), screens for NCT07282184 and answers with cards carrying the `cdsrisk` extension; the cards refer potential candidates to the trial team for screening and never direct treatment. order-select / order-sign answer {\"cards\":[]} when no order of the call (order-select: the selections; order-sign: every draft order) is a liver resection or a regimen drug. 412 with an OperationOutcome when the Patient is missing and cannot be fetched.")
             .AddEndpointFilter<KnownServiceFilter>()
             .AddEndpointFilter<ValidationFilter<CdsServiceRequest>>()
             .Accepts<CdsServiceRequest>("application/json")

@@ -18,6 +18,9 @@ public interface IOmittable
 /// <summary>JSON rules for the CDS Hooks wire: camelCase, exact member names, and optional members with no value omitted — never null, "", [] or {}.</summary>
 public static class CdsHooksJson
 {
+    /// <summary>The converter for every enum this service puts on the wire or in its stored JSON (CDS Hooks values are kebab-case).</summary>
+    public static JsonStringEnumConverter EnumConverter { get; } = new(Core.Eligibility.WireNames.Policy, allowIntegerValues: false);
+
     public static JsonSerializerOptions Options { get; } = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
     public static JsonSerializerOptions Configure(JsonSerializerOptions options)
@@ -26,6 +29,8 @@ public static class CdsHooksJson
         options.PropertyNameCaseInsensitive = false;
         options.NumberHandling = JsonNumberHandling.Strict;
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        // Every enum on the wire, one way: kebab-case of the member name (Core's WireNames.Policy), never a number.
+        options.Converters.Add(EnumConverter);
         options.TypeInfoResolver = (options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(OmitEmpty);
         return options;
     }

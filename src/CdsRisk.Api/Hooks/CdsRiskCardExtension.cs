@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
+using CdsRisk.Core.Cards;
 using CdsRisk.Core.Eligibility;
 
 namespace CdsRisk.Api.Hooks;
@@ -12,21 +13,20 @@ public sealed record CardExtension
     public required CdsRiskCardExtension CdsRisk { get; init; }
 }
 
-/// <summary>The <c>cdsrisk</c> card extension: overall outcome, PRE score, model identity and every criterion.</summary>
+/// <summary>The <c>cdsrisk</c> card extension: overall outcome, PRE score, model identity and every criterion, for machines.</summary>
 public sealed record CdsRiskCardExtension
 {
     /// <summary>Overall outcome.</summary>
-    [AllowedValues("eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed")]
-    public required string Outcome { get; init; }
+    public required EligibilityOutcome Outcome { get; init; }
 
-    /// <summary>PRE score in [0, 1] (probability of aggressive recurrence within 2 years), when computed.</summary>
+    /// <summary>PRE score in [0, 1] (probability of aggressive recurrence within 2 years), when computed and meaningful for the patient.</summary>
     public double? PreScore { get; init; }
 
-    /// <summary>The model that computed <c>preScore</c>, when one ran.</summary>
+    /// <summary>The model that computed <c>preScore</c>, when one is shown.</summary>
     public ModelReference? Model { get; init; }
 
-    /// <summary>Which card this is: eligible, low-risk, ineligible, needs-data, pending, resection-before-enrolment, regimen-hypersensitivity, not-assessed.</summary>
-    public string? Card { get; init; }
+    /// <summary>Which card this is (a code of the card-topic CodeSystem).</summary>
+    public required CardKind Card { get; init; }
 
     /// <summary>The protocol's PRE threshold the outcome was decided with.</summary>
     public double? Threshold { get; init; }
@@ -44,16 +44,8 @@ public sealed record CdsRiskCardExtension
     /// <summary>Version of the protocol file the criteria were evaluated with.</summary>
     public string? ProtocolVersion { get; init; }
 
-    /// <summary>Every criterion keyed by id (<c>age</c>, <c>consent</c>, <c>bclc-stage</c>, …, <c>investigator-judgement</c>).</summary>
+    /// <summary>Every criterion keyed by id (<c>age</c>, <c>consent</c>, <c>bclc-stage</c>, …, <c>investigator-judgement</c>), with its evidence.</summary>
     public required IReadOnlyDictionary<string, CriterionEntry> Criteria { get; init; }
-
-    public static CdsRiskCardExtension From(EligibilityOutcome outcome, double? preScore, ModelReference? model, IEnumerable<CriterionResult> criteria) => new()
-    {
-        Outcome = outcome.ToWire(),
-        PreScore = preScore,
-        Model = model,
-        Criteria = criteria.ToDictionary(c => c.Id, CriterionEntry.From, StringComparer.Ordinal),
-    };
 }
 
 /// <summary>Identity of the PRE model.</summary>
@@ -64,14 +56,24 @@ public sealed record ModelReference
 
     /// <summary>SHA-256 of the ONNX file, lowercase hex.</summary>
     public required string Sha256 { get; init; }
+
+    /// <summary><c>true</c> when the model card says the model is not for clinical use (the bundled reference model); omitted otherwise.</summary>
+    public bool? NotForClinicalUse { get; init; }
+
+    public static ModelReference From(ModelIdentity model) => new()
+    {
+        Id = model.Id,
+        Version = model.Version,
+        Sha256 = model.Sha256,
+        NotForClinicalUse = model.IsReferenceModel ? true : null,
+    };
 }
 
 /// <summary>One criterion's result on the wire.</summary>
 public sealed record CriterionEntry
 {
     /// <summary>pass = requirement satisfied (inclusion met or exclusion absent); fail; unknown = data missing, stale or conflicting (toRecord says what to record); to-be-confirmed = only a person, or the future, can say; pending = the service is still reading the images or computing the PRE.</summary>
-    [AllowedValues("pass", "fail", "unknown", "to-be-confirmed", "pending")]
-    public required string Status { get; init; }
+    public required CriterionStatus Status { get; init; }
 
     public required string Reason { get; init; }
 
@@ -83,7 +85,7 @@ public sealed record CriterionEntry
 
     public static CriterionEntry From(CriterionResult result) => new()
     {
-        Status = result.Status.ToWire(),
+        Status = result.Status,
         Reason = result.Reason,
         Evidence = [.. result.Evidence.Select(EvidenceEntry.From)],
         ToRecord = result.ToRecord,

@@ -26,9 +26,11 @@ public static class CdsServiceCatalog
 {
     public const string PatientViewId = "nct07282184-patient-view";
     public const string OrderSelectId = "nct07282184-order-select";
+    public const string OrderSignId = "nct07282184-order-sign";
 
     public const string PatientViewHook = "patient-view";
     public const string OrderSelectHook = "order-select";
+    public const string OrderSignHook = "order-sign";
 
     private const string Loinc = "http://loinc.org";
     private const string LocalObservation = "https://cdsrisk.example.org/fhir/CodeSystem/observation";
@@ -69,10 +71,13 @@ public static class CdsServiceCatalog
     public static IReadOnlyList<CdsServiceDefinition> Services { get; } =
     [
         new(PatientViewId, PatientViewHook, "NCT07282184 eligibility and PRE risk",
-            "For a patient with early hepatocellular carcinoma scheduled for liver resection: checks the NCT07282184 criteria and the pre-operative MRI PRE risk score (high risk of aggressive recurrence when PRE >= 0.5).",
+            "For a patient with early hepatocellular carcinoma planned for liver resection: screens for NCT07282184 from the trial criteria and the pre-operative MRI PRE risk score (high risk of aggressive recurrence when PRE >= 0.5); a potential candidate is one to refer to the trial team for screening.",
             Templates),
-        new(OrderSelectId, OrderSelectHook, "NCT07282184 check on liver resection orders",
-            "When a liver resection is ordered: checks the NCT07282184 criteria and the pre-operative MRI PRE risk score, so that eligible high-risk patients can be offered neoadjuvant and adjuvant therapy.",
+        new(OrderSelectId, OrderSelectHook, "NCT07282184 screening when a liver resection is selected",
+            "When a liver resection or a drug of the trial's regimen is selected: screens the patient for NCT07282184 (a potential candidate is one to refer to the trial team for screening) and flags a regimen drug related to a recorded hypersensitivity. Other orders get no card.",
+            Templates),
+        new(OrderSignId, OrderSignHook, "NCT07282184 screening when a liver resection is signed",
+            "When orders are signed that include a liver resection or a drug of the trial's regimen: screens the patient for NCT07282184 (a potential candidate is one to refer to the trial team for screening) and flags a regimen drug related to a recorded hypersensitivity. Other orders get no card.",
             Templates),
     ];
 

@@ -56,7 +56,7 @@ public sealed record FhirAuthorization
     public override string ToString() => $"FhirAuthorization {{ TokenType = {TokenType}, Scope = {Scope}, AccessToken = *** }}";
 }
 
-/// <summary>The union of the patient-view and order-select contexts; the validator checks what each hook requires.</summary>
+/// <summary>The union of the patient-view, order-select and order-sign contexts; the validator checks what each hook requires.</summary>
 public sealed record HookContext
 {
     /// <summary>The current user, e.g. <c>Practitioner/123</c>.</summary>
@@ -71,6 +71,6 @@ public sealed record HookContext
     /// <summary>order-select: ids (<c>Type/id</c>) of the newly selected orders in <c>draftOrders</c>.</summary>
     public IReadOnlyList<string>? Selections { get; init; }
 
-    /// <summary>order-select: a FHIR Bundle of the draft orders of this ordering session.</summary>
+    /// <summary>order-select and order-sign: a FHIR Bundle of the draft orders of this ordering session (order-sign: those being signed).</summary>
     public JsonElement? DraftOrders { get; init; }
 }

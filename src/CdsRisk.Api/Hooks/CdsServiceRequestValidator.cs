@@ -5,7 +5,7 @@ using FluentValidation.Results;
 
 namespace CdsRisk.Api.Hooks;
 
-/// <summary>CDS Hooks 2.0 §HTTP Request and the patient-view / order-select context tables.</summary>
+/// <summary>CDS Hooks 2.0 §HTTP Request and the patient-view / order-select / order-sign context tables.</summary>
 public sealed partial class CdsServiceRequestValidator : AbstractValidator<CdsServiceRequest>
 {
     public CdsServiceRequestValidator()
@@ -60,6 +60,14 @@ public sealed partial class CdsServiceRequestValidator : AbstractValidator<CdsSe
                 RuleFor(r => r.Context!)
                     .Must(SelectionsAreInDraftOrders).When(r => r.Context!.Selections is { Count: > 0 } && BeBundle(r.Context.DraftOrders), ApplyConditionTo.CurrentValidator)
                     .OverridePropertyName("context.selections").WithMessage("Every selection must name an entry of context.draftOrders.");
+            });
+
+            // order-sign (CDS Hooks 2.0 hook order-sign, v1.1): userId, patientId, encounterId (optional) and draftOrders; no
+            // selections: every draft order is being signed. What the orders hold is read leniently; only the Bundle is required.
+            When(r => r.Hook == CdsServiceCatalog.OrderSignHook, () =>
+            {
+                RuleFor(r => r.Context!.DraftOrders)
+                    .Must(BeBundle).WithMessage("context.draftOrders must be a FHIR Bundle.");
             });
         });
 

@@ -1,7 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using CdsRisk.Core.Cards;
 
 namespace CdsRisk.Api.Hooks;
+
+// The one set of CDS Hooks wire records: built once from CdsRisk.Core.Cards.CardContent (HookCards.ToWire) and serialized once
+// with CdsHooksJson's options, whose one enum converter writes every enum in kebab-case (CardIndicator.Critical → "critical").
 
 /// <summary>CDS Hooks 2.0 §CDS Service Response. <c>cards</c> is always written, even when empty.</summary>
 public sealed record CdsServiceResponse
@@ -25,14 +29,14 @@ public sealed record Card
     public string? Detail { get; init; }
 
     /// <summary><c>info</c>, <c>warning</c> or <c>critical</c>.</summary>
-    public required string Indicator { get; init; }
+    public required CardIndicator Indicator { get; init; }
 
     public required Source Source { get; init; }
 
     public IReadOnlyList<Suggestion>? Suggestions { get; init; }
 
     /// <summary><c>at-most-one</c> or <c>any</c>; required when suggestions are present.</summary>
-    public string? SelectionBehavior { get; init; }
+    public SelectionBehavior? SelectionBehavior { get; init; }
 
     public IReadOnlyList<Coding>? OverrideReasons { get; init; }
 
@@ -75,7 +79,7 @@ public sealed record Suggestion
 public sealed record Action
 {
     /// <summary><c>create</c>, <c>update</c> or <c>delete</c>.</summary>
-    public required string Type { get; init; }
+    public required ActionType Type { get; init; }
     public required string Description { get; init; }
 
     /// <summary>The whole FHIR resource for create and update.</summary>
@@ -92,7 +96,9 @@ public sealed record Link
     public required string Url { get; init; }
 
     /// <summary><c>absolute</c> or <c>smart</c>.</summary>
-    public required string Type { get; init; }
+    public required LinkType Type { get; init; }
+
+    /// <summary>SMART links only: what the app is to show, as JSON text (here <c>{"assessment":"&lt;hookInstance&gt;"}</c>).</summary>
     public string? AppContext { get; init; }
     public bool? Autolaunchable { get; init; }
 }

@@ -5,6 +5,7 @@ using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Scoring;
 using CdsRisk.Api.Storage;
 using CdsRisk.Api.WriteBack;
+using CdsRisk.Core.Cards;
 using CdsRisk.Core.Eligibility;
 using CdsRisk.Core.Patients;
 
@@ -38,7 +39,8 @@ public sealed record AssessmentDetail
     public IReadOnlyList<CardRecord> Cards { get; init; } = [];
 }
 
-public sealed record CardRecord(string Uuid, string Summary, string Indicator, string? Card);
+/// <summary>One card as answered; <c>Card</c> is its kind as a card-topic code (a string, so that records of kinds since renamed stay readable).</summary>
+public sealed record CardRecord(string Uuid, string Summary, CardIndicator Indicator, string? Card);
 
 /// <summary>
 /// Records each assessment for the audit API through a group commit: concurrent hooks hand their rows to one writer that stores
@@ -50,6 +52,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        Converters = { CdsHooksJson.EnumConverter },
     };
 
     private static readonly TimeSpan HookWait = TimeSpan.FromMilliseconds(250);
@@ -86,7 +89,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
             RiskAssessmentIdentifier = writeBack?.Id,
             DataGaps = patient.DataGaps,
             DroppedResources = patient.DroppedResources,
-            Cards = [.. response.Cards.Select(c => new CardRecord(c.Uuid ?? "", c.Summary, c.Indicator, c.Extension?.CdsRisk.Card))],
+            Cards = [.. response.Cards.Select(c => new CardRecord(c.Uuid ?? "", c.Summary, c.Indicator, c.Extension?.CdsRisk.Card.ToWire()))],
         };
 
         var pre = evaluation.PreScore;

@@ -9,12 +9,15 @@ using CdsRisk.Core.WriteBack;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Microsoft.Extensions.Options;
-using CoreCards = CdsRisk.Core.Cards;
 using WireAction = CdsRisk.Api.Hooks.Action;
+using WireCoding = CdsRisk.Api.Hooks.Coding;
 
 namespace CdsRisk.Api.Pipeline;
 
-/// <summary>Builds the hook's answer: the cards of <see cref="CoreCards.CardBuilder"/> on the wire, and the RiskAssessment as system actions when configured.</summary>
+/// <summary>
+/// Builds the hook's answer: the cards of <see cref="CardBuilder"/> mapped once onto the wire records (the one wire model, serialized
+/// with <see cref="CdsHooksJson"/>'s options), and the RiskAssessment as system actions when configured.
+/// </summary>
 public sealed class HookCards(
     PreScorer scorer,
     OrderSelectChecks orderChecks,
@@ -22,6 +25,18 @@ public sealed class HookCards(
     IOptions<WriteBackOptions> writeBackOptions)
 {
     private static readonly FhirJsonSerializer FhirJson = new();
+
+    /// <summary>The answer that means "nothing to say" (CDS Hooks 2.0 §CDS Service Response: the one empty array that is written).</summary>
+    public static CdsServiceResponse Silent => new() { Cards = [] };
+
+    /// <summary>
+    /// Whether an order-select or order-sign call is about the trial: one of its orders (the selections; for order-sign every draft
+    /// order) is a liver resection or a drug of the regimen's classes. Otherwise the answer is <see cref="Silent"/> (issue 15 item 1):
+    /// a medication screen's empty draft order, an imaging order, any unrelated order. Other hooks are always about the patient.
+    /// </summary>
+    public bool ConcernsTheTrial(HookInvocation invocation, PatientRecord record) =>
+        !CardBuilder.IsOrderHook(invocation.Hook)
+        || OrderSelectChecks.OrdersOfTheCall(record, AllDraftOrders(invocation)).Any(orderChecks.ConcernsTheTrial);
 
     /// <summary>
     /// The answer for one evaluation. <paramref name="writeBack"/> is this hook's RiskAssessment write-back: the cards link the
@@ -32,15 +47,20 @@ public sealed class HookCards(
         if (!evaluation.IsApplicable)
         {
             // Outside the trial's population (no liver cancer on record): nothing to say is {"cards":[]}.
-            return new CdsServiceResponse { Cards = [] };
+            return Silent;
         }
 
+        return new CdsServiceResponse { Cards = Cards(Input(invocation, record, evaluation, writeBack)), SystemActions = SystemActions(evaluation, writeBack) };
+    }
+
+    /// <summary>What the card builder needs from this call and its evaluation.</summary>
+    public CardInput Input(HookInvocation invocation, PatientRecord record, RiskEvaluation evaluation, QueuedWriteBack? writeBack)
+    {
         var card = scorer.Card;
         var model = evaluation.Model is { } m
             ? new ModelIdentity(m.Id, m.Version, m.Sha256, m.Sha256 == card.Sha256 && card.NotForClinicalUse, options.Value.ModelCardUrl)
             : new ModelIdentity(card.Id, card.Version, card.Sha256, card.NotForClinicalUse, options.Value.ModelCardUrl);
-        var score = evaluation.Scoring;
-        var input = new CardInput
+        return new CardInput
         {
             Hook = invocation.Hook,
             HookInstance = invocation.HookInstance.ToString("D"),
@@ -52,22 +72,23 @@ public sealed class HookCards(
             PatientReference = "Patient/" + invocation.PatientId,
             EncounterReference = invocation.EncounterId is { Length: > 0 } e ? "Encounter/" + e : null,
             UserReference = invocation.UserId,
-            Orders = invocation.Hook == CoreCards.CardBuilder.OrderSelect ? Orders(record) : null,
+            Orders = CardBuilder.IsOrderHook(invocation.Hook) ? Orders(invocation, record) : null,
             Trial = new TrialLinks { TrialPageUrl = options.Value.TrialPageUrl, SmartAppUrl = options.Value.SmartAppUrl },
             RiskAssessmentReference = writeBack?.Location,
-            ImputedFeatures = score?.Outcome?.ImputedFeatures ?? [],
+            ImputedFeatures = evaluation.Scoring?.Outcome?.ImputedFeatures ?? [],
             UnreadableData = evaluation.NotAssessedBecause,
+            ProtocolVersion = evaluation.Eligibility?.ProtocolVersion,
         };
-
-        var cards = CoreCards.CardBuilder.Build(input).Select(c => ToWire(c, evaluation, model)).ToList();
-        return new CdsServiceResponse { Cards = cards, SystemActions = SystemActions(evaluation, writeBack) };
     }
 
-    private OrderSelection Orders(PatientRecord record)
+    /// <summary>The cards for one input, as they go on the wire: built by <see cref="CardBuilder"/>, mapped once by <see cref="ToWire"/>.</summary>
+    public static IReadOnlyList<Card> Cards(CardInput input) => [.. CardBuilder.Build(input).Select(c => ToWire(c, input))];
+
+    private OrderSelection Orders(HookInvocation invocation, PatientRecord record)
     {
-        var selected = OrderSelectChecks.SelectedDraftOrders(record);
-        var resection = selected.FirstOrDefault(orderChecks.IsLiverResection);
-        var conflicts = selected.OfType<MedicationRequest>()
+        var orders = OrderSelectChecks.OrdersOfTheCall(record, AllDraftOrders(invocation));
+        var resection = orders.FirstOrDefault(orderChecks.IsLiverResection);
+        var conflicts = orders.OfType<MedicationRequest>()
             .Select(order => orderChecks.RegimenHypersensitivity(order, record))
             .Where(c => c is not null)
             .Select(c => new HypersensitiveOrder(c!.OrderReference, c.OrderedDrug, c.AllergyReference, c.AllergySubstance, c.RelationText))
@@ -76,9 +97,12 @@ public sealed class HookCards(
         {
             LiverResectionSelected = resection is not null,
             LiverResectionOrderReference = resection is null ? null : resection.TypeName + "/" + resection.Id,
+            LiverResectionOrderDisplay = resection is null ? null : OrderSelectChecks.Display(resection),
             HypersensitiveOrders = conflicts,
         };
     }
+
+    private static bool AllDraftOrders(HookInvocation invocation) => invocation.Hook == CardBuilder.OrderSign;
 
     /// <summary>CDS Hooks 2.0 §systemActions: the Device, RiskAssessment and Provenance as creates, for EHRs that write them themselves.</summary>
     private IReadOnlyList<WireAction>? SystemActions(RiskEvaluation evaluation, QueuedWriteBack? writeBack)
@@ -91,66 +115,60 @@ public sealed class HookCards(
 
         return [.. WriteBackBundle.Writes(assessment).Select(w => new WireAction
         {
-            Type = "create",
+            Type = ActionType.Create,
             Description = $"Record the {w.Resource.TypeName} of this PRE assessment",
             Resource = ToJson(w.Resource),
         })];
     }
 
-    private static Card ToWire(CardContent c, RiskEvaluation evaluation, ModelIdentity model) => new()
+    /// <summary>The one mapping from a card to its wire record; the <c>cdsrisk</c> extension comes from the same input.</summary>
+    private static Card ToWire(CardContent c, CardInput input) => new()
     {
         Uuid = c.Uuid.ToString("D"),
         Summary = c.Summary,
         Detail = c.Detail,
-        Indicator = c.Indicator.ToString().ToLowerInvariant(),
+        Indicator = c.Indicator,
         Source = new Source
         {
             Label = c.Source.Label,
             Url = c.Source.Url,
-            Topic = c.Source.Topic is { } t ? new Hooks.Coding { System = t.System, Code = t.Code, Display = t.Display } : null,
+            Topic = c.Source.Topic is { } t ? Coding(t) : null,
         },
-        Suggestions = c.Suggestions.Count == 0 ? null : [.. c.Suggestions.Select(s => new Suggestion
+        Suggestions = [.. c.Suggestions.Select(s => new Suggestion
         {
             Label = s.Label,
             Uuid = s.Uuid.ToString("D"),
             IsRecommended = s.IsRecommended,
             Actions = [.. s.Actions.Select(a => new WireAction
             {
-                Type = a.Type.ToString().ToLowerInvariant(),
+                Type = a.Type,
                 Description = a.Description,
                 Resource = a.Resource is null ? null : ToJson(a.Resource),
                 ResourceId = a.ResourceId,
             })],
         })],
-        SelectionBehavior = c.SelectionBehavior switch
-        {
-            CoreCards.SelectionBehavior.AtMostOne => "at-most-one",
-            CoreCards.SelectionBehavior.Any => "any",
-            _ => null,
-        },
-        OverrideReasons = c.OverrideReasons.Count == 0 ? null : [.. c.OverrideReasons.Select(o => new Hooks.Coding { System = o.System, Code = o.Code, Display = o.Display })],
-        Links = c.Links.Count == 0 ? null : [.. c.Links.Select(l => new Link
-        {
-            Label = l.Label,
-            Url = l.Url,
-            Type = l.Type.ToString().ToLowerInvariant(),
-            AppContext = l.AppContext,
-        })],
+        SelectionBehavior = c.SelectionBehavior,
+        OverrideReasons = [.. c.OverrideReasons.Select(Coding)],
+        Links = [.. c.Links.Select(l => new Link { Label = l.Label, Url = l.Url, Type = l.Type, AppContext = l.AppContext })],
         Extension = new CardExtension
         {
-            CdsRisk = Hooks.CdsRiskCardExtension.From(evaluation.Outcome, evaluation.PreScore,
-                evaluation.PreScore is null ? null : new ModelReference { Id = model.Id, Version = model.Version, Sha256 = model.Sha256 },
-                evaluation.Criteria) with
+            CdsRisk = new CdsRiskCardExtension
             {
-                Card = c.Extension.Card,
-                Threshold = c.Extension.Threshold,
-                Risk = c.Extension.Risk,
-                ImputedFeatures = c.Extension.ImputedFeatures.Count == 0 ? null : c.Extension.ImputedFeatures,
-                RiskAssessment = c.Extension.RiskAssessment,
-                ProtocolVersion = evaluation.Eligibility?.ProtocolVersion,
+                Outcome = input.Outcome,
+                Card = c.Kind,
+                PreScore = input.Pre,
+                Model = input.Pre is null ? null : ModelReference.From(input.Model),
+                Threshold = input.Threshold,
+                Risk = input.Pre is { } p ? (p >= input.Threshold ? "high" : "low") : null,
+                ImputedFeatures = input.ImputedFeatures,
+                RiskAssessment = input.RiskAssessmentReference,
+                ProtocolVersion = input.ProtocolVersion,
+                Criteria = input.Criteria.ToDictionary(r => r.Id, CriterionEntry.From, StringComparer.Ordinal),
             },
         },
     };
+
+    private static WireCoding Coding(CardCoding c) => new() { System = c.System, Code = c.Code, Display = c.Display };
 
     private static JsonElement ToJson(Resource resource)
     {

@@ -38,6 +38,14 @@ public sealed class RiskPipeline(
         // 1. The patient's data: prefetch first, missing keys fetched from the hook's FHIR server (412 when the Patient cannot be had).
         var patient = await StageAsync("load-patient-data", () => loader.LoadAsync(invocation, service.Prefetch, request.Prefetch, cancellationToken));
 
+        // An order-select or order-sign call whose orders have nothing to do with the trial (not a liver resection, not a regimen
+        // drug) gets no card, and nothing is evaluated for it.
+        if (!cards.ConcernsTheTrial(invocation, patient))
+        {
+            logger.HookAnswered(invocation.HookInstance, 0, "unrelated-orders", (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return HookCards.Silent;
+        }
+
         // 2. The clinical picture, imaging and the PRE score (within the latency budget, else pending), every trial criterion.
         //    Settled content evaluated a moment ago is not evaluated again (CachingRiskEvaluator).
         var evaluation = await StageAsync("evaluate", () => evaluator.EvaluateAsync(patient, invocation, cancellationToken));

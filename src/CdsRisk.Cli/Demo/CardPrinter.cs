@@ -53,22 +53,46 @@ internal sealed class CardPrinter(TextWriter output)
             return;
         }
 
+        if (!warned && result.ReferenceModel)
+        {
+            // The model card says notForClinicalUse: said before the first card that shows its PRE, and again under the table.
+            Banner();
+            warned = true;
+        }
+
         var cards = result.Cards;
-        output.WriteLine($"  {label}: {cards.Count} card(s) in {timing}{prefetch}");
+        output.WriteLine($"  {label}: {cards.Count} card(s) in {timing}{prefetch}{(cards.Count == 0 ? ": nothing to say ({\"cards\":[]})" : "")}");
         foreach (var card in cards)
         {
             Card(card);
         }
     }
 
+    /// <summary>The warning every run of the bundled model must carry, said once at the top and again under the table.</summary>
+    public const string ReferenceModelWarning =
+        "The PRE model is the bundled REFERENCE MODEL, trained on synthetic data only: NOT FOR CLINICAL USE. Its scores show how the service works, nothing about a patient.";
+
+    private bool warned;
+
+    private void Banner() => output.WriteLine("  NOTE: " + ReferenceModelWarning);
+
     private void Card(JsonObject card)
     {
         var indicator = ((string?)card["indicator"] ?? "info").ToUpperInvariant();
         output.WriteLine($"    [{indicator}] {(string?)card["summary"]}");
+        // The card as the clinician sees it: the Markdown detail is short (the decision, the criteria that decide it, what next).
+        if ((string?)card["detail"] is { Length: > 0 } shown)
+        {
+            foreach (var line in shown.TrimEnd().Split('\n'))
+            {
+                output.WriteLine(line.Length == 0 ? "" : "      | " + line);
+            }
+        }
+
+        output.WriteLine($"      source: {(string?)card["source"]?["label"]}");
         if (card["extension"]?["cdsrisk"] is not JsonObject risk)
         {
             output.WriteLine("      (no cdsrisk extension on this card: a provisional service answer)");
-            if ((string?)card["detail"] is { Length: > 0 } detail) output.WriteLine("      " + FirstLines(detail, 4));
         }
         else
         {
@@ -77,7 +101,8 @@ internal sealed class CardPrinter(TextWriter output)
             if (risk["model"] is JsonObject model)
             {
                 var sha = (string?)model["sha256"];
-                output.WriteLine($"      model: {(string?)model["id"]} {(string?)model["version"]}{(sha is { Length: > 12 } ? $" (sha256 {sha[..12]}…)" : "")}");
+                var notForClinicalUse = (bool?)model["notForClinicalUse"] == true ? " — reference model, NOT FOR CLINICAL USE" : "";
+                output.WriteLine($"      model: {(string?)model["id"]} {(string?)model["version"]}{(sha is { Length: > 12 } ? $" (sha256 {sha[..12]}…)" : "")}{notForClinicalUse}");
             }
 
             Criteria(risk["criteria"] as JsonObject);
@@ -155,18 +180,47 @@ internal sealed class CardPrinter(TextWriter output)
         output.WriteLine($"                  with {list.ProvenanceCount} Provenance record(s)");
     }
 
+    /// <summary>Where each hook call's RiskAssessment write-back ended (from the audit API).</summary>
+    public void WriteBacks(IReadOnlyDictionary<string, string> states)
+    {
+        if (states.Count > 0)
+        {
+            output.WriteLine($"  write-back per hook call: {string.Join(", ", states.Values)}");
+        }
+    }
+
+    /// <summary>
+    /// One row per scenario: what it was designed to show, what the chart showed (after the images were read and the write-back
+    /// done), what the order hooks answered, and pass or FAIL; the reasons for each FAIL under the table.
+    /// </summary>
     public void Summary(IReadOnlyList<SummaryRow> rows)
     {
         output.WriteLine();
-        output.WriteLine(new string('=', 100));
-        output.WriteLine($"{"scenario",-32} {"expected",-22} {"outcome",-22} {"PRE",6} {"ref",6} {"cards",5} {"RA",3}");
+        output.WriteLine(new string('=', 120));
+        output.WriteLine($"{"scenario",-32} {"expected",-13} {"outcome",-13} {"check",-5} {"PRE",6} {"ref",6} {"cards",5} {"RA",3}  order cards");
         foreach (var r in rows)
         {
             var a = r.View.Assessment;
-            var outcome = r.View.Ok ? (string?)a?["outcome"] ?? "(provisional)" : $"HTTP {r.View.Status}";
+            var outcome = r.View.Ok ? r.Outcome ?? "(none)" : $"HTTP {r.View.Status}";
             var pre = a?["preScore"] is JsonValue v && v.TryGetValue<double>(out var d) ? d.ToString("0.000", Inv) : "-";
             var refPre = r.Patient.ExpectedPre?.ToString("0.000", Inv) ?? "-";
-            output.WriteLine($"{r.Patient.Scenario,-32} {r.Patient.ExpectedOutcome ?? "-",-22} {outcome,-22} {pre,6} {refPre,6} {r.View.Cards.Count,5} {r.Written.Items.Count,3}");
+            var orders = string.Join("; ", new[] { r.Order, r.Drug }.OfType<HookResult>().Select(o => o.Ok ? string.Join("+", o.CardKinds) : $"HTTP {o.Status}"));
+            var check = r.Problems.Count == 0 ? "pass" : "FAIL";
+            output.WriteLine($"{r.Patient.Scenario,-32} {r.Patient.ExpectedOutcome ?? "-",-13} {outcome,-13} {check,-5} {pre,6} {refPre,6} {r.View.Cards.Count,5} {r.Written.Items.Count,3}  {(orders.Length == 0 ? "-" : orders)}");
+        }
+
+        output.WriteLine(new string('-', 120));
+        var failed = rows.Where(r => r.Problems.Count > 0).ToList();
+        output.WriteLine($"{rows.Count - failed.Count} of {rows.Count} scenarios show what they were designed to show.");
+        foreach (var r in failed)
+        {
+            output.WriteLine($"  FAIL {r.Patient.Scenario}: {string.Join("; ", r.Problems)}");
+        }
+
+        output.WriteLine("RA = RiskAssessments on the FHIR server for the patient, counted after every write-back of the scenario settled.");
+        if (rows.Any(r => r.View.ReferenceModel || (r.Order?.ReferenceModel ?? false)))
+        {
+            output.WriteLine("WARNING: " + ReferenceModelWarning);
         }
     }
 
@@ -178,6 +232,7 @@ internal sealed class CardPrinter(TextWriter output)
         output.WriteLine($"  CDS Hooks discovery   GET  {b}/cds-services");
         output.WriteLine($"  patient-view          POST {b}/cds-services/{DemoEhr.PatientViewService}");
         output.WriteLine($"  order-select          POST {b}/cds-services/{DemoEhr.OrderSelectService}");
+        output.WriteLine($"  order-sign            POST {b}/cds-services/{DemoEhr.OrderSignService}");
         output.WriteLine($"  Swagger UI                 {b}/swagger");
         output.WriteLine($"  FHIR server                {fhirBase}   (token: fhirToken in {envFile})");
         output.WriteLine($"  DICOMweb (Orthanc)         {dicomWeb}");
@@ -188,5 +243,4 @@ internal sealed class CardPrinter(TextWriter output)
 
     private static string Describe(JsonNode? body) => body is null ? "" : body.ToJsonString() is var s && s.Length > 300 ? s[..300] + "…" : body.ToJsonString();
 
-    private static string FirstLines(string text, int n) => string.Join("\n      ", text.Split('\n').Take(n));
 }

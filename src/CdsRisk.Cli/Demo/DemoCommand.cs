@@ -17,6 +17,8 @@ public static class DemoCommand
 
     private static readonly TimeSpan PendingPatience = TimeSpan.FromSeconds(90);
 
+    private static readonly TimeSpan WriteBackPatience = TimeSpan.FromSeconds(60);
+
     private const string Usage = """
         usage: cdsrisk-cli demo --env ENV_JSON --manifest MANIFEST_JSON [--work DIR] [--api-project DIR]
                                 [--only scenario,...] [--no-wait]
@@ -29,7 +31,8 @@ public static class DemoCommand
         """;
 
     /// <summary>Entry point for the CLI's <c>demo</c> verb. Returns 0 on success, 2 on bad arguments, 1 when the demo
-    /// could not run, 3 when some hook call did not answer 200 (with <c>--no-wait</c>).</summary>
+    /// could not run, 3 when some hook call did not answer 200, 4 when a scenario did not show what it was designed to show
+    /// (both with <c>--no-wait</c>).</summary>
     public static async Task<int> RunAsync(string[] args)
     {
         DemoOptions options;
@@ -116,6 +119,7 @@ public static class DemoCommand
             var label = $"[{i + 1}/{patients.Count}] {patient.Scenario}: patient-view";
             var view = await progress.WhileAsync(label, ehr.PatientViewAsync(patient, services, withPrefetch, cancellationToken));
             printer.HookResult("patient-view", view);
+            var played = new List<HookResult> { view };
 
             // A service over its latency budget answers "pending" and finishes in the background; the next hook for the
             // patient answers from the result, as an EHR would see when the user reopens the chart.
@@ -124,6 +128,7 @@ public static class DemoCommand
             {
                 await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
                 view = await progress.WhileAsync(label + " (chart reopened)", ehr.PatientViewAsync(patient, services, withPrefetch, cancellationToken));
+                played.Add(view);
                 if (!view.IsPending) printer.HookResult("patient-view, chart reopened", view);
             }
             HookResult? order = null;
@@ -131,24 +136,41 @@ public static class DemoCommand
             {
                 order = await progress.WhileAsync($"[{i + 1}/{patients.Count}] {patient.Scenario}: order-select", ehr.OrderSelectAsync(patient, services, withPrefetch, cancellationToken));
                 printer.HookResult("order-select (draft hepatectomy, CPT 47120)", order);
+                played.Add(order);
             }
 
-            var written = await ehr.RiskAssessmentsAsync(patient.PatientId, cancellationToken);
-            // The write-back may trail the answer (an outbox): give it a few seconds when a score was given.
-            for (var tries = 0; written.Items.Count == 0 && written.Problem is null && view.Assessment?["preScore"] is not null && tries < 20; tries++)
+            HookResult? drug = null;
+            if (DemoEhr.OrdersRegimenDrug(patient.Scenario))
             {
-                await Task.Delay(500, cancellationToken);
-                written = await ehr.RiskAssessmentsAsync(patient.PatientId, cancellationToken);
+                drug = await progress.WhileAsync($"[{i + 1}/{patients.Count}] {patient.Scenario}: order-select", ehr.OrderSelectRegimenDrugAsync(patient, services, withPrefetch, cancellationToken));
+                printer.HookResult("order-select (draft carboplatin, RxNorm 40048)", drug);
+                played.Add(drug);
             }
 
+            // What the table reports is settled: when an order hook saw a different outcome than the chart did (the images were
+            // read in between), the chart is opened once more and that answer is the one reported.
+            if (view.Ok && order?.Assessment?["outcome"] is { } later && (string?)later != (string?)view.Assessment?["outcome"])
+            {
+                view = await progress.WhileAsync(label + " (chart reopened)", ehr.PatientViewAsync(patient, services, withPrefetch, cancellationToken));
+                printer.HookResult("patient-view, chart reopened", view);
+                played.Add(view);
+            }
+
+            // Every hook's RiskAssessment write-back runs through an outbox: wait (from the audit record) until none is pending, so
+            // that the count below is what the service did, not how fast it did it.
+            var calls = played.Where(r => r is { Ok: true, HookInstance: not null }).Select(r => r.HookInstance!).ToList();
+            var states = await progress.WhileAsync($"[{i + 1}/{patients.Count}] {patient.Scenario}: waiting for the write-back", WriteBacksSettledAsync(ehr, calls, cancellationToken));
+            var written = await ehr.RiskAssessmentsAsync(patient.PatientId, cancellationToken);
             printer.RiskAssessments(fhirBase, patient.PatientId, written);
-            rows.Add(new SummaryRow(patient, view, order, written));
+            printer.WriteBacks(states);
+            rows.Add(new SummaryRow(patient, view, order, drug, written, states));
         }
 
         printer.Summary(rows);
-        var failed = rows.Count(r => !r.View.Ok || r.Order is { Ok: false });
+        var failed = rows.Count(r => !r.View.Ok || r.Order is { Ok: false } || r.Drug is { Ok: false });
+        var unexpected = rows.Count(r => r.Problems.Count > 0);
 
-        if (options.NoWait) return failed == 0 ? 0 : 3;
+        if (options.NoWait) return failed > 0 ? 3 : unexpected > 0 ? 4 : 0;
         printer.Running(service.BaseUrl, fhirBase, dicomWebBase, options.EnvFile, jwksPath, service.LogPath);
         while (!service.HasExited)
         {
@@ -156,6 +178,23 @@ public static class DemoCommand
         }
 
         throw new DemoException($"the service stopped unexpectedly; see {service.LogPath}:\n{DemoServiceHost.Tail(service.LogPath)}");
+    }
+
+    /// <summary>The write-back state of each call (hookInstance → state), once none is pending or after <see cref="WriteBackPatience"/>.</summary>
+    private static async Task<IReadOnlyDictionary<string, string>> WriteBacksSettledAsync(DemoEhr ehr, IReadOnlyList<string> hookInstances, CancellationToken cancellationToken)
+    {
+        var states = new Dictionary<string, string>(StringComparer.Ordinal);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (var id in hookInstances)
+            {
+                states[id] = await ehr.WriteBackStateAsync(id, cancellationToken) ?? "unreadable";
+            }
+
+            if (states.Values.All(s => s != "pending") || clock.Elapsed > WriteBackPatience) return states;
+            await Task.Delay(500, cancellationToken);
+        }
     }
 
     /// <summary>The service configuration the demo sets (environment variables, ASP.NET Core key syntax).</summary>
@@ -167,6 +206,9 @@ public static class DemoCommand
             ["Auth__Mode"] = "Required",
             ["Auth__Clients__0__Issuer"] = signer.Issuer,
             ["Auth__Clients__0__Jwks"] = signer.JwksJson,
+            // The demo EHR also reads the audit API, to wait for each hook's write-back before it counts RiskAssessments.
+            ["Audit__Clients__0__Issuer"] = signer.Issuer,
+            ["Audit__Clients__0__Jwks"] = signer.JwksJson,
             ["Fhir__AllowedServers__0"] = fhirBase,
             ["DicomWeb__AllowedServers__0"] = dicomWebBase,
             ["Storage__Provider"] = "Sqlite",
@@ -274,4 +316,42 @@ public sealed record DemoPatient(string Scenario, string PatientId, JsonObject? 
     public double? ExpectedPre => Expected?["referencePre"] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
 }
 
-internal sealed record SummaryRow(DemoPatient Patient, HookResult View, HookResult? Order, RiskAssessmentList Written);
+/// <summary>What the demo saw for one scenario, and how that compares with what the scenario was designed to show.</summary>
+internal sealed record SummaryRow(DemoPatient Patient, HookResult View, HookResult? Order, HookResult? Drug, RiskAssessmentList Written, IReadOnlyDictionary<string, string> WriteBacks)
+{
+    public string? Outcome => (string?)View.Assessment?["outcome"];
+
+    /// <summary>Each way the scenario differs from its design (empty: pass).</summary>
+    public IReadOnlyList<string> Problems
+    {
+        get
+        {
+            var problems = new List<string>();
+            if (!View.Ok) problems.Add($"patient-view answered HTTP {View.Status}");
+            else if (Patient.ExpectedOutcome is { } expected && Outcome != expected) problems.Add($"patient-view outcome {Outcome ?? "none"}, expected {expected}");
+
+            if (Order is { } order)
+            {
+                // A hepatectomy for a potential candidate is the moment to refer; for anyone else the order hook says what the chart says.
+                var want = Patient.ExpectedOutcome == "eligible" ? "resection-ordered" : Patient.ExpectedOutcome;
+                if (!order.Ok) problems.Add($"order-select answered HTTP {order.Status}");
+                else if (want is not null && !order.CardKinds.Contains(want)) problems.Add($"order-select cards {string.Join(",", order.CardKinds)}, expected {want}");
+            }
+
+            if (Drug is { } drug)
+            {
+                if (!drug.Ok) problems.Add($"order-select (drug) answered HTTP {drug.Status}");
+                else if (!drug.Cards.Any(c => (string?)c["indicator"] == "critical" && (string?)c["extension"]?["cdsrisk"]?["card"] == "regimen-hypersensitivity"))
+                    problems.Add("order-select (drug): no critical hypersensitivity card");
+            }
+
+            foreach (var (id, state) in WriteBacks.Where(w => w.Value is "pending" or "rejected" or "unreadable"))
+            {
+                problems.Add($"write-back of {id[..8]} {state}");
+            }
+
+            if (Written.Problem is not null) problems.Add("RiskAssessment search failed");
+            return problems;
+        }
+    }
+}

@@ -11,6 +11,7 @@ public sealed class DemoEhr(Uri serviceBase, CdsClientSigner signer, Uri fhirBas
 {
     public const string PatientViewService = "nct07282184-patient-view";
     public const string OrderSelectService = "nct07282184-order-select";
+    public const string OrderSignService = "nct07282184-order-sign";
     private const string UserId = "Practitioner/demo-surgeon";
 
     // Scenarios for which the demo surgeon also places a hepatectomy order (order-select).
@@ -59,34 +60,65 @@ public sealed class DemoEhr(Uri serviceBase, CdsClientSigner signer, Uri fhirBas
         return await CallAsync(PatientViewService, "patient-view", patient, context, services, withPrefetch, cancellationToken);
     }
 
-    public async Task<HookResult> OrderSelectAsync(DemoPatient patient, IReadOnlyDictionary<string, JsonObject> services, bool withPrefetch, CancellationToken cancellationToken)
+    /// <summary>Scenarios for which the demo oncologist also selects a drug of the trial's regimen (order-select).</summary>
+    public static bool OrdersRegimenDrug(string scenario) => scenario == "ineligible-oxaliplatin-allergy";
+
+    /// <summary>order-select with a draft hepatectomy (CPT 47120) as the one selected order.</summary>
+    public Task<HookResult> OrderSelectAsync(DemoPatient patient, IReadOnlyDictionary<string, JsonObject> services, bool withPrefetch, CancellationToken cancellationToken) =>
+        OrderSelectAsync(patient, Hepatectomy(patient), services, withPrefetch, cancellationToken);
+
+    /// <summary>order-select with a draft carboplatin order (RxNorm 40048), a platinum compound like the regimen's oxaliplatin.</summary>
+    public Task<HookResult> OrderSelectRegimenDrugAsync(DemoPatient patient, IReadOnlyDictionary<string, JsonObject> services, bool withPrefetch, CancellationToken cancellationToken) =>
+        OrderSelectAsync(patient, Carboplatin(patient), services, withPrefetch, cancellationToken);
+
+    private static JsonObject Carboplatin(DemoPatient patient) => new()
     {
-        var orderId = "draft-hepatectomy-" + patient.PatientId;
-        var order = new JsonObject
+        ["resourceType"] = "MedicationRequest",
+        ["id"] = "draft-carboplatin-" + patient.PatientId,
+        ["status"] = "draft",
+        ["intent"] = "order",
+        ["medicationCodeableConcept"] = new JsonObject
         {
-            ["resourceType"] = "ServiceRequest",
-            ["id"] = orderId,
-            ["status"] = "draft",
-            ["intent"] = "order",
-            ["code"] = new JsonObject
+            ["coding"] = new JsonArray(new JsonObject
             {
-                ["coding"] = new JsonArray(new JsonObject
-                {
-                    ["system"] = "http://www.ama-assn.org/go/cpt",
-                    ["code"] = "47120",
-                    ["display"] = "Hepatectomy, resection of liver; partial lobectomy",
-                }),
-                ["text"] = "Liver resection (partial hepatectomy)",
-            },
-            ["subject"] = new JsonObject { ["reference"] = "Patient/" + patient.PatientId },
-            ["occurrenceDateTime"] = DateTime.UtcNow.Date.AddDays(21).ToString("yyyy-MM-dd"),
-            ["requester"] = new JsonObject { ["reference"] = UserId },
-        };
+                ["system"] = "http://www.nlm.nih.gov/research/umls/rxnorm",
+                ["code"] = "40048",
+                ["display"] = "carboplatin",
+            }),
+            ["text"] = "Carboplatin",
+        },
+        ["subject"] = new JsonObject { ["reference"] = "Patient/" + patient.PatientId },
+        ["requester"] = new JsonObject { ["reference"] = UserId },
+    };
+
+    private static JsonObject Hepatectomy(DemoPatient patient) => new()
+    {
+        ["resourceType"] = "ServiceRequest",
+        ["id"] = "draft-hepatectomy-" + patient.PatientId,
+        ["status"] = "draft",
+        ["intent"] = "order",
+        ["code"] = new JsonObject
+        {
+            ["coding"] = new JsonArray(new JsonObject
+            {
+                ["system"] = "http://www.ama-assn.org/go/cpt",
+                ["code"] = "47120",
+                ["display"] = "Hepatectomy, resection of liver; partial lobectomy",
+            }),
+            ["text"] = "Liver resection (partial hepatectomy)",
+        },
+        ["subject"] = new JsonObject { ["reference"] = "Patient/" + patient.PatientId },
+        ["occurrenceDateTime"] = DateTime.UtcNow.Date.AddDays(21).ToString("yyyy-MM-dd"),
+        ["requester"] = new JsonObject { ["reference"] = UserId },
+    };
+
+    private async Task<HookResult> OrderSelectAsync(DemoPatient patient, JsonObject order, IReadOnlyDictionary<string, JsonObject> services, bool withPrefetch, CancellationToken cancellationToken)
+    {
         var context = new JsonObject
         {
             ["userId"] = UserId,
             ["patientId"] = patient.PatientId,
-            ["selections"] = new JsonArray("ServiceRequest/" + orderId),
+            ["selections"] = new JsonArray($"{(string?)order["resourceType"]}/{(string?)order["id"]}"),
             ["draftOrders"] = new JsonObject
             {
                 ["resourceType"] = "Bundle",
@@ -99,10 +131,11 @@ public sealed class DemoEhr(Uri serviceBase, CdsClientSigner signer, Uri fhirBas
 
     private async Task<HookResult> CallAsync(string serviceId, string hook, DemoPatient patient, JsonObject context, IReadOnlyDictionary<string, JsonObject> services, bool withPrefetch, CancellationToken cancellationToken)
     {
+        var hookInstance = Guid.NewGuid().ToString();
         var body = new JsonObject
         {
             ["hook"] = hook,
-            ["hookInstance"] = Guid.NewGuid().ToString(),
+            ["hookInstance"] = hookInstance,
             ["fhirServer"] = fhirBase.ToString().TrimEnd('/'),
             ["fhirAuthorization"] = new JsonObject
             {
@@ -141,11 +174,33 @@ public sealed class DemoEhr(Uri serviceBase, CdsClientSigner signer, Uri fhirBas
             {
             }
 
-            return new HookResult((int)response.StatusCode, elapsed, prefetchKeys, json, json is null ? Truncate(text) : null);
+            return new HookResult((int)response.StatusCode, elapsed, prefetchKeys, json, json is null ? Truncate(text) : null) { HookInstance = hookInstance };
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             return new HookResult(0, clock.Elapsed, prefetchKeys, null, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Where the RiskAssessment write-back of one hook call stands, from the audit API (<c>GET /api/risk-assessments/{hookInstance}</c>,
+    /// signed as an audit client): <c>pending</c>, <c>written</c>, <c>rejected</c> or <c>not-queued</c>; null when it cannot be read.
+    /// </summary>
+    public async Task<string?> WriteBackStateAsync(string hookInstance, CancellationToken cancellationToken)
+    {
+        var url = new Uri(serviceBase, "/api/risk-assessments/" + Uri.EscapeDataString(hookInstance));
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", signer.CreateToken(url));
+        try
+        {
+            using var response = await service.SendAsync(request, cancellationToken);
+            return response.IsSuccessStatusCode
+                ? (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken))?["writeBack"]?["state"]
+                : null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
         }
     }
 
@@ -220,14 +275,24 @@ public sealed class DemoEhr(Uri serviceBase, CdsClientSigner signer, Uri fhirBas
 /// <summary>What one hook call returned.</summary>
 public sealed record HookResult(int Status, TimeSpan Elapsed, int PrefetchKeys, JsonNode? Body, string? Problem)
 {
+    /// <summary>The call's hookInstance: also the id of its audit record.</summary>
+    public string? HookInstance { get; init; }
+
     public bool Ok => Status == 200;
+
+    /// <summary>The card kinds answered (<c>extension.cdsrisk.card</c>), in order.</summary>
+    public IReadOnlyList<string> CardKinds => [.. Cards.Select(c => (string?)c["extension"]?["cdsrisk"]?["card"] ?? "?")];
+
+    /// <summary>True when a card says its PRE model is not for clinical use (the reference model).</summary>
+    public bool ReferenceModel => Cards.Any(c => (bool?)c["extension"]?["cdsrisk"]?["model"]?["notForClinicalUse"] == true);
 
     public IReadOnlyList<JsonObject> Cards => (Body?["cards"] as JsonArray ?? []).OfType<JsonObject>().ToList();
 
-    /// <summary>The service answered "still working" (a pending card) instead of an assessment.</summary>
+    /// <summary>The service answered "still working": a pending card, or a criterion still pending (the images are being read).</summary>
     public bool IsPending => Assessment is null
         ? Cards.Any(c => ((string?)c["summary"] ?? "").Contains("pending", StringComparison.OrdinalIgnoreCase))
-        : (string?)Assessment["outcome"] == "pending";
+        : (string?)Assessment["outcome"] == "pending"
+          || (Assessment["criteria"] as JsonObject ?? []).Any(c => (string?)c.Value?["status"] == "pending"); // images still being read
 
     /// <summary>The first card's <c>cdsrisk</c> extension (outcome, preScore, model, criteria), if the service sent one.</summary>
     public JsonObject? Assessment => Cards.Select(c => c["extension"]?["cdsrisk"]).OfType<JsonObject>().FirstOrDefault();

@@ -1,18 +1,29 @@
 using System.Text;
 using System.Text.Json;
 using CdsRisk.Core.Eligibility;
-using Hl7.Fhir.Model;
 
 namespace CdsRisk.Core.Cards;
 
 /// <summary>Thrown when a <see cref="CardInput"/> is incomplete or contradicts itself; the message names the field.</summary>
 public sealed class CardInputException(string message) : ArgumentException(message);
 
-/// <summary>Turns one evaluation into the cards the clinician sees (issue 6, item 1). Pure: same input, same cards.</summary>
+/// <summary>
+/// Turns one evaluation into the cards the clinician sees. Pure: same input, same cards.
+/// The cards screen and refer; they never tell anyone to start, give, delay or withhold a treatment or an operation (issue 14
+/// section 1). They are short (section 5): the decision, the criteria that decide it, what to do next, and the actions; every
+/// criterion with its evidence travels in the <c>cdsrisk</c> extension and behind the SMART link, not in the Markdown.
+/// </summary>
 public static class CardBuilder
 {
     public const string PatientView = "patient-view";
     public const string OrderSelect = "order-select";
+    public const string OrderSign = "order-sign";
+
+    /// <summary>How many criteria a card names one by one; the rest are named in one line.</summary>
+    public const int MaxListed = 3;
+
+    /// <summary>order-select and order-sign: the hooks that carry draft orders.</summary>
+    public static bool IsOrderHook(string hook) => hook is OrderSelect or OrderSign;
 
     /// <summary>The card's uuid: the same hook instance and card kind always give the same uuid, so feedback on a retried call matches.</summary>
     public static Guid CardUuid(string hookInstance, CardKind kind) => DeterministicUuid.Create($"card|{hookInstance}|{kind.ToWire()}");
@@ -20,29 +31,28 @@ public static class CardBuilder
     public static IReadOnlyList<CardContent> Build(CardInput input)
     {
         Validate(input);
-        var lines = CriterionLines(input.Criteria);
         var cards = new List<CardContent>();
 
-        var orders = input.Hook == OrderSelect ? input.Orders : null;
+        var orders = IsOrderHook(input.Hook) ? input.Orders : null;
         if (orders is { HypersensitiveOrders.Count: > 0 })
         {
-            cards.Add(Hypersensitivity(input, lines, orders.HypersensitiveOrders));
+            cards.Add(Hypersensitivity(input, orders.HypersensitiveOrders));
         }
 
         if (input.Outcome == EligibilityOutcome.Eligible && orders is { LiverResectionSelected: true })
         {
-            cards.Add(ResectionBeforeEnrolment(input, lines, orders));
+            cards.Add(ResectionOrdered(input, orders));
         }
         else
         {
             cards.Add(input.Outcome switch
             {
-                EligibilityOutcome.Eligible => Eligible(input, lines),
-                EligibilityOutcome.LowRisk => LowRisk(input, lines),
-                EligibilityOutcome.Ineligible => Ineligible(input, lines),
-                EligibilityOutcome.NeedsData => NeedsData(input, lines),
-                EligibilityOutcome.Pending => Pending(input, lines),
-                EligibilityOutcome.NotAssessed => NotAssessed(input, lines),
+                EligibilityOutcome.Eligible => Eligible(input),
+                EligibilityOutcome.LowRisk => LowRisk(input),
+                EligibilityOutcome.Ineligible => Ineligible(input),
+                EligibilityOutcome.NeedsData => NeedsData(input),
+                EligibilityOutcome.Pending => Pending(input),
+                EligibilityOutcome.NotAssessed => NotAssessed(input),
                 _ => throw new CardInputException($"Outcome: unknown value {input.Outcome}."),
             });
         }
@@ -50,273 +60,334 @@ public static class CardBuilder
         return cards;
     }
 
-    private static CardContent Eligible(CardInput input, IReadOnlyList<CriterionLine> lines)
+    private static CardContent Eligible(CardInput input)
     {
         var pre = CardText.Score(input.Pre!.Value);
         var md = new StringBuilder();
-        md.Append("**High risk of aggressive recurrence: PRE ").Append(pre)
-          .Append(" (threshold ").Append(CardText.Score(input.Threshold)).AppendLine(").**")
-          .AppendLine("Aggressive recurrence = first recurrence beyond the Milan criteria within 2 years of resection.").AppendLine();
-        md.AppendLine("Every criterion that can be checked from the record is met. Recommended: refer the patient to the NCT07282184 trial team for enrolment and the **neoadjuvant + adjuvant therapy pathway before surgery** is scheduled.").AppendLine();
-        AppendToBeConfirmed(md, lines);
-        return Card(input, lines, CardKind.Eligible, CardIndicator.Warning,
-            $"High recurrence risk (PRE {pre}): offer NCT07282184 enrolment and neoadjuvant therapy before surgery",
-            md) with
+        md.Append("**Potential candidate for NCT07282184.** ");
+        AppendHighRisk(md, input);
+        md.AppendLine(" Every criterion the record can decide is met.").AppendLine();
+        AppendLiverFunction(md, input.Criteria);
+        md.AppendLine("**Next:** refer the patient to the trial team for screening.").AppendLine();
+        AppendToConfirm(md, input.Criteria);
+        CardDetail.AppendModel(md, input.Model, input.ImputedFeatures);
+        return Card(input, CardKind.Eligible, CardIndicator.Warning,
+            Summary($"Potential candidate for NCT07282184 (PRE {pre}): refer to the trial team for screening", input, model: true), md) with
         {
-            Suggestions = EnrolmentSuggestions(input, CardKind.Eligible),
+            Suggestions = ReferralSuggestions(input, CardKind.Eligible),
             SelectionBehavior = SelectionBehavior.AtMostOne,
             OverrideReasons = CardCodes.OverrideReasons,
         };
     }
 
-    private static CardContent ResectionBeforeEnrolment(CardInput input, IReadOnlyList<CriterionLine> lines, OrderSelection orders)
+    // The trial enrols patients "scheduled to undergo curative-intent resection": a hepatectomy order for a potential candidate is
+    // the moment to refer for screening, never a reason to hold the order (issue 14 section 1). The card says nothing of the order.
+    private static CardContent ResectionOrdered(CardInput input, OrderSelection orders)
     {
         var pre = CardText.Score(input.Pre!.Value);
         var md = new StringBuilder();
-        md.Append("**A liver resection is being ordered for a patient eligible for NCT07282184 at high risk of aggressive recurrence (PRE ")
-          .Append(pre).Append(", threshold ").Append(CardText.Score(input.Threshold)).AppendLine(").**").AppendLine();
-        if (orders.LiverResectionOrderReference is { } order)
+        md.Append("**Potential candidate for NCT07282184, with a liver resection being ordered**");
+        if (orders.LiverResectionOrderDisplay is { } display)
         {
-            md.Append("Selected order: ").Append(CardText.EscapeInline(order)).AppendLine(".").AppendLine();
+            md.Append(" — ").Append(CardText.EscapeInline(display));
         }
 
-        md.AppendLine("In the trial, neoadjuvant therapy comes before surgery: refer the patient for enrolment **before the resection is scheduled**, or record why not.").AppendLine();
-        AppendToBeConfirmed(md, lines);
-        return Card(input, lines, CardKind.ResectionBeforeEnrolment, CardIndicator.Warning,
-            $"Eligible for NCT07282184 (PRE {pre}): enrol and start neoadjuvant therapy before scheduling the resection",
-            md) with
+        md.Append(". ");
+        AppendHighRisk(md, input);
+        md.AppendLine(" Every criterion the record can decide is met.").AppendLine();
+        AppendLiverFunction(md, input.Criteria);
+        md.AppendLine("**Next:** the trial enrols patients planned for curative-intent resection, so this order is the moment to refer the patient to the trial team for screening. This card concerns trial screening only, not the order.").AppendLine();
+        AppendToConfirm(md, input.Criteria);
+        CardDetail.AppendModel(md, input.Model, input.ImputedFeatures);
+        return Card(input, CardKind.ResectionOrdered, CardIndicator.Warning,
+            Summary($"Potential NCT07282184 candidate (PRE {pre}), resection ordered: refer for trial screening", input, model: true), md) with
         {
-            Suggestions = EnrolmentSuggestions(input, CardKind.ResectionBeforeEnrolment),
+            Suggestions = ReferralSuggestions(input, CardKind.ResectionOrdered),
             SelectionBehavior = SelectionBehavior.AtMostOne,
             OverrideReasons = CardCodes.OverrideReasons,
         };
     }
 
-    // A drug-safety alert: it names the recorded allergen, the ordered drug and how they relate (issue 14 section 2); it carries no
-    // criteria table and no model section, since neither the trial criteria nor the PRE decide it.
-    private static CardContent Hypersensitivity(CardInput input, IReadOnlyList<CriterionLine> lines, IReadOnlyList<HypersensitiveOrder> orders)
+    // A drug-safety alert: it names the ordered drug, the recorded allergen and how they relate (issue 14 section 2). It carries no
+    // criteria and no model, since neither the trial nor the PRE decide it, and no action on the order: the prescriber decides.
+    private static CardContent Hypersensitivity(CardInput input, IReadOnlyList<HypersensitiveOrder> orders)
     {
         var md = new StringBuilder();
-        md.AppendLine("**A selected order is for a drug related to a recorded hypersensitivity.**").AppendLine();
+        md.AppendLine(orders.Count == 1
+            ? "**An ordered drug is related to a recorded hypersensitivity.**"
+            : "**Ordered drugs are related to recorded hypersensitivities.**").AppendLine();
         foreach (var o in orders)
         {
-            md.Append("- ").Append(CardText.EscapeInline(o.Drug)).Append(" ordered (").Append(CardText.EscapeInline(o.OrderReference)).Append(')');
+            md.Append("- **").Append(CardText.EscapeInline(o.Drug)).Append("** ordered");
             if (o.Allergen is { } allergen)
             {
-                md.Append(": hypersensitivity recorded to ").Append(CardText.EscapeInline(allergen));
-            }
-
-            if (o.AllergyReference is { } allergy)
-            {
-                md.Append(" (").Append(CardText.EscapeInline(allergy)).Append(')');
+                md.Append("; hypersensitivity recorded to **").Append(CardText.EscapeInline(allergen)).Append("**");
             }
 
             if (o.Relation is { } relation)
             {
-                md.Append("; ").Append(CardText.EscapeInline(relation));
+                md.Append(": ").Append(CardText.EscapeInline(relation));
             }
 
             md.AppendLine();
         }
 
-        md.AppendLine();
-        var suggestions = orders.Select(o => new CardSuggestion(
-            $"Remove the {o.Drug} order",
-            SuggestionUuid(input, CardKind.RegimenHypersensitivity, "remove|" + o.OrderReference),
-            false,
-            [new CardAction(ActionType.Delete, $"Remove the draft order {o.OrderReference} for {o.Drug}.", ResourceId: o.OrderReference)]))
-            .ToList();
+        md.AppendLine().AppendLine("Review the order against the recorded hypersensitivity.");
         var first = orders[0];
         var summary = first.Allergen is { } a && first.Relation is { } r
             ? $"Hypersensitivity recorded to {a}; {first.Drug} ordered: {ShortRelation(r)}"
-            : $"Hypersensitivity recorded to {first.Drug}: review the selected order";
-        return Card(input, lines, CardKind.RegimenHypersensitivity, CardIndicator.Critical, summary, md, withCriteria: false) with
+            : $"Hypersensitivity recorded to {first.Drug}: review the order";
+        return Card(input, CardKind.RegimenHypersensitivity, CardIndicator.Critical, CardText.FitSummary(summary), md, smartLink: false) with
         {
-            Suggestions = suggestions,
-            SelectionBehavior = SelectionBehavior.Any,
             OverrideReasons = [.. CardCodes.OverrideReasons.Where(r => r.Code is "clinical-judgement" or "data-incorrect")],
         };
     }
 
     private static string ShortRelation(string relation) => relation.Split(" (", 2)[0];
 
-    private static CardContent LowRisk(CardInput input, IReadOnlyList<CriterionLine> lines)
+    private static CardContent LowRisk(CardInput input)
     {
         var pre = CardText.Score(input.Pre!.Value);
         var threshold = CardText.Score(input.Threshold);
         var md = new StringBuilder();
-        md.Append("**Low risk of aggressive recurrence: PRE ").Append(pre).Append(" (below the threshold ").Append(threshold).AppendLine(").**").AppendLine();
-        md.AppendLine("Standard surgical pathway. NCT07282184 offers neoadjuvant therapy only to patients at or above the threshold.").AppendLine();
-        return Card(input, lines, CardKind.LowRisk, CardIndicator.Info,
-            $"Low recurrence risk (PRE {pre} < {threshold}): standard surgical pathway, NCT07282184 not indicated", md);
+        md.Append("**Not a candidate for NCT07282184:** PRE ").Append(pre).Append(", below the trial's threshold ").Append(threshold)
+          .AppendLine(" (the PRE estimates the risk of a first recurrence beyond the Milan criteria within 2 years of resection).").AppendLine();
+        CardDetail.AppendModel(md, input.Model, input.ImputedFeatures);
+        return Card(input, CardKind.LowRisk, CardIndicator.Info,
+            Summary($"Not a candidate for NCT07282184: PRE {pre} below the trial's threshold {threshold}", input, model: true), md);
     }
 
-    private static CardContent Ineligible(CardInput input, IReadOnlyList<CriterionLine> lines)
+    private static CardContent Ineligible(CardInput input)
     {
-        var failing = lines.Where(l => l.Status == CriterionStatus.Fail.ToWire()).ToList();
+        var failing = input.Criteria.Where(c => c.Status == CriterionStatus.Fail).OrderBy(Rank).ToList();
         var md = new StringBuilder();
-        md.AppendLine("**Not eligible for NCT07282184.** Criteria not met:").AppendLine();
-        foreach (var l in failing)
+        md.AppendLine("**Not eligible for NCT07282184.** Not met:"); // a list may follow a paragraph line (CommonMark 0.31 §5.2)
+        AppendReasons(md, failing, "Also not met");
+        var nouns = string.Join(", ", failing.Select(c => CardCodes.CriterionNoun(c.Id)).Distinct());
+        return Card(input, CardKind.Ineligible, CardIndicator.Info, CardText.FitSummary($"Not eligible for NCT07282184 (not met: {nouns})"), md);
+    }
+
+    private static CardContent NeedsData(CardInput input)
+    {
+        // One item per thing to record (two criteria asking for the same thing are one item); the PRE is never an item (issue 14
+        // section 4): its key inputs are, by name, and a PRE waiting on the MRI is said apart, once.
+        var unknown = input.Criteria.Where(c => c.Status == CriterionStatus.Unknown).OrderBy(Rank).ToList();
+        var items = unknown.Where(c => c.ToRecord is not null)
+            .GroupBy(c => c.ToRecord!, StringComparer.Ordinal)
+            .Select(g => (Request: g.Key, Noun: g.First().Id == CriterionIds.PreScore ? "model inputs" : CardCodes.CriterionNoun(g.First().Id)))
+            .ToList();
+        var waiting = unknown.Where(c => c.ToRecord is null).ToList();
+        var checking = input.Criteria.Where(c => c.Status == CriterionStatus.Pending).ToList();
+
+        var md = new StringBuilder();
+        md.AppendLine("**NCT07282184 screening cannot be decided yet.**" + (items.Count > 0 ? " To record:" : string.Empty));
+        var listed = Listed(items.Count);
+        foreach (var item in items.Take(listed))
         {
-            md.Append("- **").Append(CardText.EscapeInline(l.Label)).Append("**: ").AppendLine(CardText.EscapeInline(l.Reason));
+            md.Append("- ").AppendLine(CardText.EscapeInline(item.Request));
+        }
+
+        if (items.Count > listed)
+        {
+            md.AppendLine().Append("Also to record: ").Append(string.Join(", ", items.Skip(listed).Select(i => i.Noun))).AppendLine(".");
         }
 
         md.AppendLine();
-        if (input.Pre is { } p)
+        foreach (var c in waiting)
         {
-            md.Append("PRE score ").Append(CardText.Score(p)).Append(" (threshold ").Append(CardText.Score(input.Threshold)).AppendLine(").").AppendLine();
+            md.Append("**").Append(CardText.EscapeInline(CardCodes.CriterionNoun(c.Id))).Append("**: ").AppendLine(CardText.EscapeInline(c.Reason)).AppendLine();
         }
 
-        var noun = failing.Count == 1 ? "criterion" : "criteria";
-        return Card(input, lines, CardKind.Ineligible, CardIndicator.Info,
-            $"Not eligible for NCT07282184: {failing.Count} {noun} not met ({string.Join(", ", failing.Select(l => l.Label))})", md);
+        if (checking.Count > 0)
+        {
+            md.Append("Still being checked by the service: ").Append(string.Join(", ", checking.Select(c => CardCodes.CriterionNoun(c.Id)))).AppendLine(".").AppendLine();
+        }
+
+        var summary = items.Count > 0
+            ? $"NCT07282184 screening undecided: record {string.Join(", ", items.Select(i => i.Noun).Distinct())}"
+            : $"NCT07282184 screening undecided: {string.Join(", ", waiting.Select(c => CardCodes.CriterionNoun(c.Id)))} not available";
+        return Card(input, CardKind.NeedsData, CardIndicator.Info, CardText.FitSummary(summary), md);
     }
 
-    private static CardContent NeedsData(CardInput input, IReadOnlyList<CriterionLine> lines)
-    {
-        // Only what someone can record is listed; an unknown without a request (the PRE waiting on the MRI) is said apart, once.
-        var unknown = lines.Where(l => l.Status == CriterionStatus.Unknown.ToWire() && l.ToRecord is not null).ToList();
-        var waiting = lines.Where(l => l.Status == CriterionStatus.Unknown.ToWire() && l.ToRecord is null).ToList();
-        var md = new StringBuilder();
-        md.AppendLine("**NCT07282184 eligibility cannot be decided yet.** Please record:").AppendLine();
-        foreach (var l in unknown)
-        {
-            md.Append("- **").Append(CardText.EscapeInline(l.Label)).Append("**: ")
-              .AppendLine(CardText.EscapeInline(l.ToRecord));
-        }
-
-        md.AppendLine();
-        foreach (var l in waiting)
-        {
-            md.Append("**").Append(CardText.EscapeInline(l.Label)).Append("**: ").AppendLine(CardText.EscapeInline(l.Reason)).AppendLine();
-        }
-
-        var items = unknown.Count == 1 ? "1 missing item" : $"{unknown.Count} missing items";
-        var summary = unknown.Count > 0
-            ? $"NCT07282184 eligibility undecided: record {items} ({string.Join(", ", unknown.Select(l => l.Label))})"
-            : $"NCT07282184 eligibility undecided: {string.Join(", ", waiting.Select(l => l.Label))} not available";
-        return Card(input, lines, CardKind.NeedsData, CardIndicator.Info, summary, md);
-    }
-
-    private static CardContent Pending(CardInput input, IReadOnlyList<CriterionLine> lines)
+    private static CardContent Pending(CardInput input)
     {
         var md = new StringBuilder();
-        md.AppendLine("**The PRE recurrence-risk score is being computed** from the pre-operative MRI and clinical data. Open the chart again in a few minutes to see the result.").AppendLine();
-        return Card(input, lines, CardKind.Pending, CardIndicator.Info,
-            "Recurrence risk (PRE) for NCT07282184 is being computed: open the chart again in a few minutes", md);
+        md.AppendLine("**NCT07282184 screening in progress.** The pre-operative MRI is being read and the PRE computed; every other criterion the record can decide is met so far. Open the chart again in a few minutes.");
+        return Card(input, CardKind.Pending, CardIndicator.Info,
+            CardText.FitSummary("NCT07282184 screening in progress: the MRI is being read; open the chart again in a few minutes"), md);
     }
 
     // The record could not be read: never the silent answer, which would mean "nothing to say".
-    private static CardContent NotAssessed(CardInput input, IReadOnlyList<CriterionLine> lines)
+    private static CardContent NotAssessed(CardInput input)
     {
         var what = string.Join(", ", input.UnreadableData.Select(CardText.DataCategory));
         var md = new StringBuilder();
         md.Append("**NCT07282184 screening was not done:** the patient's ").Append(CardText.EscapeInline(what))
           .AppendLine(" could not be read from the EHR's FHIR server, so it is not known whether the trial applies.").AppendLine();
-        md.AppendLine("Open the chart again later; if this persists, tell the team that runs this service.").AppendLine();
-        return Card(input, lines, CardKind.NotAssessed, CardIndicator.Warning,
-            $"NCT07282184 screening not done: {what} could not be read", md);
+        md.AppendLine("Open the chart again later; if this persists, tell the team that runs this service.");
+        return Card(input, CardKind.NotAssessed, CardIndicator.Warning, CardText.FitSummary($"NCT07282184 screening not done: {what} could not be read"), md,
+            smartLink: false);
     }
 
-    private static CardContent Card(CardInput input, IReadOnlyList<CriterionLine> lines, CardKind kind, CardIndicator indicator, string summary, StringBuilder md,
-        bool withCriteria = true)
+    private static CardContent Card(CardInput input, CardKind kind, CardIndicator indicator, string summary, StringBuilder md, bool smartLink = true) => new()
     {
-        if (withCriteria)
-        {
-            CardDetail.AppendCriteriaTable(md, lines);
-            CardDetail.AppendModel(md, input.Model, input.ImputedFeatures);
-        }
+        Kind = kind,
+        Uuid = CardUuid(input.HookInstance, kind),
+        Summary = summary,
+        Detail = md.ToString().TrimEnd() + "\n",
+        Indicator = indicator,
+        Source = new CardSource(CardCodes.Source(input.Model.IsReferenceModel), input.Model.ModelCardUrl ?? input.Trial.TrialPageUrl, CardCodes.Topic(kind)),
+        Links = Links(input, smartLink),
+    };
 
-        return new CardContent
+    /// <summary>
+    /// A summary under the 140-character limit; for a card that rests on the model's score, the reference-model warning is appended
+    /// and never cut (the text before it is shortened instead).
+    /// </summary>
+    private static string Summary(string text, CardInput input, bool model) =>
+        model && input.Model.IsReferenceModel
+            ? CardText.FitSummary(text, CardText.MaxSummaryLength - CardCodes.ReferenceModelTag.Length - 1) + " " + CardCodes.ReferenceModelTag
+            : CardText.FitSummary(text);
+
+    private static void AppendHighRisk(StringBuilder md, CardInput input) =>
+        md.Append("PRE ").Append(CardText.Score(input.Pre!.Value)).Append(", at or above the trial's threshold ").Append(CardText.Score(input.Threshold))
+          .Append(": high risk of aggressive recurrence (a first recurrence beyond the Milan criteria within 2 years of resection).");
+
+    /// <summary>
+    /// Child-Pugh with ALBI beside it, as the criterion reads it (issue 14 section 4): the liver function a surgeon weighs, and where a
+    /// score of 7 is said to be B7, admitted by the protocol's stated limit (clinical.md, inconsistency 1).
+    /// </summary>
+    private static void AppendLiverFunction(StringBuilder md, IReadOnlyList<CriterionResult> criteria)
+    {
+        if (criteria.FirstOrDefault(c => c.Id == CriterionIds.ChildPugh) is { Status: CriterionStatus.Pass } childPugh)
         {
-            Kind = kind,
-            Uuid = CardUuid(input.HookInstance, kind),
-            Summary = CardText.FitSummary(summary),
-            Detail = md.ToString().TrimEnd() + "\n",
-            Indicator = indicator,
-            Source = new CardSource(CardCodes.SourceLabel, input.Model.ModelCardUrl ?? input.Trial.TrialPageUrl, CardCodes.Topic(kind)),
-            Links = Links(input),
-            Extension = new CdsRiskCardExtension
-            {
-                Outcome = input.Outcome.ToWire(),
-                Card = kind.ToWire(),
-                Pre = input.Pre,
-                Threshold = input.Threshold,
-                Risk = input.Pre is { } p ? (p >= input.Threshold ? "high" : "low") : null,
-                Model = input.Model,
-                Criteria = lines,
-                ImputedFeatures = input.ImputedFeatures,
-                RiskAssessment = input.RiskAssessmentReference,
-            },
-        };
+            md.Append("Liver function: ").Append(CardText.EscapeInline(CardText.Shorten(childPugh.Reason))).AppendLine(".").AppendLine();
+        }
     }
 
-    private static void AppendToBeConfirmed(StringBuilder md, IReadOnlyList<CriterionLine> lines)
+    /// <summary>Up to <see cref="MaxListed"/> criteria with their reason, one line each; the others by name on one line.</summary>
+    private static void AppendReasons(StringBuilder md, IReadOnlyList<CriterionResult> criteria, string more)
     {
-        var open = lines.Where(l => l.Status == CriterionStatus.ToBeConfirmed.ToWire()).ToList();
-        if (open.Count == 0)
+        var listed = Listed(criteria.Count);
+        foreach (var c in criteria.Take(listed))
         {
-            return;
+            md.Append("- **").Append(CardText.EscapeInline(CardCodes.CriterionLabel(c.Id))).Append("**: ").AppendLine(CardText.EscapeInline(CardText.Shorten(c.Reason)));
         }
 
-        md.AppendLine("To be confirmed by the trial team (cannot be read from the record):").AppendLine();
-        foreach (var l in open)
+        if (criteria.Count > listed)
         {
-            md.Append("- **").Append(CardText.EscapeInline(l.Label)).Append("**: ").AppendLine(CardText.EscapeInline(l.Reason));
+            md.AppendLine().Append(more).Append(": ").Append(string.Join(", ", criteria.Skip(listed).Select(c => CardCodes.CriterionNoun(c.Id)))).AppendLine(".");
         }
 
         md.AppendLine();
     }
 
-    private static IReadOnlyList<CardLink> Links(CardInput input)
+    /// <summary>How many of <paramref name="count"/> items are listed one by one: all when one more would only be named.</summary>
+    private static int Listed(int count) => count <= MaxListed + 1 ? count : MaxListed;
+
+    /// <summary>
+    /// What is left to confirm for a potential candidate: the doubts the record raised (each with what to confirm), then in one line
+    /// what the trial team always confirms and what only surgery tells.
+    /// </summary>
+    private static void AppendToConfirm(StringBuilder md, IReadOnlyList<CriterionResult> criteria)
     {
-        var links = new List<CardLink> { new("NCT07282184 on ClinicalTrials.gov", input.Trial.TrialPageUrl, LinkType.Absolute) };
-        if (input.Trial.SmartAppUrl is { } app)
+        var open = criteria.Where(c => c.Status == CriterionStatus.ToBeConfirmed).ToList();
+        var routine = open.Where(IsRoutineConfirmation).ToList();
+        var doubts = open.Except(routine).OrderBy(Rank).Select(c => c with { Reason = Doubt(c.Reason) }).ToList();
+        if (doubts.Count > 0)
         {
-            var context = input.RiskAssessmentReference is { } ra
-                ? JsonSerializer.Serialize(new Dictionary<string, string> { ["riskAssessment"] = ra })
-                : null;
+            md.AppendLine("To confirm:");
+            AppendReasons(md, doubts, "Also to confirm");
+        }
+
+        var team = routine.Where(c => c.Id is not (CriterionIds.NonHccPathology or CriterionIds.EarlyDeathOrLoss)).Select(c => CardCodes.CriterionNoun(c.Id)).ToList();
+        var later = routine.Where(c => c.Id is CriterionIds.NonHccPathology or CriterionIds.EarlyDeathOrLoss).Select(c => CardCodes.CriterionNoun(c.Id)).ToList();
+        List<string> lines = [];
+        if (team.Count > 0)
+        {
+            lines.Add($"Confirmed by the trial team: {string.Join(", ", team)}.");
+        }
+
+        if (later.Count > 0)
+        {
+            lines.Add($"Known only after surgery: {string.Join(", ", later)}.");
+        }
+
+        if (lines.Count > 0)
+        {
+            md.AppendLine(string.Join(' ', lines)).AppendLine();
+        }
+    }
+
+    private static readonly HashSet<string> PersonOnly = new(
+        [CriterionIds.Consent, CriterionIds.FollowUp, CriterionIds.NonHccPathology, CriterionIds.EarlyDeathOrLoss, CriterionIds.InvestigatorJudgement],
+        StringComparer.Ordinal);
+
+    /// <summary>A criterion only a person or the future decides, with nothing on record that raises a doubt about it.</summary>
+    private static bool IsRoutineConfirmation(CriterionResult c) => PersonOnly.Contains(c.Id) && c.Evidence.Count == 0;
+
+    /// <summary>The part of a to-be-confirmed reason that says what to confirm ("…; to confirm: X" → "X"), or the whole reason.</summary>
+    internal static string Doubt(string reason)
+    {
+        var at = reason.LastIndexOf("to confirm", StringComparison.OrdinalIgnoreCase);
+        var colon = at < 0 ? -1 : reason.IndexOf(": ", at, StringComparison.Ordinal);
+        return colon < 0 || colon + 2 >= reason.Length ? reason : reason[(colon + 2)..];
+    }
+
+    /// <summary>Criteria in the protocol's order (inclusion first), which is also the order a clinician reads them in.</summary>
+    private static int Rank(CriterionResult c)
+    {
+        for (var i = 0; i < CriterionIds.All.Count; i++)
+        {
+            if (CriterionIds.All[i] == c.Id)
+            {
+                return i;
+            }
+        }
+
+        return int.MaxValue;
+    }
+
+    private static IReadOnlyList<CardLink> Links(CardInput input, bool smartLink)
+    {
+        var links = new List<CardLink>();
+        if (smartLink && input.Trial.SmartAppUrl is { } app)
+        {
+            // The SMART app reads the assessment by its id, the hook instance (= the audit record's id).
+            var context = JsonSerializer.Serialize(new Dictionary<string, string> { ["assessment"] = input.HookInstance });
             links.Add(new CardLink(input.Trial.SmartAppLabel, app, LinkType.Smart, context));
         }
 
+        links.Add(new CardLink("NCT07282184 on ClinicalTrials.gov", input.Trial.TrialPageUrl, LinkType.Absolute));
         return links;
     }
 
-    private static IReadOnlyList<CardSuggestion> EnrolmentSuggestions(CardInput input, CardKind kind) =>
+    private static IReadOnlyList<CardSuggestion> ReferralSuggestions(CardInput input, CardKind kind) =>
     [
         new CardSuggestion(
-            "Refer to the NCT07282184 trial team and record as trial candidate",
+            "Refer to the NCT07282184 trial team for screening",
             SuggestionUuid(input, kind, "refer-and-candidate"),
             true,
             [
-                new CardAction(ActionType.Create, "Referral to the NCT07282184 trial team for enrolment and neoadjuvant therapy before surgery.", TrialResources.Referral(input)),
-                new CardAction(ActionType.Create, "Record the patient as a candidate for NCT07282184.", TrialResources.Candidate(input)),
+                new CardAction(ActionType.Create, "Referral to the NCT07282184 trial team for trial screening.", TrialResources.Referral(input)),
+                new CardAction(ActionType.Create, "Record the patient as a potential candidate for NCT07282184.", TrialResources.Candidate(input)),
             ]),
         new CardSuggestion(
-            "Record as NCT07282184 candidate only",
+            "Record as a potential NCT07282184 candidate only",
             SuggestionUuid(input, kind, "candidate-only"),
             false,
-            [new CardAction(ActionType.Create, "Record the patient as a candidate for NCT07282184.", TrialResources.Candidate(input))]),
+            [new CardAction(ActionType.Create, "Record the patient as a potential candidate for NCT07282184.", TrialResources.Candidate(input))]),
     ];
 
     private static Guid SuggestionUuid(CardInput input, CardKind kind, string key) =>
         DeterministicUuid.Create($"suggestion|{input.HookInstance}|{kind.ToWire()}|{key}");
 
-    private static IReadOnlyList<CriterionLine> CriterionLines(IReadOnlyList<CriterionResult> criteria)
-    {
-        var byId = criteria.ToDictionary(c => c.Id, StringComparer.Ordinal);
-        return CriterionIds.All.Select(id => byId.TryGetValue(id, out var c)
-                ? new CriterionLine(id, CardCodes.CriterionLabel(id), c.Status.ToWire(), c.Reason, c.Evidence, c.ToRecord)
-                : new CriterionLine(id, CardCodes.CriterionLabel(id), "not-evaluated", "Not evaluated in this call.", [], null))
-            .ToList();
-    }
-
     private static void Validate(CardInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (input.Hook is not (PatientView or OrderSelect))
+        if (input.Hook is not (PatientView or OrderSelect or OrderSign))
         {
-            throw new CardInputException($"Hook: expected \"{PatientView}\" or \"{OrderSelect}\", got \"{input.Hook}\".");
+            throw new CardInputException($"Hook: expected \"{PatientView}\", \"{OrderSelect}\" or \"{OrderSign}\", got \"{input.Hook}\".");
         }
 
         Require(input.HookInstance, nameof(input.HookInstance));

@@ -15,7 +15,13 @@ public static class CardCodes
     /// <summary>Identifier system for ClinicalTrials.gov registry numbers.</summary>
     public const string ClinicalTrialsGovSystem = "https://clinicaltrials.gov";
 
-    public const string SourceLabel = "CdsRisk PRE model for NCT07282184";
+    public const string SourceLabel = "CdsRisk screening for NCT07282184";
+
+    /// <summary>Said where it is seen (summary and source label) when the model card says notForClinicalUse (issue 14 section 1).</summary>
+    public const string ReferenceModelTag = "[reference model — not for clinical use]";
+
+    /// <summary>The source label of every card: the service, and that its model is not for clinical use when that is so.</summary>
+    public static string Source(bool referenceModel) => referenceModel ? SourceLabel + " " + ReferenceModelTag : SourceLabel;
 
     public static IReadOnlyList<CardCoding> OverrideReasons { get; } =
     [
@@ -27,18 +33,41 @@ public static class CardCodes
 
     public static CardCoding Topic(CardKind kind) => kind switch
     {
-        CardKind.Eligible => new(CardTopicSystem, "eligible", "Eligible for NCT07282184, high recurrence risk"),
-        CardKind.LowRisk => new(CardTopicSystem, "low-risk", "Low risk of aggressive recurrence"),
-        CardKind.Ineligible => new(CardTopicSystem, "ineligible", "Not eligible for NCT07282184"),
-        CardKind.NeedsData => new(CardTopicSystem, "needs-data", "Data needed to decide NCT07282184 eligibility"),
-        CardKind.Pending => new(CardTopicSystem, "pending", "Recurrence risk score being computed"),
-        CardKind.ResectionBeforeEnrolment => new(CardTopicSystem, "resection-before-enrolment", "Liver resection ordered before trial enrolment"),
-        CardKind.RegimenHypersensitivity => new(CardTopicSystem, "regimen-hypersensitivity", "Order for a regimen drug the patient is hypersensitive to"),
-        CardKind.NotAssessed => new(CardTopicSystem, "not-assessed", "NCT07282184 screening not possible: data could not be read"),
+        CardKind.Eligible => new(CardTopicSystem, kind.ToWire(), "Potential NCT07282184 candidate: refer to the trial team for screening"),
+        CardKind.LowRisk => new(CardTopicSystem, kind.ToWire(), "Not an NCT07282184 candidate: PRE below the trial's threshold"),
+        CardKind.Ineligible => new(CardTopicSystem, kind.ToWire(), "Not eligible for NCT07282184"),
+        CardKind.NeedsData => new(CardTopicSystem, kind.ToWire(), "Data needed to decide NCT07282184 screening"),
+        CardKind.Pending => new(CardTopicSystem, kind.ToWire(), "NCT07282184 screening in progress: MRI being read"),
+        CardKind.ResectionOrdered => new(CardTopicSystem, kind.ToWire(), "Liver resection ordered for a potential NCT07282184 candidate: refer for screening"),
+        CardKind.RegimenHypersensitivity => new(CardTopicSystem, kind.ToWire(), "Ordered drug related to a recorded hypersensitivity"),
+        CardKind.NotAssessed => new(CardTopicSystem, kind.ToWire(), "NCT07282184 screening not possible: data could not be read"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    /// <summary>Short human names of the 17 criteria, in the order of <see cref="CriterionIds.All"/>.</summary>
+    /// <summary>What a criterion is about, in two or three words, for summaries and short lists ("ECOG", "4-phase MRI").</summary>
+    public static string CriterionNoun(string id) => id switch
+    {
+        CriterionIds.Age => "age",
+        CriterionIds.Consent => "informed consent",
+        CriterionIds.BclcStage => "BCLC stage",
+        CriterionIds.ResectionScheduled => "planned resection",
+        CriterionIds.PreScore => "PRE",
+        CriterionIds.ChildPugh => "Child-Pugh",
+        CriterionIds.Ecog => "ECOG",
+        CriterionIds.Mri4Phase => "4-phase MRI",
+        CriterionIds.FollowUp => "2-year follow-up",
+        CriterionIds.NonHccPathology => "pathology",
+        CriterionIds.OtherMalignancy => "other malignancy",
+        CriterionIds.EarlyDeathOrLoss => "90-day outcome",
+        CriterionIds.RegimenHypersensitivity => "regimen drug allergy",
+        CriterionIds.HeartFailure => "heart disease",
+        CriterionIds.SevereRenalDysfunction => "renal function",
+        CriterionIds.UncontrolledHypertension => "blood pressure",
+        CriterionIds.InvestigatorJudgement => "investigator judgement",
+        _ => throw new ArgumentOutOfRangeException(nameof(id), id, "Not one of the 17 NCT07282184 criteria."),
+    };
+
+    /// <summary>Human names of the 17 criteria, in the order of <see cref="CriterionIds.All"/>.</summary>
     public static string CriterionLabel(string id) => id switch
     {
         CriterionIds.Age => "Age 18–75",

@@ -2,10 +2,13 @@ using Hl7.Fhir.Model;
 
 namespace CdsRisk.Core.Cards;
 
-/// <summary>One card as the service means it; the HTTP layer maps it 1:1 onto the CDS Hooks 2.0 Card (§ card-attributes).</summary>
+/// <summary>
+/// One card as the service means it, before it is put on the wire: the API maps it once onto its CDS Hooks 2.0 wire records
+/// (§card-attributes), together with the <c>cdsrisk</c> extension it builds from the same <see cref="CardInput"/>.
+/// </summary>
 public sealed record CardContent
 {
-    /// <summary>Which of our cards this is (not a wire field; goes into the cdsrisk extension).</summary>
+    /// <summary>Which of our cards this is (<c>source.topic</c> and <c>extension.cdsrisk.card</c>).</summary>
     public required CardKind Kind { get; init; }
 
     public required Guid Uuid { get; init; }
@@ -28,11 +31,9 @@ public sealed record CardContent
     public IReadOnlyList<CardCoding> OverrideReasons { get; init; } = [];
 
     public IReadOnlyList<CardLink> Links { get; init; } = [];
-
-    /// <summary>The "cdsrisk" card extension: outcome, score and every criterion, for the EHR and the audit trail.</summary>
-    public required CdsRiskCardExtension Extension { get; init; }
 }
 
+/// <summary>Our cards; on the wire in kebab-case (<see cref="Eligibility.WireNames"/>), as codes of the card-topic CodeSystem.</summary>
 public enum CardKind
 {
     Eligible,
@@ -40,7 +41,9 @@ public enum CardKind
     Ineligible,
     NeedsData,
     Pending,
-    ResectionBeforeEnrolment,
+
+    /// <summary>order-select / order-sign: a liver resection is ordered for a potential candidate, the moment to refer for screening.</summary>
+    ResectionOrdered,
     RegimenHypersensitivity,
     NotAssessed,
 }
@@ -83,67 +86,3 @@ public sealed record CardSuggestion(string Label, Guid Uuid, bool IsRecommended,
 
 /// <param name="AppContext">Only for SMART links.</param>
 public sealed record CardLink(string Label, string Url, LinkType Type, string? AppContext = null);
-
-/// <summary>The extension object on each card (CDS Hooks §extensions), key "cdsrisk".</summary>
-public sealed record CdsRiskCardExtension
-{
-    public required string Outcome { get; init; }
-    public required string Card { get; init; }
-    public double? Pre { get; init; }
-    public required double Threshold { get; init; }
-    /// <summary>"high" or "low" when there is a score.</summary>
-    public string? Risk { get; init; }
-    public required ModelIdentity Model { get; init; }
-    public required IReadOnlyList<CriterionLine> Criteria { get; init; }
-    public IReadOnlyList<string> ImputedFeatures { get; init; } = [];
-    public string? RiskAssessment { get; init; }
-}
-
-/// <summary>One row of the criteria table, in wire form (status as in <see cref="Eligibility.WireNames"/>).</summary>
-public sealed record CriterionLine(string Id, string Label, string Status, string Reason, IReadOnlyList<Eligibility.Evidence> Evidence, string? ToRecord);
-
-public static class CardWireNames
-{
-    public static string ToWire(this CardKind k) => k switch
-    {
-        CardKind.Eligible => "eligible",
-        CardKind.LowRisk => "low-risk",
-        CardKind.Ineligible => "ineligible",
-        CardKind.NeedsData => "needs-data",
-        CardKind.Pending => "pending",
-        CardKind.ResectionBeforeEnrolment => "resection-before-enrolment",
-        CardKind.RegimenHypersensitivity => "regimen-hypersensitivity",
-        CardKind.NotAssessed => "not-assessed",
-        _ => throw new ArgumentOutOfRangeException(nameof(k)),
-    };
-
-    public static string ToWire(this CardIndicator i) => i switch
-    {
-        CardIndicator.Info => "info",
-        CardIndicator.Warning => "warning",
-        CardIndicator.Critical => "critical",
-        _ => throw new ArgumentOutOfRangeException(nameof(i)),
-    };
-
-    public static string ToWire(this SelectionBehavior s) => s switch
-    {
-        SelectionBehavior.AtMostOne => "at-most-one",
-        SelectionBehavior.Any => "any",
-        _ => throw new ArgumentOutOfRangeException(nameof(s)),
-    };
-
-    public static string ToWire(this ActionType a) => a switch
-    {
-        ActionType.Create => "create",
-        ActionType.Update => "update",
-        ActionType.Delete => "delete",
-        _ => throw new ArgumentOutOfRangeException(nameof(a)),
-    };
-
-    public static string ToWire(this LinkType l) => l switch
-    {
-        LinkType.Absolute => "absolute",
-        LinkType.Smart => "smart",
-        _ => throw new ArgumentOutOfRangeException(nameof(l)),
-    };
-}

@@ -6,7 +6,7 @@ namespace CdsRisk.Core.Cards;
 /// <param name="Id">Model name, e.g. "cdsrisk-pre".</param>
 /// <param name="Version">Model version as in its model card.</param>
 /// <param name="Sha256">Lower-case hex SHA-256 of the ONNX file.</param>
-/// <param name="IsReferenceModel">True for the model trained on synthetic data that ships with the service.</param>
+/// <param name="IsReferenceModel">True when the model card says notForClinicalUse (the model trained on synthetic data that ships with the service).</param>
 /// <param name="ModelCardUrl">Where the model card can be read, if published.</param>
 public sealed record ModelIdentity(string Id, string Version, string Sha256, bool IsReferenceModel, string? ModelCardUrl = null);
 
@@ -18,14 +18,17 @@ public sealed record ModelIdentity(string Id, string Version, string Sha256, boo
 /// <param name="Relation">How the two relate: "same drug", "same drug class (…)", "possible cross-reactivity (…)".</param>
 public sealed record HypersensitiveOrder(string OrderReference, string Drug, string? AllergyReference = null, string? Allergen = null, string? Relation = null);
 
-/// <summary>What the order-select hook's selections contain, as far as the cards care.</summary>
+/// <summary>What the orders of an order-select (its selections) or order-sign (all draft orders) call contain, as far as the cards care.</summary>
 public sealed record OrderSelection
 {
-    /// <summary>A liver resection (hepatectomy) order is among the selections.</summary>
+    /// <summary>A liver resection (hepatectomy) order is among the orders.</summary>
     public bool LiverResectionSelected { get; init; }
 
-    /// <summary>The liver-resection order that is selected, e.g. "ServiceRequest/xyz", if known.</summary>
+    /// <summary>The liver-resection order, e.g. "ServiceRequest/xyz", if known (for machines; never shown on a card).</summary>
     public string? LiverResectionOrderReference { get; init; }
+
+    /// <summary>What the liver-resection order says it is, as the EHR displays it (e.g. "Partial hepatectomy"), if known.</summary>
+    public string? LiverResectionOrderDisplay { get; init; }
 
     public IReadOnlyList<HypersensitiveOrder> HypersensitiveOrders { get; init; } = [];
 }
@@ -40,15 +43,16 @@ public sealed record TrialLinks
     /// <summary>The SMART app that shows the score in full; no link when not configured.</summary>
     public string? SmartAppUrl { get; init; }
 
-    public string SmartAppLabel { get; init; } = "Open the PRE score viewer";
+    public string SmartAppLabel { get; init; } = "Full assessment: every criterion with its evidence";
 }
 
 /// <summary>Everything the card builder needs for one hook call; independent of how eligibility was evaluated.</summary>
 public sealed record CardInput
 {
-    /// <summary>"patient-view" or "order-select".</summary>
+    /// <summary>"patient-view", "order-select" or "order-sign".</summary>
     public required string Hook { get; init; }
 
+    /// <summary>The hook instance: also the id of the audit record of this assessment, which the SMART app link names.</summary>
     public required string HookInstance { get; init; }
 
     public required EligibilityOutcome Outcome { get; init; }
@@ -83,4 +87,7 @@ public sealed record CardInput
 
     /// <summary>Clinical features that were missing and imputed with the training mean (names from ClinicalFeatureNames).</summary>
     public IReadOnlyList<string> ImputedFeatures { get; init; } = [];
+
+    /// <summary>The protocol file the criteria were evaluated with, e.g. "NCT07282184 1.2.0" (for machines).</summary>
+    public string? ProtocolVersion { get; init; }
 }

@@ -9,23 +9,48 @@ public static class CardText
     /// <summary>CDS Hooks 2.0 §card-attributes: summary SHALL be less than 140 characters.</summary>
     public const int MaxSummaryLength = 139;
 
+    /// <summary>A reason on a card is cut here (at a word) so that no one line of a card runs on; the whole reason is in the extension.</summary>
+    public const int MaxReasonLength = 200;
+
     /// <summary>Shortens a summary to fit, ending it with an ellipsis; counts UTF-16 code units and never splits a surrogate pair.</summary>
-    public static string FitSummary(string summary)
+    public static string FitSummary(string summary) => FitSummary(summary, MaxSummaryLength);
+
+    /// <summary>Puts <paramref name="text"/> on one line of at most <paramref name="max"/> UTF-16 code units, ending a cut one with an ellipsis.</summary>
+    public static string FitSummary(string text, int max)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(summary);
-        var oneLine = string.Join(' ', summary.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-        if (oneLine.Length <= MaxSummaryLength)
+        ArgumentException.ThrowIfNullOrWhiteSpace(text);
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 2);
+        var oneLine = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        if (oneLine.Length <= max)
         {
             return oneLine;
         }
 
-        var cut = MaxSummaryLength - 1;
+        var cut = max - 1;
         if (char.IsHighSurrogate(oneLine[cut - 1]))
         {
             cut--;
         }
 
         return oneLine[..cut].TrimEnd() + "…";
+    }
+
+    /// <summary>Cuts a long text at the last space before <see cref="MaxReasonLength"/>, ending it with an ellipsis.</summary>
+    public static string Shorten(string text)
+    {
+        if (text.Length <= MaxReasonLength)
+        {
+            return text;
+        }
+
+        var space = text.LastIndexOf(' ', MaxReasonLength - 1);
+        var cut = space > MaxReasonLength / 2 ? space : MaxReasonLength - 1;
+        if (char.IsHighSurrogate(text[cut - 1]))
+        {
+            cut--;
+        }
+
+        return text[..cut].TrimEnd(' ', ',', ';', ':') + "…";
     }
 
     /// <summary>Escapes text for a GFM table cell: Markdown punctuation is backslash-escaped, pipes included, and line breaks become spaces.</summary>

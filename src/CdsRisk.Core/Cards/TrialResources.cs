@@ -2,7 +2,10 @@ using Hl7.Fhir.Model;
 
 namespace CdsRisk.Core.Cards;
 
-/// <summary>The FHIR resources that the enrolment suggestions create (CDS Hooks §action: create carries the whole resource).</summary>
+/// <summary>
+/// The FHIR resources that the referral suggestions create (CDS Hooks §action: create carries the whole resource): a referral to
+/// the trial team for screening, and the patient as a potential candidate. Neither says anything about treatment (issue 14 section 1).
+/// </summary>
 public static class TrialResources
 {
     public const string SnomedSystem = "http://snomed.info/sct";
@@ -17,7 +20,7 @@ public static class TrialResources
         {
             Status = RequestStatus.Draft,
             Intent = RequestIntent.Order,
-            Code = new CodeableConcept(SnomedSystem, ReferralCode, "Patient referral", "Referral to the NCT07282184 trial team"),
+            Code = new CodeableConcept(SnomedSystem, ReferralCode, "Patient referral", "Referral to the NCT07282184 trial team for screening"),
             Subject = new ResourceReference(input.PatientReference),
             Encounter = input.EncounterReference is { } enc ? new ResourceReference(enc) : null,
             Requester = input.UserReference is { } user ? new ResourceReference(user) : null,
@@ -26,8 +29,9 @@ public static class TrialResources
             [
                 new Annotation
                 {
-                    Text = $"High risk of aggressive recurrence (PRE {pre}, threshold {CardText.Score(input.Threshold)}). "
-                        + "Assess for NCT07282184 enrolment and the neoadjuvant + adjuvant pathway before surgery is scheduled.",
+                    Text = $"Potential candidate for NCT07282184: PRE {pre}, at or above the trial's threshold {CardText.Score(input.Threshold)}; "
+                        + "every criterion the record can decide is met. Please screen the patient for the trial."
+                        + (input.Model.IsReferenceModel ? " The PRE comes from a reference model trained on synthetic data: not for clinical use." : string.Empty),
                 },
             ],
         };
@@ -37,7 +41,7 @@ public static class TrialResources
         }
         else
         {
-            request.ReasonCode = [new CodeableConcept { Text = $"High risk of aggressive recurrence after liver resection (PRE {pre})" }];
+            request.ReasonCode = [new CodeableConcept { Text = $"Potential candidate for NCT07282184 (PRE {pre})" }];
         }
 
         return request;

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace CdsRisk.Core.Eligibility;
 
 /// <summary>The 17 criteria of NCT07282184, with the ids used on the wire (card extension "cdsrisk".criteria).</summary>
@@ -65,26 +67,15 @@ public enum EligibilityOutcome
     NotAssessed,
 }
 
+/// <summary>
+/// The one rule that turns this service's enums into wire strings: kebab-case of the member name (<c>ToBeConfirmed</c> →
+/// <c>to-be-confirmed</c>, <c>NeedsData</c> → <c>needs-data</c>). The API's JSON converter uses the same <see cref="Policy"/>.
+/// </summary>
 public static class WireNames
 {
-    public static string ToWire(this CriterionStatus s) => s switch
-    {
-        CriterionStatus.Pass => "pass",
-        CriterionStatus.Fail => "fail",
-        CriterionStatus.Unknown => "unknown",
-        CriterionStatus.ToBeConfirmed => "to-be-confirmed",
-        CriterionStatus.Pending => "pending",
-        _ => throw new ArgumentOutOfRangeException(nameof(s)),
-    };
+    public static JsonNamingPolicy Policy { get; } = JsonNamingPolicy.KebabCaseLower;
 
-    public static string ToWire(this EligibilityOutcome o) => o switch
-    {
-        EligibilityOutcome.Eligible => "eligible",
-        EligibilityOutcome.Ineligible => "ineligible",
-        EligibilityOutcome.NeedsData => "needs-data",
-        EligibilityOutcome.Pending => "pending",
-        EligibilityOutcome.LowRisk => "low-risk",
-        EligibilityOutcome.NotAssessed => "not-assessed",
-        _ => throw new ArgumentOutOfRangeException(nameof(o)),
-    };
+    public static string ToWire<T>(this T value)
+        where T : struct, Enum =>
+        Enum.IsDefined(value) ? Policy.ConvertName(value.ToString()) : throw new ArgumentOutOfRangeException(nameof(value), value, $"not a {typeof(T).Name}");
 }

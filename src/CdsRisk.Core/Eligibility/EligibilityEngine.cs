@@ -302,7 +302,7 @@ public sealed class EligibilityEngine
         }
 
         return Unavailable(s, id, "scheduled procedures", "ServiceRequest", "Procedure", "Appointment")
-            ?? Result(id, CriterionStatus.Unknown, "No scheduled or ordered liver resection on record", null, "Order or schedule the curative liver resection");
+            ?? Result(id, CriterionStatus.Unknown, "No scheduled or ordered liver resection on record", null, "Record the planned curative liver resection (order or appointment)");
     }
 
     private CriterionResult PreScore(PreScoreState pre, PatientSnapshot s, MriAssessment? mri)

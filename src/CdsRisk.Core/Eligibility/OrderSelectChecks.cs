@@ -49,6 +49,28 @@ public sealed class OrderSelectChecks
     public static IReadOnlyList<Resource> SelectedDraftOrders(PatientRecord record) =>
         [.. record.DraftOrders.Where(o => record.SelectedOrders.Any(sel => sel == FhirRead.Ref(o) || sel.EndsWith("/" + FhirRead.Ref(o), StringComparison.Ordinal)))];
 
+    /// <summary>
+    /// The orders a call is about: order-select's selections, or every draft order of order-sign (CDS Hooks order-sign has no
+    /// selections: all of draftOrders is being signed).
+    /// </summary>
+    public static IReadOnlyList<Resource> OrdersOfTheCall(PatientRecord record, bool allDraftOrders) =>
+        allDraftOrders ? record.DraftOrders : SelectedDraftOrders(record);
+
+    /// <summary>What a ServiceRequest or Procedure order says it is, as the EHR displays it (its code's text or display); null otherwise.</summary>
+    public static string? Display(Resource order) => order switch
+    {
+        ServiceRequest { Code: { } code } => FhirRead.Display(code),
+        Procedure { Code: { } code } => FhirRead.Display(code),
+        _ => null,
+    };
+
+    /// <summary>
+    /// Whether an order concerns the trial: a liver resection, or a medication of one of the value sets' drug classes (a regimen drug
+    /// or one related to it). Everything else is unrelated and gets no card. A sparse order (no code, no medication) is unrelated.
+    /// </summary>
+    public bool ConcernsTheTrial(Resource order) =>
+        IsLiverResection(order) || (order is MedicationRequest m && OrderedMedication(m) is { } concept && _builder.MatchDrug([concept]) is not null);
+
     /// <summary>True when a draft ServiceRequest or Procedure is a liver resection (value set "liver-resection").</summary>
     public bool IsLiverResection(Resource order) => order switch
     {
@@ -65,13 +87,7 @@ public sealed class OrderSelectChecks
     /// </summary>
     public OrderAllergyConflict? RegimenHypersensitivity(MedicationRequest order, PatientRecord record)
     {
-        var concept = order.Medication switch
-        {
-            CodeableConcept cc => cc,
-            ResourceReference { Reference: { } r } when r.StartsWith('#') =>
-                order.Contained.OfType<Medication>().FirstOrDefault(m => m.Id == r[1..])?.Code,
-            _ => null,
-        };
+        var concept = OrderedMedication(order);
         if (concept is null || _builder.MatchDrug([concept]) is not { } ordered)
         {
             return null;
@@ -109,6 +125,15 @@ public sealed class OrderSelectChecks
 
         return best;
     }
+
+    /// <summary>The ordered medication: medicationCodeableConcept or a contained Medication's code; null when the order names none.</summary>
+    private static CodeableConcept? OrderedMedication(MedicationRequest order) => order.Medication switch
+    {
+        CodeableConcept cc => cc,
+        ResourceReference { Reference: { } r } when r.StartsWith('#') =>
+            order.Contained.OfType<Medication>().FirstOrDefault(m => m.Id == r[1..])?.Code,
+        _ => null,
+    };
 
     /// <summary>A class whose codes all name one drug (oxaliplatin, lenvatinib): any two matches are the same drug (a brand name, a code).</summary>
     private static bool IsSingleDrug(DrugClass c) =>

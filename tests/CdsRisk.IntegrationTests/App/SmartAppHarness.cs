@@ -116,7 +116,7 @@ public sealed class SmartAppHarness : IDisposable
             Criteria = criteria,
             PreStatus = pre is null ? "not-computed" : "computed",
             PreReason = pre is null ? "No MRI study in the window." : null,
-            Cards = [new CardRecord(Guid.NewGuid().ToString(), outcome, "info", outcome)],
+            Cards = [new CardRecord(Guid.NewGuid().ToString(), outcome, CdsRisk.Core.Cards.CardIndicator.Info, outcome)],
         };
         var row = new AuditedAssessment(id, "Patient/" + patientId, fhirServer ?? _env.FhirBaseUrl.AbsoluteUri, "patient-view", id, at ?? DateTimeOffset.UtcNow,
             pre is null ? null : "pre-reference", pre is null ? null : "1.0.0", pre is null ? null : new string('a', 64), outcome, pre is null ? null : pre >= 0.5 ? "high" : "low", pre, null,
@@ -129,7 +129,7 @@ public sealed class SmartAppHarness : IDisposable
     public static Dictionary<string, CriterionEntry> Criteria(params (string Id, string Status, string Reason, string? Evidence, string? ToRecord)[] items) =>
         items.ToDictionary(i => i.Id, i => new CriterionEntry
         {
-            Status = i.Status,
+            Status = Enum.GetValues<CdsRisk.Core.Eligibility.CriterionStatus>().Single(s => CdsRisk.Core.Eligibility.WireNames.ToWire(s) == i.Status),
             Reason = i.Reason,
             Evidence = i.Evidence is null ? [] : [new EvidenceEntry { Reference = i.Evidence, Description = i.Id + " record", Value = "recorded" }],
             ToRecord = i.ToRecord,

@@ -36,6 +36,36 @@ public static class HookCalls
         return request;
     }
 
+    /// <summary>An order-select call whose one selected draft order is <paramref name="order"/>.</summary>
+    public static JsonObject OrderSelectRequest(TestEnvironment env, string patientId, JsonObject order)
+    {
+        var request = PatientViewRequest(env, patientId);
+        request["hook"] = "order-select";
+        request["context"]!["selections"] = new JsonArray($"{order["resourceType"]}/{order["id"]}");
+        request["context"]!["draftOrders"] = new JsonObject
+        {
+            ["resourceType"] = "Bundle",
+            ["type"] = "collection",
+            ["entry"] = new JsonArray(new JsonObject { ["resource"] = order }),
+        };
+        return request;
+    }
+
+    /// <summary>A draft hepatectomy (CPT 47120), as the demo EHR orders it.</summary>
+    public static JsonObject DraftHepatectomy(string patientId) => new()
+    {
+        ["resourceType"] = "ServiceRequest",
+        ["id"] = "draft-hepatectomy-" + patientId,
+        ["status"] = "draft",
+        ["intent"] = "order",
+        ["code"] = new JsonObject
+        {
+            ["coding"] = new JsonArray(new JsonObject { ["system"] = "http://www.ama-assn.org/go/cpt", ["code"] = "47120", ["display"] = "Hepatectomy, resection of liver; partial lobectomy" }),
+            ["text"] = "Liver resection (partial hepatectomy)",
+        },
+        ["subject"] = new JsonObject { ["reference"] = "Patient/" + patientId },
+    };
+
     public static async Task<(HttpStatusCode Status, JsonObject? Body)> PostAsync(HttpClient client, string path, JsonObject request)
     {
         using var response = await client.PostAsJsonAsync(new Uri(path, UriKind.Relative), request);

@@ -141,8 +141,10 @@ public sealed class ScaleOutTests(TestEnvironment env)
             start.Environment["DicomWeb__AllowedServers__0"] = env.DicomWebBaseUrl.AbsoluteUri;
             start.Environment["Pipeline__LatencyBudgetMilliseconds"] = "30000";
             start.Environment["WriteBack__PollSeconds"] = "1";
-            // About two processes sharing one database, not about a slow FHIR server: a loaded machine must not time out a read.
+            // A process just started on a loaded machine (JIT, first connections) can need more than the default 8 s for its first
+            // FHIR read, which answers 412 "timed out"; this test is about one score and one write across processes, not latency.
             start.Environment["Fhir__TimeoutSeconds"] = "30";
+            start.Environment["Fhir__LoadTimeoutSeconds"] = "60";
             var process = Process.Start(start)!;
             process.OutputDataReceived += (_, _) => { };
             process.ErrorDataReceived += (_, _) => { };

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using CdsRisk.IntegrationTests.TestServers;
+using CdsRisk.TestSupport;
 
 namespace CdsRisk.IntegrationTests.EndToEnd;
 
@@ -22,6 +23,9 @@ public sealed class SeededPatientTests(TestEnvironment env)
         var (status, body) = await HookCalls.PostAsync(client, HookCalls.PatientView, HookCalls.PatientViewRequest(env, patient.PatientId));
 
         Assert.Equal(HttpStatusCode.OK, status);
+        // What the cards say (issue 14 sections 1 and 4): no directive wording, no internal words, ids or hashes.
+        var wording = CardWording.Problems(body);
+        Assert.True(wording.Count == 0, $"{scenario}:{Environment.NewLine}{string.Join(Environment.NewLine, wording)}");
         var extension = HookCalls.Extension(body!);
         Assert.Equal(patient.ExpectedOutcome, extension["outcome"]!.GetValue<string>());
         var criteria = extension["criteria"]!.AsObject();
@@ -55,5 +59,23 @@ public sealed class SeededPatientTests(TestEnvironment env)
         Assert.StartsWith("Device/", assessment["performer"]!["reference"]!.GetValue<string>(), StringComparison.Ordinal);
         var provenance = await env.GetFhirAsync($"Provenance?target=RiskAssessment/{assessment["id"]!.GetValue<string>()}");
         Assert.Equal(1, HookCalls.Total(provenance));
+    }
+
+    [Theory]
+    [MemberData(nameof(SeededDemo.ScenarioData), MemberType = typeof(SeededDemo))]
+    public async Task DirectiveWording_OrderSelectWithAHepatectomy_ScreensAndRefers_InClinicianWords(string scenario)
+    {
+        var patient = (await SeededDemo.GetAsync(env))[scenario];
+        // System actions instead of a write: the RiskAssessment resources are checked too, and nothing is written twice.
+        using var factory = new ServiceFactory(env, new Dictionary<string, string?> { ["WriteBack:Mode"] = "SystemAction" });
+        using var client = factory.CreateClient();
+
+        var (status, body) = await HookCalls.PostAsync(client, HookCalls.OrderSelect, HookCalls.OrderSelectRequest(env, patient.PatientId, HookCalls.DraftHepatectomy(patient.PatientId)));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var wording = CardWording.Problems(body);
+        Assert.True(wording.Count == 0, $"{scenario}:{Environment.NewLine}{string.Join(Environment.NewLine, wording)}");
+        var kinds = body!["cards"]!.AsArray().Select(c => c!["extension"]!["cdsrisk"]!["card"]!.GetValue<string>()).ToList();
+        Assert.Equal(patient.ExpectedOutcome == "eligible" ? ["resection-ordered"] : [patient.ExpectedOutcome], kinds);
     }
 }

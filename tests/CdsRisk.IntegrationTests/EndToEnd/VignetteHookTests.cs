@@ -23,7 +23,7 @@ namespace CdsRisk.IntegrationTests.EndToEnd;
 [Collection("servers")]
 public sealed partial class VignetteHookTests(TestEnvironment env)
 {
-    private static readonly string Folder = Path.Combine(RepoPaths.Root, "tests", "CdsRisk.UnitTests", "TestData", "vignettes");
+    internal static readonly string Folder = Path.Combine(RepoPaths.Root, "tests", "CdsRisk.UnitTests", "TestData", "vignettes");
 
     public static TheoryData<string> HookVignettes()
     {
@@ -141,7 +141,7 @@ public sealed partial class VignetteHookTests(TestEnvironment env)
     /// (the score cache is keyed by study), and every full date moved by <paramref name="shiftDays"/> whole days. A batch, not a
     /// transaction: the test server copies its whole store for each transaction (to roll back), which later tests would pay for.
     /// </summary>
-    private static JsonObject Prepare(JsonObject bundle, string prefix, int shiftDays)
+    internal static JsonObject Prepare(JsonObject bundle, string prefix, int shiftDays)
     {
         var uidSuffix = "." + (uint)HashCode.Combine(prefix) % 1_000_000;
         var entries = new JsonArray();
@@ -163,7 +163,7 @@ public sealed partial class VignetteHookTests(TestEnvironment env)
         return new JsonObject { ["resourceType"] = "Bundle", ["type"] = "batch", ["entry"] = entries };
     }
 
-    private static JsonObject Deletes(JsonObject batch) => new()
+    internal static JsonObject Deletes(JsonObject batch) => new()
     {
         ["resourceType"] = "Bundle",
         ["type"] = "batch",
@@ -221,7 +221,7 @@ public sealed partial class VignetteHookTests(TestEnvironment env)
     private static partial Regex FullDate();
 
     /// <summary>What the vignette says the images showed: a PRE with four phases, a refused study, or still running.</summary>
-    private sealed class VignetteScoringWork(JsonObject expected) : IScoringWork
+    internal sealed class VignetteScoringWork(JsonObject expected) : IScoringWork
     {
         private readonly List<string> _studies = [];
 

@@ -75,7 +75,7 @@ public sealed class ErrorResponseTests : IDisposable
     public async Task Returns400_WhenHookDoesNotMatchTheService()
     {
         var request = HookRequests.PatientView(HookRequests.FullPrefetch());
-        request["hook"] = "order-sign";
+        request["hook"] = "encounter-start";
 
         var (status, body, _) = await PostAsync(HookRequests.PatientViewPath, HookRequests.Json(request));
 

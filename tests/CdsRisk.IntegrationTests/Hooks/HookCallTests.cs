@@ -73,12 +73,33 @@ public sealed class HookCallTests : IDisposable
     }
 
     [Fact]
-    public async Task HL7OrderSelectExample_IsAcceptedAndAnsweredFieldByField()
+    public async Task HL7OrderSelectExample_IsAccepted_AndItsUnrelatedOrdersGetExactlyNoCards()
     {
         using var client = _factory.CreateClient();
         var request = File.ReadAllText(RepoPaths.Golden("order-select-hl7-example.request.json"));
 
         var response = await client.PostAsync(new Uri(HookRequests.OrderSelectPath, UriKind.Relative), HookRequests.Json(request));
+
+        // A pureed diet and amoxicillin: neither a liver resection nor a drug of the regimen's classes (issue 15 item 1).
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("""{"cards":[]}""", await response.Content.ReadAsStringAsync());
+        Assert.Null(_factory.Evaluator.LastPatient); // nothing evaluated for it
+    }
+
+    [Fact]
+    public async Task HL7OrderSelectExample_WithARegimenDrug_IsReadAndAnsweredFieldByField()
+    {
+        using var client = _factory.CreateClient();
+        // The same example, with the selected MedicationRequest ordering oxaliplatin (RxNorm 32592) instead of amoxicillin.
+        var request = JsonNode.Parse(File.ReadAllText(RepoPaths.Golden("order-select-hl7-example.request.json")))!;
+        var medication = request["context"]!["draftOrders"]!["entry"]![1]!["resource"]!;
+        medication["medicationCodeableConcept"] = new JsonObject
+        {
+            ["coding"] = new JsonArray(new JsonObject { ["system"] = "http://www.nlm.nih.gov/research/umls/rxnorm", ["code"] = "32592", ["display"] = "oxaliplatin" }),
+            ["text"] = "oxaliplatin",
+        };
+
+        var response = await client.PostAsync(new Uri(HookRequests.OrderSelectPath, UriKind.Relative), HookRequests.Json(request.ToJsonString()));
 
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);

@@ -56,15 +56,24 @@ public sealed class OpenApiDocumentTests : IDisposable
     public async Task CardExtensionSchema_DocumentsTheCdsriskContract()
     {
         var schemas = (await GenerateAsync())["components"]!["schemas"]!;
+        string[] Enum(JsonNode property) => [.. schemas[property["$ref"]!.GetValue<string>().Split('/')[^1]]!["enum"]!.AsArray().Select(v => v!.GetValue<string>())];
 
         var extension = schemas["CdsRiskCardExtension"]!["properties"]!;
-        Assert.Equal(["eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed"], extension["outcome"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(["eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed"], Enum(extension["outcome"]!));
+        Assert.Equal(["eligible", "low-risk", "ineligible", "needs-data", "pending", "resection-ordered", "regimen-hypersensitivity", "not-assessed"], Enum(extension["card"]!));
         Assert.NotNull(extension["preScore"]);
         Assert.NotNull(extension["model"]);
         Assert.NotNull(extension["criteria"]!["additionalProperties"]);
         var criterion = schemas["CriterionEntry"]!["properties"]!;
-        Assert.Equal(["pass", "fail", "unknown", "to-be-confirmed", "pending"], criterion["status"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(["pass", "fail", "unknown", "to-be-confirmed", "pending"], Enum(criterion["status"]!));
         Assert.NotNull(schemas["CardExtension"]!["properties"]!["cdsrisk"]);
+
+        // One way for every enum of the wire: the kebab-case names the serializer writes.
+        var card = schemas["Card"]!["properties"]!;
+        Assert.Equal(["info", "warning", "critical"], Enum(card["indicator"]!));
+        Assert.Equal(["at-most-one", "any"], Enum(card["selectionBehavior"]!));
+        Assert.Equal(["absolute", "smart"], Enum(schemas["Link"]!["properties"]!["type"]!));
+        Assert.Equal(["create", "update", "delete"], Enum(schemas["Action"]!["properties"]!["type"]!));
     }
 
     [Fact]

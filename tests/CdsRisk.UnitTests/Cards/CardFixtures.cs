@@ -55,29 +55,40 @@ internal static class CardFixtures
         EligibleCriteria()
             .With(new CriterionResult(CriterionIds.Age, CriterionStatus.Fail, "Age 78 is above 75.", [new Evidence("Patient/hcc-001", "Age from birth date", "78 a")]))
             .With(new CriterionResult(CriterionIds.HeartFailure, CriterionStatus.Fail, "NYHA class III recorded.",
-                [new Evidence("Observation/nyha-1", "NYHA class", "Class III | moderate*", Day)])), 0.73);
+                [new Evidence("Observation/nyha-1", "NYHA class", "Class III | moderate*", Day)])), null);
 
     public static CardInput NeedsData() => Input(EligibilityOutcome.NeedsData,
         EligibleCriteria()
-            .With(new CriterionResult(CriterionIds.Ecog, CriterionStatus.Unknown, "No ECOG in the last 30 days.", [])
-            { ToRecord = "ECOG not recorded in the last 30 days: record ECOG performance status" })
+            .With(new CriterionResult(CriterionIds.Ecog, CriterionStatus.Unknown, "ECOG missing: none recorded within 30 days", [])
+            { ToRecord = "Record ECOG performance status (within 30 days)" })
             .With(new CriterionResult(CriterionIds.Mri4Phase, CriterionStatus.Unknown, "Delayed phase missing from the MRI of 2026-11-02.",
                 [new Evidence("ImagingStudy/mri-001", "MRI series found", "non-contrast, arterial, portal venous", Day)])
-            { ToRecord = "Acquire or link the delayed phase of the pre-operative MRI" })
-            .With(new CriterionResult(CriterionIds.PreScore, CriterionStatus.Unknown, "No score: the MRI lacks the delayed phase.", [])), null);
+            { ToRecord = "Perform a 4-phase liver MRI (non-contrast, arterial, portal venous, delayed) within 31 days before enrolment" })
+            .With(new CriterionResult(CriterionIds.PreScore, CriterionStatus.Unknown, "PRE not computed: it needs a usable 4-phase MRI (see the MRI criterion)", [])), null);
 
     public static CardInput Pending() => Input(EligibilityOutcome.Pending,
-        EligibleCriteria().With(new CriterionResult(CriterionIds.PreScore, CriterionStatus.Unknown, "Score being computed.", [])), null);
+        EligibleCriteria()
+            .With(new CriterionResult(CriterionIds.PreScore, CriterionStatus.Pending, "PRE score is being computed", []))
+            .With(new CriterionResult(CriterionIds.Mri4Phase, CriterionStatus.Pending, "MR study 2026-11-13 (7 days old, within 31 days): phases and quality are checked when the images are read", [])), null);
+
+    public static CardInput NotAssessed() => Input(EligibilityOutcome.NotAssessed, EligibleCriteria(), null) with { UnreadableData = ["Condition", "Procedure"] };
 
     public static CardInput OrderSelectResection() => Eligible() with
     {
         Hook = CardBuilder.OrderSelect,
-        Orders = new OrderSelection { LiverResectionSelected = true, LiverResectionOrderReference = "ServiceRequest/hepatectomy-draft" },
+        Orders = new OrderSelection
+        {
+            LiverResectionSelected = true,
+            LiverResectionOrderReference = "ServiceRequest/hepatectomy-draft",
+            LiverResectionOrderDisplay = "Liver resection (partial hepatectomy)",
+        },
     };
+
+    public static CardInput OrderSignResection() => OrderSelectResection() with { Hook = CardBuilder.OrderSign };
 
     public static CardInput OrderSelectHypersensitivity() => Input(EligibilityOutcome.Ineligible,
         EligibleCriteria().With(new CriterionResult(CriterionIds.RegimenHypersensitivity, CriterionStatus.Fail, "Hypersensitivity to oxaliplatin recorded.",
-            [new Evidence("AllergyIntolerance/ox-1", "Allergy", "oxaliplatin (RxNorm 32592)", Day)])), 0.73, CardBuilder.OrderSelect) with
+            [new Evidence("AllergyIntolerance/ox-1", "Allergy", "oxaliplatin (RxNorm 32592)", Day)])), null, CardBuilder.OrderSelect) with
     {
         Orders = new OrderSelection
         {
@@ -86,14 +97,17 @@ internal static class CardFixtures
         },
     };
 
-    public static IEnumerable<(string Name, CardInput Input)> Golden()
+    /// <summary>One input for every outcome and card kind.</summary>
+    public static IEnumerable<(string Name, CardInput Input)> All()
     {
         yield return ("eligible", Eligible());
         yield return ("low-risk", LowRisk());
         yield return ("ineligible", Ineligible());
         yield return ("needs-data", NeedsData());
         yield return ("pending", Pending());
+        yield return ("not-assessed", NotAssessed());
         yield return ("order-select-resection", OrderSelectResection());
+        yield return ("order-sign-resection", OrderSignResection());
         yield return ("order-select-hypersensitivity", OrderSelectHypersensitivity());
     }
 
@@ -118,7 +132,7 @@ internal static class CardFixtures
         CriterionIds.OtherMalignancy => "No other malignancy recorded.",
         CriterionIds.RegimenHypersensitivity => "No allergy to oxaliplatin, fluorouracil, PD-1 inhibitors or lenvatinib.",
         CriterionIds.HeartFailure => "No heart failure recorded.",
-        CriterionIds.SevereRenalDysfunction => "eGFR 92 mL/min/1.73 m2.",
+        CriterionIds.SevereRenalDysfunction => "eGFR 92 mL/min/1.73 m².",
         CriterionIds.UncontrolledHypertension => "Latest readings 128/82 and 131/79 mmHg.",
         _ => "Met.",
     };
@@ -126,7 +140,7 @@ internal static class CardFixtures
     private static List<Evidence> PassEvidence(string id, double pre) => id switch
     {
         CriterionIds.Age => [new Evidence("Patient/hcc-001", "Age from birth date", "58 a")],
-        CriterionIds.ChildPugh => [new Evidence("Observation/bili-001", "Total bilirubin", "14.2 umol/L", Day), new Evidence("Observation/alb-001", "Albumin", "41 g/L", Day)],
+        CriterionIds.ChildPugh => [new Evidence("Observation/bili-001", "Total bilirubin", "14.2 µmol/L", Day), new Evidence("Observation/alb-001", "Albumin", "41 g/L", Day)],
         CriterionIds.Ecog => [new Evidence("Observation/ecog-001", "ECOG", "1", Day)],
         CriterionIds.PreScore => [new Evidence("RiskAssessment/ra-001", "PRE score", pre.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture), Day)],
         _ => [],

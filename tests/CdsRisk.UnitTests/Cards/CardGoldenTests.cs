@@ -1,40 +1,56 @@
 using System.Text.Json.Nodes;
 using CdsRisk.Core.Cards;
+using CdsRisk.Core.Eligibility;
+using Hl7.Fhir.Model;
 
 namespace CdsRisk.UnitTests.Cards;
 
+/// <summary>
+/// The cards of every outcome and card kind, exactly as production sends them: a vignette through the eligibility engine and
+/// <see cref="Api.Pipeline.HookCards"/> (CardBuilder, the one mapping onto the wire records), serialized with the service's
+/// options (<see cref="Api.Hooks.CdsHooksJson"/>), compared field by field with Golden/*.json.
+/// </summary>
 public sealed class CardGoldenTests
 {
-    public static TheoryData<string> Cases() => [.. CardFixtures.Golden().Select(g => g.Name)];
+    /// <summary>Golden name → the call that produces it.</summary>
+    internal static readonly IReadOnlyDictionary<string, Func<JsonObject>> Calls = new Dictionary<string, Func<JsonObject>>
+    {
+        ["eligible"] = () => Answer("01-base-eligible"),
+        ["eligible-to-confirm"] = () => Answer("86-secondary-lung-malignancy-to-confirm"),
+        ["low-risk"] = () => Answer("54-pre-low"),
+        ["ineligible"] = () => Answer("39-heart-failure-nyha-3"),
+        ["needs-data"] = () => Answer("21-ecog-missing"),
+        ["needs-data-mri-phase-missing"] = () => Answer("57-pre-unavailable-phase-missing"),
+        ["pending"] = () => Answer("98-mri-single-dynamic-series-not-read"),
+        ["not-assessed"] = () => Answer("01-base-eligible", unreadable: ["AllergyIntolerance"]),
+        ["order-select-resection"] = () => Answer("01-base-eligible", CardBuilder.OrderSelect, p => [VignetteCards.Hepatectomy(p)]),
+        ["order-sign-resection"] = () => Answer("01-base-eligible", CardBuilder.OrderSign, p => [VignetteCards.Hepatectomy(p), VignetteCards.Carboplatin(p)]),
+        ["order-select-hypersensitivity"] = () => Answer("27-allergy-by-code", CardBuilder.OrderSelect, p => [VignetteCards.Carboplatin(p)]),
+        ["order-select-unrelated"] = () => Answer("01-base-eligible", CardBuilder.OrderSelect, p => [new MedicationRequest { Id = "empty-draft" }]),
+    };
 
-    private static CardInput InputFor(string name) => CardFixtures.Golden().Single(g => g.Name == name).Input;
+    public static TheoryData<string> Cases() => [.. Calls.Keys];
+
+    private static JsonObject Answer(string vignette, string hook = CardBuilder.PatientView, Func<string, Resource[]>? orders = null, IReadOnlyList<string>? unreadable = null) =>
+        VignetteCards.Json(VignetteCards.Answer(vignette, hook, orders, unreadable));
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Cards_MatchTheGoldenJson_FieldByField(string name)
-    {
-        var json = CardJson.ToJson(CardBuilder.Build(InputFor(name)));
-        GoldenJson.AssertMatches(name, json);
-    }
+    public void Cards_MatchTheGoldenJson_FieldByField(string name) => GoldenJson.AssertMatches(name, Calls[name]());
 
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void EveryCard_HasASummaryUnder140Characters(string name)
+    [Fact]
+    public void EveryCardKind_HasAGoldenCard()
     {
-        Assert.All(CardBuilder.Build(InputFor(name)), c =>
-        {
-            Assert.InRange(c.Summary.Length, 1, 139);
-            Assert.DoesNotContain('\n', c.Summary);
-        });
+        var kinds = Calls.Values.SelectMany(call => call()["cards"]!.AsArray()).Select(c => c!["extension"]!["cdsrisk"]!["card"]!.GetValue<string>()).ToHashSet();
+        Assert.Equal(Enum.GetValues<CardKind>().Select(k => k.ToWire()).Order(), kinds.Order());
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void SerialisedCards_ContainNoNullOrEmptyValues(string name)
     {
-        var json = CardJson.ToJson(CardBuilder.Build(InputFor(name)));
         var problems = new List<string>();
-        FindEmpty("$", json, problems);
+        FindEmpty("$", Calls[name](), problems);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
@@ -42,9 +58,11 @@ public sealed class CardGoldenTests
     [MemberData(nameof(Cases))]
     public void EveryCard_HasTheSpecRequiredFields(string name)
     {
-        foreach (var card in CardJson.ToJson(CardBuilder.Build(InputFor(name)))["cards"]!.AsArray())
+        foreach (var card in Calls[name]()["cards"]!.AsArray())
         {
             Assert.True(Guid.TryParse((string?)card!["uuid"], out _));
+            Assert.InRange(card["summary"]!.GetValue<string>().Length, 1, 139);
+            Assert.DoesNotContain('\n', card["summary"]!.GetValue<string>());
             Assert.Contains((string?)card["indicator"], new[] { "info", "warning", "critical" });
             Assert.False(string.IsNullOrWhiteSpace((string?)card["source"]?["label"]));
             if (card["suggestions"] is JsonArray suggestions)
@@ -58,7 +76,14 @@ public sealed class CardGoldenTests
                 Assert.All(reasons, r => Assert.False(string.IsNullOrWhiteSpace((string?)r!["display"])));
             }
 
-            Assert.Equal(17, card["extension"]!["cdsrisk"]!["criteria"]!.AsArray().Count);
+            foreach (var link in card["links"] as JsonArray ?? [])
+            {
+                Assert.Contains((string?)link!["type"], new[] { "absolute", "smart" });
+                Assert.Equal(link["type"]!.GetValue<string>() == "smart", link["appContext"] is not null);
+            }
+
+            // Every criterion with its evidence stays in the extension, for machines (issue 14 section 5).
+            Assert.Equal(17, card["extension"]!["cdsrisk"]!["criteria"]!.AsObject().Count);
         }
     }
 

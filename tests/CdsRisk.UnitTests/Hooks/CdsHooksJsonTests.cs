@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CdsRisk.Api.Hooks;
+using CdsRisk.Core.Eligibility;
 
 namespace CdsRisk.UnitTests.Hooks;
 
@@ -15,7 +16,7 @@ public sealed class CdsHooksJsonTests
         var card = new Card
         {
             Summary = "s",
-            Indicator = "info",
+            Indicator = CdsRisk.Core.Cards.CardIndicator.Info,
             Detail = "",
             Source = new Source { Label = "l", Url = null, Topic = new Coding() },
             Links = [],
@@ -32,7 +33,7 @@ public sealed class CdsHooksJsonTests
     public void SystemActions_AreOmittedWhenEmpty_AndWrittenWhenPresent()
     {
         var empty = JsonSerializer.Serialize(new CdsServiceResponse { Cards = [], SystemActions = [] }, CdsHooksJson.Options);
-        var one = JsonSerializer.Serialize(new CdsServiceResponse { Cards = [], SystemActions = [new CdsRisk.Api.Hooks.Action { Type = "delete", Description = "d", ResourceId = "Task/1" }] }, CdsHooksJson.Options);
+        var one = JsonSerializer.Serialize(new CdsServiceResponse { Cards = [], SystemActions = [new CdsRisk.Api.Hooks.Action { Type = CdsRisk.Core.Cards.ActionType.Delete, Description = "d", ResourceId = "Task/1" }] }, CdsHooksJson.Options);
 
         Assert.Equal("""{"cards":[]}""", empty);
         Assert.Equal("""{"cards":[],"systemActions":[{"type":"delete","description":"d","resourceId":"Task/1"}]}""", one);
@@ -65,6 +66,42 @@ public sealed class CdsHooksJsonTests
         Assert.Equal("SECRET", auth.AccessToken);
         Assert.Equal(300, auth.ExpiresIn);
         Assert.DoesNotContain("SECRET", auth.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Enums_AreWrittenOneWay_KebabCaseOfTheMemberName_AndNumbersAreRefused()
+    {
+        var card = new Card
+        {
+            Summary = "s",
+            Indicator = CdsRisk.Core.Cards.CardIndicator.Critical,
+            SelectionBehavior = CdsRisk.Core.Cards.SelectionBehavior.AtMostOne,
+            Source = new Source { Label = "l" },
+            Links = [new Link { Label = "l", Url = "https://example.org/", Type = CdsRisk.Core.Cards.LinkType.Smart, AppContext = "{}" }],
+            Extension = new CardExtension
+            {
+                CdsRisk = new CdsRiskCardExtension
+                {
+                    Outcome = CdsRisk.Core.Eligibility.EligibilityOutcome.NeedsData,
+                    Card = CdsRisk.Core.Cards.CardKind.ResectionOrdered,
+                    Criteria = new Dictionary<string, CriterionEntry>
+                    {
+                        ["consent"] = new() { Status = CdsRisk.Core.Eligibility.CriterionStatus.ToBeConfirmed, Reason = "r", Evidence = [] },
+                    },
+                },
+            },
+        };
+
+        var json = JsonSerializer.Serialize(card, CdsHooksJson.Options);
+
+        Assert.Contains("\"indicator\":\"critical\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"selectionBehavior\":\"at-most-one\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"type\":\"smart\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"outcome\":\"needs-data\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"card\":\"resection-ordered\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"to-be-confirmed\"", json, StringComparison.Ordinal);
+        Assert.Equal("to-be-confirmed", CriterionStatus.ToBeConfirmed.ToWire());
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<CriterionEntry>("""{"status":3,"reason":"r","evidence":[]}""", CdsHooksJson.Options));
     }
 
     [Fact]

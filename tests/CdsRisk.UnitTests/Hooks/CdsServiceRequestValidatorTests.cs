@@ -67,6 +67,36 @@ public sealed class CdsServiceRequestValidatorTests
         Assert.Empty(Errors(request with { Context = request.Context with { Selections = ["ServiceRequest/sr-1"] } }));
     }
 
+    [Theory]
+    [InlineData("""{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"MedicationRequest"}},{"resource":{"resourceType":"ServiceRequest","code":{"coding":[{}]}}}]}""")]
+    [InlineData("""{"resourceType":"Bundle"}""")]
+    public void OrderSign_NeedsOnlyADraftOrdersBundle_NoSelections_AndSparseOrdersAreNotRefused(string draftOrders)
+    {
+        using var draft = JsonDocument.Parse(draftOrders);
+        var request = Valid("order-sign") with
+        {
+            Context = new HookContext { UserId = "Practitioner/1", PatientId = "p1", EncounterId = "e1", DraftOrders = draft.RootElement.Clone() },
+        };
+
+        Assert.Empty(Errors(request));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("""{"resourceType":"MedicationRequest","id":"m1"}""")]
+    [InlineData("""[{"resourceType":"Bundle"}]""")]
+    [InlineData("\"Bundle\"")]
+    public void OrderSign_DraftOrdersThatIsNotABundle_NamesContextDraftOrders(string? draftOrders)
+    {
+        using var draft = draftOrders is null ? null : JsonDocument.Parse(draftOrders);
+        var request = Valid("order-sign") with
+        {
+            Context = new HookContext { UserId = "Practitioner/1", PatientId = "p1", DraftOrders = draft?.RootElement.Clone() },
+        };
+
+        Assert.Equal(["context.draftOrders"], Errors(request));
+    }
+
     [Fact]
     public void PrefetchValuesMustBeResourcesOrNull_NamingTheKey()
     {

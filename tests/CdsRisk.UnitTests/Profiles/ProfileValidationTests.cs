@@ -48,7 +48,7 @@ public sealed class ProfileValidationTests(ProfileValidator validator)
     [Fact]
     public void CardSuggestionResources_ConformToBaseR4_WithZeroErrors()
     {
-        var resources = CardFixtures.Golden()
+        var resources = CardFixtures.All()
             .SelectMany(g => CardBuilder.Build(g.Input))
             .Append(Assert.Single(CardBuilder.Build(CardFixtures.Eligible() with { RiskAssessmentReference = null, UserReference = null, EncounterReference = null })))
             .SelectMany(c => c.Suggestions).SelectMany(s => s.Actions)

@@ -247,7 +247,7 @@ v("hcc-diagnosis-missing", "No HCC Condition: the PRE describes patients with HC
   to_record=["Record the HCC diagnosis"], remove=["Condition/hcc"], preIsMeaningful=False)
 # --- resection, MRI, PRE
 v("resection-missing", "No resection ordered", {}, {"resection-scheduled": (UNK, ["No scheduled or ordered liver resection"])}, "needs-data",
-  to_record=["Order or schedule the curative liver resection"], remove=["ServiceRequest/resect"])
+  to_record=["Record the planned curative liver resection"], remove=["ServiceRequest/resect"])
 v("resection-by-appointment", "A booked appointment for a hepatectomy",
   {"Appointment/ap": {"resourceType": "Appointment", "id": "ap", "status": "booked", "start": "2026-06-28T08:00:00Z", "end": "2026-06-28T12:00:00Z",
                       "serviceType": [{"text": "Laparoscopic hepatectomy"}], "participant": [{"actor": {"reference": "Patient/p1"}, "status": "accepted"}]}},
