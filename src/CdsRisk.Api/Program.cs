@@ -1,5 +1,6 @@
 using CdsRisk.Api.Auth;
 using CdsRisk.Api.Diagnostics;
+using CdsRisk.Api.Health;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.OpenApi;
 using CdsRisk.Api.Pipeline;
@@ -15,11 +16,13 @@ builder.Services.AddRiskPipeline(builder.Configuration);
 builder.Services.AddCdsRiskCors(builder.Configuration);
 builder.Services.AddCdsRiskOpenApi();
 builder.Services.AddCdsRiskTelemetry(builder.Configuration);
+builder.Services.AddReadiness();
 
 var app = builder.Build();
 app.UseCdsRisk();
 app.MapCdsHooks();
 app.MapRiskApi();
+app.MapReadiness();
 app.Run();
 
 /// <summary>Entry point; public for WebApplicationFactory.</summary>

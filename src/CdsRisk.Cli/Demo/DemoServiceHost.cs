@@ -24,7 +24,7 @@ public sealed class DemoServiceHost : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
-    /// <summary>Starts the service with <paramref name="environment"/> and waits until <c>/healthz</c> answers.</summary>
+    /// <summary>Starts the service with <paramref name="environment"/> and waits until <c>/readyz</c> says ready (warmed up, storage and model usable).</summary>
     public static async Task<DemoServiceHost> StartAsync(string apiProject, IReadOnlyDictionary<string, string> environment, string logPath, Action<string> progress, CancellationToken cancellationToken)
     {
         var port = FreePort();
@@ -92,7 +92,7 @@ public sealed class DemoServiceHost : IAsyncDisposable
 
             try
             {
-                using var response = await http.GetAsync(new Uri(baseUrl, "/healthz"), cancellationToken);
+                using var response = await http.GetAsync(new Uri(baseUrl, "/readyz"), cancellationToken);
                 if (response.StatusCode == HttpStatusCode.OK) return host;
             }
             catch (HttpRequestException)
@@ -107,7 +107,7 @@ public sealed class DemoServiceHost : IAsyncDisposable
         }
 
         await host.DisposeAsync();
-        throw new DemoException($"the service did not answer /healthz within {deadline.TotalMinutes} minutes; see {logPath}");
+        throw new DemoException($"the service did not say ready on /readyz within {deadline.TotalMinutes} minutes; see {logPath}");
     }
 
     public static string Tail(string path, int lines = 25)

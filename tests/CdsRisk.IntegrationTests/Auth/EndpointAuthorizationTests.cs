@@ -159,7 +159,8 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
             {
                 // Open on purpose (.AllowAnonymous()): answers without any token.
                 var open = await RawHttp.SendAsync(_port, endpoint.Method, endpoint.Path);
-                Assert.True(open.Status is >= 200 and < 300, $"{key} (anonymous) answered {open.Status}");
+                // /readyz answers 503 while the start-up warm-up runs: still without a token.
+                Assert.True(open.Status is >= 200 and < 300 || (key == "GET /readyz" && open.Status == 503), $"{key} (anonymous) answered {open.Status}");
                 continue;
             }
 
