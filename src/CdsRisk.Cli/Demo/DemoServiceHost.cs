@@ -25,9 +25,9 @@ public sealed class DemoServiceHost : IAsyncDisposable
     public bool HasExited => process.HasExited;
 
     /// <summary>Starts the service with <paramref name="environment"/> and waits until <c>/readyz</c> says ready (warmed up, storage and model usable).</summary>
-    public static async Task<DemoServiceHost> StartAsync(string apiProject, IReadOnlyDictionary<string, string> environment, string logPath, Action<string> progress, CancellationToken cancellationToken)
+    public static async Task<DemoServiceHost> StartAsync(string apiProject, IReadOnlyDictionary<string, string> environment, string logPath, Action<string> progress, CancellationToken cancellationToken, int? port = null)
     {
-        var port = FreePort();
+        port ??= FreePort();
         var baseUrl = new Uri($"http://127.0.0.1:{port}");
         // setpriv --pdeathsig: if the demo dies without cleaning up, `dotnet run` gets SIGTERM and stops the service.
         var setpriv = File.Exists("/usr/bin/setpriv");
