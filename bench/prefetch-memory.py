@@ -93,7 +93,7 @@ def main():
     try:
         for _ in range(600):
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                urllib.request.urlopen(base + "/readyz", timeout=1).read()  # 503 (an error here) until warmed up
                 break
             except Exception:
                 time.sleep(0.1)

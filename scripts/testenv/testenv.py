@@ -38,6 +38,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_STATE_DIR = os.path.join(REPO, ".cdsrisk", "testenv")
 FHIR_DIR = os.path.join(HERE, "fhir-server")
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+# Orthanc's OnStableStudy callback that asks the service to score each study when it arrives (issue 15 item 4).
+SCORING_LUA = os.path.join(REPO, "scripts", "orthanc", "cdsrisk-score-on-stable-study.lua")
 READY_TIMEOUT_S = 60
 PR_SET_PDEATHSIG = 1
 
@@ -193,6 +195,8 @@ class Supervisor:
         root = os.path.join(self.temp_dir, "orthanc")
         os.makedirs(os.path.join(root, "storage"))
         http_port, dicom_port = free_port(), free_port()
+        # The service is started later (by a test or the demo) on this port, with Scoring:Clients trusting this API key.
+        scoring_port, scoring_key = free_port(), "pacs-" + secrets.token_urlsafe(24)
         config = {
             "Name": "CdsRiskTest",
             "HttpPort": http_port,
@@ -211,6 +215,9 @@ class Supervisor:
             "TcpNoDelay": True,
             "StorageCompression": False,
             "ConcurrentJobs": 2,
+            "LuaScripts": [SCORING_LUA],
+            "StableAge": 1,  # seconds without a new instance before OnStableStudy (a PACS uses about 60)
+            "CdsRisk": {"ScoringJobsUrl": f"http://127.0.0.1:{scoring_port}/api/scoring-jobs", "ApiKey": scoring_key},
         }
         cfg_path = os.path.join(root, "orthanc.json")
         with open(cfg_path, "w") as f:
@@ -227,7 +234,7 @@ class Supervisor:
             self._wait_until("orthanc", lambda: http_ok(url + "/system") and http_ok(url + "/dicom-web/studies"),
                              "GET /system and QIDO /dicom-web/studies answered")
             self.env.update(orthancUrl=url, dicomWebBaseUrl=url + "/dicom-web", orthancPort=http_port,
-                            orthancPid=self.procs["orthanc"].pid)
+                            orthancPid=self.procs["orthanc"].pid, scoringCallbackPort=scoring_port, scoringApiKey=scoring_key)
             line = proxy.stdout.readline().decode("utf-8", "replace").strip()
             proxy.stdout.close()
             try:

@@ -1,6 +1,7 @@
 using CdsRisk.Api.App;
 using CdsRisk.Api.Auth;
 using CdsRisk.Api.Diagnostics;
+using CdsRisk.Api.Health;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.OpenApi;
 using CdsRisk.Api.Pipeline;
@@ -17,6 +18,7 @@ builder.Services.AddCdsRiskCors(builder.Configuration);
 builder.Services.AddCdsRiskOpenApi();
 builder.Services.AddCdsRiskTelemetry(builder.Configuration);
 builder.Services.AddSmartApp();
+builder.Services.AddReadiness();
 
 var app = builder.Build();
 app.UseCdsRisk();
@@ -24,6 +26,7 @@ app.UseSmartApp();
 app.MapCdsHooks();
 app.MapRiskApi();
 app.MapSmartApp();
+app.MapReadiness();
 app.Run();
 
 /// <summary>Entry point; public for WebApplicationFactory.</summary>

@@ -71,7 +71,7 @@ public static class HookBench
         });
         try
         {
-            await WaitHealthyAsync(baseUrl);
+            await WaitReadyAsync(baseUrl);
             var handler = new JsonWebTokenHandler();
             string Sign(Uri url) => handler.CreateToken(new SecurityTokenDescriptor
             {
@@ -279,14 +279,15 @@ public static class HookBench
         return process;
     }
 
-    private static async Task WaitHealthyAsync(Uri baseUrl)
+    // /readyz: 503 until the service has warmed up (model, FHIR parsing, the card path), so the first timed hook is not a cold one.
+    private static async Task WaitReadyAsync(Uri baseUrl)
     {
         using var http = new HttpClient();
         for (var i = 0; i < 300; i++)
         {
             try
             {
-                using var health = await http.GetAsync(new Uri(baseUrl, "healthz"));
+                using var health = await http.GetAsync(new Uri(baseUrl, "readyz"));
                 if (health.IsSuccessStatusCode)
                 {
                     return;
@@ -299,7 +300,7 @@ public static class HookBench
             await Task.Delay(200);
         }
 
-        throw new InvalidOperationException("the service did not become healthy");
+        throw new InvalidOperationException("the service did not become ready (/readyz)");
     }
 
     private static int FreePort()

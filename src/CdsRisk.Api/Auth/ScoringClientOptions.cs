@@ -32,6 +32,12 @@ public sealed class ScoringClientOptions : TrustedClientOptions
     /// <summary>ClientId of the <c>WriteBack:BackendClients</c> entry its jobs read and write with (configured for <see cref="FhirServer"/>).</summary>
     public string? Credential { get; set; }
 
+    /// <summary>
+    /// The FHIR identifier system under which this client's DICOM PatientIDs are recorded on its FHIR server (e.g. the hospital's MRN
+    /// system), for the PACS form of a request (<c>dicomPatientId</c>): the patient is <c>Patient?identifier=&lt;system&gt;|&lt;PatientID&gt;</c>.
+    /// </summary>
+    public string? PatientIdentifierSystem { get; set; }
+
     public Uri FhirServerBase => new(FhirServer!.TrimEnd('/') + "/");
 
     public byte[]? ApiKeyHash => string.IsNullOrEmpty(ApiKeySha256) ? null : Convert.FromHexString(ApiKeySha256);
@@ -79,6 +85,11 @@ internal sealed class ScoringClientsOptionsValidator(IOptions<FhirOptions> fhir,
             else if (!string.IsNullOrEmpty(client.JwksUrl) || !string.IsNullOrEmpty(client.Jwks) || !string.IsNullOrEmpty(client.JwksFile) || client.AllowedJku.Count > 0)
             {
                 failures.Add($"{key}: an API-key client has no JWT keys; remove JwksUrl, Jwks, JwksFile and AllowedJku.");
+            }
+
+            if (client.PatientIdentifierSystem is { } system && !Uri.TryCreate(system, UriKind.Absolute, out _))
+            {
+                failures.Add($"{key}:PatientIdentifierSystem must be an absolute URI (the FHIR identifier system of the DICOM PatientIDs, e.g. urn:oid:… or https://…).");
             }
 
             if (!AllowedBaseUrl.TryCreate(client.FhirServer, out _))

@@ -45,7 +45,6 @@ public static class CdsHooksServiceCollectionExtensions
 
         services.AddSingleton<PrefetchParseCache>();
         services.AddScoped<PatientRecordLoader>();
-        services.AddHostedService<FhirModelWarmup>();
         return services;
     }
 

@@ -64,6 +64,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<ScoreStoredSignal>();
         services.AddSingleton<ScoringCoordinator>();
         services.AddSingleton<ScoringStage>();
+        services.AddScoped<DicomPatientResolver>();
         services.AddHostedService<ScoringWorker>();
 
         services.AddOptions<WriteBackOptions>().BindConfiguration(WriteBackOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -1,4 +1,6 @@
 using System.Net.Http.Headers;
+using System.Text.Json;
+using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Audit;
 using CdsRisk.Api.Auth;
 using CdsRisk.Api.Fhir;
@@ -20,8 +22,14 @@ namespace CdsRisk.Api.Scoring;
 /// </summary>
 public sealed record ScoringJobRequest
 {
-    /// <summary>The patient's logical id on the FHIR server.</summary>
+    /// <summary>The patient's logical id on the FHIR server; or, from a PACS, <see cref="DicomPatientId"/> instead.</summary>
     public string? PatientId { get; init; }
+
+    /// <summary>
+    /// The PACS form (with <see cref="StudyInstanceUid"/>, without <see cref="PatientId"/>): the study's DICOM PatientID (0010,0020),
+    /// resolved to the FHIR Patient by <c>Patient?identifier=&lt;Scoring:Clients:N:PatientIdentifierSystem&gt;|&lt;value&gt;</c>.
+    /// </summary>
+    public string? DicomPatientId { get; init; }
 
     /// <summary>FHIR base URL: omitted, or the one the scoring client is bound to (with Auth:Mode=Disabled, required and on Fhir:AllowedServers).</summary>
     public string? FhirServer { get; init; }
@@ -37,7 +45,13 @@ public sealed class ScoringJobRequestValidator : AbstractValidator<ScoringJobReq
 {
     public ScoringJobRequestValidator()
     {
-        RuleFor(r => r.PatientId).NotEmpty().Matches("^[A-Za-z0-9\\-\\.]{1,64}$").WithMessage("patientId must be a FHIR logical id.");
+        RuleFor(r => r.PatientId).NotEmpty().When(r => r.DicomPatientId is null).WithMessage("patientId (or, from a PACS, dicomPatientId with studyInstanceUid) is required.");
+        RuleFor(r => r.PatientId).Matches("^[A-Za-z0-9\\-\\.]{1,64}$").When(r => r.PatientId is not null).WithMessage("patientId must be a FHIR logical id.");
+        RuleFor(r => r.PatientId).Null().When(r => r.DicomPatientId is not null).WithMessage("patientId and dicomPatientId exclude each other: name the FHIR patient or the DICOM PatientID.");
+        // DICOM PS3.5 §6.2: PatientID is LO, at most 64 characters, no backslash (the value separator) and no control characters.
+        RuleFor(r => r.DicomPatientId).Must(v => v!.Length is > 0 and <= 64 && !v.Any(c => c == '\\' || char.IsControl(c)) && v.Trim().Length > 0)
+            .When(r => r.DicomPatientId is not null).WithMessage("dicomPatientId must be a DICOM PatientID (LO: 1 to 64 characters, no backslash or control character).");
+        RuleFor(r => r.StudyInstanceUid).NotEmpty().When(r => r.DicomPatientId is not null).WithMessage("studyInstanceUid is required with dicomPatientId (the study that arrived).");
         RuleFor(r => r.FhirServer).Must(s => Uri.TryCreate(s, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
             .When(r => r.FhirServer is not null).WithMessage("fhirServer must be an absolute http(s) URL.");
         RuleFor(r => r.Credential).NotEmpty().When(r => r.Credential is not null);
@@ -90,7 +104,7 @@ public static class ScoringJobEndpoints
         group.MapPost("", CreateAsync)
             .WithName("CreateScoringJob")
             .WithSummary("Score a patient's MRI ahead of the hooks; idempotent per (study, model, clinical features)")
-            .WithDescription("Loads the patient's record from the FHIR server the scoring client is bound to, with its backend credential, picks the MR study, starts its job and queues the patient's RiskAssessment for that server. 202 with Location while the job is queued or running (the same job for a repeated request); 200 when its score is already there. Requires a scoring client (Scoring:Clients): a JWT like a CDS Client's, or Authorization: ApiKey <key>. Naming another fhirServer or credential than the client's is 403 (CDSR-2005).")
+            .WithDescription("Loads the patient's record from the FHIR server the scoring client is bound to, with its backend credential, picks the MR study, starts its job and queues the patient's RiskAssessment for that server. 202 with Location while the job is queued or running (the same job for a repeated request); 200 when its score is already there. Requires a scoring client (Scoring:Clients): a JWT like a CDS Client's, or Authorization: ApiKey <key>. Naming another fhirServer or credential than the client's is 403 (CDSR-2005). The PACS form {dicomPatientId, studyInstanceUid} (e.g. from Orthanc's OnStableStudy callback) finds the patient by Patient?identifier=<the client's PatientIdentifierSystem>|<dicomPatientId>; a study whose patient is not exactly one Patient is kept as a failed job with the reason (202, state failed).")
             .AddEndpointFilter<ValidationFilter<ScoringJobRequest>>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status403Forbidden)
@@ -110,7 +124,7 @@ public static class ScoringJobEndpoints
     private static async Task<Results<Accepted<ScoringJobView>, Ok<ScoringJobView>>> CreateAsync(
         ScoringJobRequest request, HttpContext http, ClientTokenValidators clients, PatientRecordLoader loader, TrialRiskEvaluator evaluator,
         RiskAssessmentWriteBack writeBacks, ScoringCoordinator coordinator, FhirCredentials credentials, IOptions<WriteBackOptions> writeBack,
-        TimeProvider time, CancellationToken cancellationToken)
+        DicomPatientResolver resolver, ScoringJobStore jobs, ILoggerFactory loggers, TimeProvider time, CancellationToken cancellationToken)
     {
         var (server, credential) = Binding(request, http.User, clients);
         var client = writeBack.Value.BackendClients.FirstOrDefault(c => c.ClientId == credential);
@@ -121,13 +135,31 @@ public static class ScoringJobEndpoints
                 new Dictionary<string, string[]> { ["credential"] = ["No WriteBack:BackendClients entry with this clientId could get a token for fhirServer."] });
         }
 
+        var patientId = request.PatientId;
+        if (patientId is null)
+        {
+            // The PACS form: the FHIR Patient that carries the study's DICOM PatientID, exactly one; otherwise the study is kept as a
+            // failed job with the reason (the PACS gets its job like any other, and the reason is in GET /api/scoring-jobs/{id}).
+            var system = IdentifierSystem(http.User, clients);
+            var resolved = await resolver.ResolveAsync(server, token, system, request.DicomPatientId!.Trim(), cancellationToken);
+            if (resolved.PatientId is null)
+            {
+                var failed = await jobs.CreateFailedAsync(Guid.NewGuid().ToString("N"), "unresolved|" + Guid.NewGuid().ToString("N"),
+                    JsonSerializer.Serialize(new { studyInstanceUid = request.StudyInstanceUid }), "study's patient not resolved: " + resolved.Problem, cancellationToken);
+                loggers.CreateLogger(typeof(ScoringJobEndpoints)).StudyPatientNotResolved(failed.Id, resolved.Problem!);
+                return TypedResults.Accepted($"/api/scoring-jobs/{failed.Id}", ScoringJobView.From(failed));
+            }
+
+            patientId = resolved.PatientId;
+        }
+
         var service = CdsServiceCatalog.Find(CdsServiceCatalog.PatientViewId)!;
         var reading = new HookInvocation
         {
             ServiceId = service.Id,
             Hook = service.Hook,
             HookInstance = Guid.NewGuid(),
-            PatientId = request.PatientId!,
+            PatientId = patientId,
             UserId = "Device/cdsrisk",
             FhirServer = server,
             Authorization = new FhirAuthorization { AccessToken = token, TokenType = "Bearer", Scope = client!.Scope },
@@ -188,6 +220,15 @@ public static class ScoringJobEndpoints
         }
 
         return (bound.FhirServerBase, bound.Credential!);
+    }
+
+    /// <summary>The identifier system of the scoring client's DICOM PatientIDs (<c>Scoring:Clients:N:PatientIdentifierSystem</c>).</summary>
+    private static string IdentifierSystem(System.Security.Claims.ClaimsPrincipal user, ClientTokenValidators clients)
+    {
+        var bound = ClientClaims.IsDevelopment(user) ? null : clients.ScoringClientByName(user.FindFirst(ClientClaims.Client)?.Value ?? "");
+        return bound?.PatientIdentifierSystem ?? throw new CdsRiskException(ErrorCodes.ValidationFailed,
+            "dicomPatientId needs a scoring client with Scoring:Clients:N:PatientIdentifierSystem (the FHIR identifier system of its DICOM PatientIDs).",
+            new Dictionary<string, string[]> { ["dicomPatientId"] = ["this scoring client has no PatientIdentifierSystem configured; send patientId instead."] });
     }
 
     private static async Task<Ok<ScoringJobView>> GetAsync(string id, ScoringJobStore jobs, CancellationToken cancellationToken)

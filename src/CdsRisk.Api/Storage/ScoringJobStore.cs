@@ -34,6 +34,18 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
         return (job, inserted == 1);
     }
 
+    /// <summary>Keeps a job that failed before it could be described (e.g. a study whose patient could not be resolved), with the reason; never retried.</summary>
+    public async Task<ScoringJobRow> CreateFailedAsync(string id, string key, string requestJson, string error, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixMs();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(null, """
+            INSERT INTO scoring_jobs (id, job_key, state, progress, request_json, error, created_ms, updated_ms)
+            VALUES (@id, @key, @state, 'failed', @request, @error, @now, @now);
+            """, cancellationToken, ("id", id), ("key", key), ("state", ScoringJobStates.Failed), ("request", requestJson), ("error", error), ("now", now));
+        return (await connection.QueryAsync($"SELECT {Columns} FROM scoring_jobs WHERE id = @id;", Map, cancellationToken, ("id", id)))[0];
+    }
+
     public async Task<ScoringJobRow?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

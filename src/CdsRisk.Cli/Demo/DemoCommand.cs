@@ -99,9 +99,16 @@ public static class DemoCommand
         await File.WriteAllTextAsync(jwksPath, signer.JwksJson, cancellationToken);
 
         var progress = new ProgressLine();
-        var serviceEnv = ServiceEnvironment(signer, fhirBase, dicomWebBase, options.WorkDir);
+        var serviceEnv = new Dictionary<string, string>(ServiceEnvironment(signer, fhirBase, dicomWebBase, options.WorkDir));
+        // The port Orthanc's OnStableStudy script calls, and the scoring client it authenticates as (the study-arrival step).
+        var callbackPort = StudyArrivalStep.CallbackPort(env);
+        if (callbackPort is not null)
+        {
+            foreach (var (key, value) in StudyArrivalStep.ServiceEnvironment(env, fhirBase, fhirToken)) serviceEnv[key] = value;
+        }
+
         var started = Stopwatch.StartNew();
-        await using var service = await DemoServiceHost.StartAsync(options.ApiProject, serviceEnv, Path.Combine(options.WorkDir, "service.log"), progress.Show, cancellationToken);
+        await using var service = await DemoServiceHost.StartAsync(options.ApiProject, serviceEnv, Path.Combine(options.WorkDir, "service.log"), progress.Show, cancellationToken, callbackPort);
         progress.Done($"service up at {service.BaseUrl} after {started.Elapsed.TotalSeconds:0.0}s");
 
         using var ehr = new DemoEhr(service.BaseUrl, signer, new Uri(fhirBase), fhirToken);
@@ -166,8 +173,10 @@ public static class DemoCommand
             rows.Add(new SummaryRow(patient, view, order, drug, written, states));
         }
 
+        var arrivalFailed = callbackPort is null ? false : !await StudyArrivalAsync(env, manifest, options, fhirBase, fhirToken, dicomWebBase, ehr, services, printer, progress, cancellationToken);
+
         printer.Summary(rows);
-        var failed = rows.Count(r => !r.View.Ok || r.Order is { Ok: false } || r.Drug is { Ok: false });
+        var failed = rows.Count(r => !r.View.Ok || r.Order is { Ok: false } || r.Drug is { Ok: false }) + (arrivalFailed ? 1 : 0);
         var unexpected = rows.Count(r => r.Problems.Count > 0);
 
         if (options.NoWait) return failed > 0 ? 3 : unexpected > 0 ? 4 : 0;
@@ -195,6 +204,44 @@ public static class DemoCommand
             if (states.Values.All(s => s != "pending") || clock.Elapsed > WriteBackPatience) return states;
             await Task.Delay(500, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// A new patient's MRI is stored in Orthanc while the service runs; Orthanc asks the service to score it; the first chart open
+    /// answers with that score. True when it did (not pending).
+    /// </summary>
+    private static async Task<bool> StudyArrivalAsync(JsonObject env, JsonObject manifest, DemoOptions options, string fhirBase, string fhirToken, string dicomWebBase,
+        DemoEhr ehr, IReadOnlyDictionary<string, JsonObject> services, CardPrinter printer, ProgressLine progress, CancellationToken cancellationToken)
+    {
+        var entries = (manifest["patients"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        var entry = entries.FirstOrDefault(p => (string?)p["scenario"] == "eligible-high-risk") ?? entries.FirstOrDefault(p => p["expected"]?["referencePre"] is JsonValue);
+        if (entry?["studyInstanceUids"]?[0]?.GetValue<string>() is not { } studyUid)
+        {
+            return true; // no seeded study to copy (DEMO_ONLY without one): nothing to show
+        }
+
+        var source = DemoPatient.From(entry);
+        Console.Out.WriteLine();
+        Console.Out.WriteLine("== Study arrival: a new patient's MRI is stored in Orthanc while the service runs (nobody opens a chart)");
+        var step = new StudyArrivalStep(env, fhirBase, fhirToken, dicomWebBase);
+        var bundlePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.ManifestFile))!, source.Scenario, "bundle.json");
+        var patient = await progress.WhileAsync("storing the study in Orthanc (REST upload, instance by instance)",
+            step.StoreStudyAsync(source, bundlePath, studyUid, cancellationToken));
+        Console.Out.WriteLine($"   stored; Orthanc's OnStableStudy callback posts {{dicomPatientId, studyInstanceUid}} to /api/scoring-jobs");
+        var (written, waited) = await progress.WhileAsync("waiting for the score computed at arrival (its RiskAssessment on the FHIR server)",
+            StudyArrivalStep.WaitForScoreAsync(ehr, patient.PatientId, TimeSpan.FromMinutes(3), cancellationToken));
+        Console.Out.WriteLine(written.Items.Count > 0
+            ? $"   scored at arrival: RiskAssessment written {waited.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s after the upload, before any chart was opened"
+            : $"   NOT scored at arrival within {waited.TotalMinutes:0} minutes; see {Path.Combine(options.WorkDir, "service.log")}");
+
+        var view = await progress.WhileAsync("first chart open: patient-view", ehr.PatientViewAsync(patient, services, false, cancellationToken));
+        printer.HookResult("patient-view, first chart open after the study arrived", view);
+        var pre = view.Assessment?["preScore"] is JsonValue p && p.TryGetValue<double>(out var value) ? value : (double?)null;
+        var ok = view.Ok && !view.IsPending && pre is not null;
+        Console.Out.WriteLine(ok
+            ? $"   => the FIRST chart open already has the score: PRE {pre!.Value.ToString("0.000", CultureInfo.InvariantCulture)} (computed when the study arrived; no \"pending\")"
+            : "   => the first chart open did NOT have the score (pending or failed): the study-arrival path did not work");
+        return ok;
     }
 
     /// <summary>The service configuration the demo sets (environment variables, ASP.NET Core key syntax).</summary>

@@ -24,10 +24,10 @@ public sealed class DemoServiceHost : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
-    /// <summary>Starts the service with <paramref name="environment"/> and waits until <c>/healthz</c> answers.</summary>
-    public static async Task<DemoServiceHost> StartAsync(string apiProject, IReadOnlyDictionary<string, string> environment, string logPath, Action<string> progress, CancellationToken cancellationToken)
+    /// <summary>Starts the service with <paramref name="environment"/> and waits until <c>/readyz</c> says ready (warmed up, storage and model usable).</summary>
+    public static async Task<DemoServiceHost> StartAsync(string apiProject, IReadOnlyDictionary<string, string> environment, string logPath, Action<string> progress, CancellationToken cancellationToken, int? port = null)
     {
-        var port = FreePort();
+        port ??= FreePort();
         var baseUrl = new Uri($"http://127.0.0.1:{port}");
         // setpriv --pdeathsig: if the demo dies without cleaning up, `dotnet run` gets SIGTERM and stops the service.
         var setpriv = File.Exists("/usr/bin/setpriv");
@@ -94,7 +94,7 @@ public sealed class DemoServiceHost : IAsyncDisposable
 
                 try
                 {
-                    using var response = await http.GetAsync(new Uri(baseUrl, "/healthz"), cancellationToken);
+                    using var response = await http.GetAsync(new Uri(baseUrl, "/readyz"), cancellationToken);
                     if (response.StatusCode == HttpStatusCode.OK) return host;
                 }
                 catch (HttpRequestException)
@@ -108,7 +108,7 @@ public sealed class DemoServiceHost : IAsyncDisposable
                 await Task.Delay(500, cancellationToken);
             }
 
-            throw new DemoException($"the service did not answer /healthz within {deadline.TotalMinutes} minutes; see {logPath}");
+            throw new DemoException($"the service did not say ready on /readyz within {deadline.TotalMinutes} minutes; see {logPath}");
         }
         catch
         {

@@ -74,21 +74,25 @@ public static class SeededDemo
     /// <paramref name="editImagingStudy"/> may change the copy's ImagingStudy (drop its date, its Endpoint, list other series …).
     /// </summary>
     public static async Task<string> CopyPatientAsync(TestEnvironment env, string scenario, string newPatientId, Uri dicomWebBase,
-        Action<JsonObject>? editImagingStudy = null)
+        Action<JsonObject>? editImagingStudy = null, Action<JsonObject>? editPatient = null)
     {
         var patients = await GetAsync(env);
         var original = patients[scenario].PatientId;
         var bundle = await File.ReadAllTextAsync(Path.Combine(_outputDirectory!, scenario, "bundle.json"));
         bundle = bundle.Replace("{{DICOMWEB_BASE}}", dicomWebBase.AbsoluteUri.TrimEnd('/'), StringComparison.Ordinal)
             .Replace(original, newPatientId, StringComparison.Ordinal);
-        if (editImagingStudy is not null)
+        if (editImagingStudy is not null || editPatient is not null)
         {
             var parsed = JsonNode.Parse(bundle)!.AsObject();
             foreach (var entry in parsed["entry"]!.AsArray())
             {
                 if (entry!["resource"] is JsonObject { } resource && resource["resourceType"]?.GetValue<string>() == "ImagingStudy")
                 {
-                    editImagingStudy(resource);
+                    editImagingStudy?.Invoke(resource);
+                }
+                else if (entry["resource"] is JsonObject { } patient && patient["resourceType"]?.GetValue<string>() == "Patient")
+                {
+                    editPatient?.Invoke(patient);
                 }
             }
 

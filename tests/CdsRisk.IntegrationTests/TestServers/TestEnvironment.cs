@@ -48,6 +48,15 @@ public sealed class TestEnvironment : IAsyncLifetime
     /// <summary>Npgsql connection string of a fresh database owned by a superuser.</summary>
     public string PostgresConnectionString => Info.PostgresConnectionString;
 
+    /// <summary>
+    /// The loopback port Orthanc's OnStableStudy script (scripts/orthanc/cdsrisk-score-on-stable-study.lua) posts scoring requests to
+    /// (<c>http://127.0.0.1:PORT/api/scoring-jobs</c>): a test that runs the service there receives every study stored meanwhile.
+    /// </summary>
+    public int ScoringCallbackPort => Info.ScoringCallbackPort;
+
+    /// <summary>The API key Orthanc's script sends (<c>Authorization: ApiKey …</c>).</summary>
+    public string ScoringApiKey => Info.ScoringApiKey;
+
     /// <summary>The launcher's temp directory (server logs and storage); deleted on stop.</summary>
     public string TempDir => Info.TempDir;
 
@@ -283,6 +292,51 @@ public sealed class TestEnvironment : IAsyncLifetime
         return new OrthancInstance((string)node["ID"]!, studyId, (string)study["MainDicomTags"]!["StudyInstanceUID"]!, (string)node["Status"]!);
     }
 
+    /// <summary>The SeriesInstanceUIDs of a stored study.</summary>
+    public async Task<IReadOnlyList<string>> GetSeriesInstanceUidsAsync(string studyInstanceUid, CancellationToken cancellationToken = default)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var series = JsonNode.Parse(await client.GetStringAsync(new Uri(OrthancUrl, $"/studies/{await FindStudyAsync(client, studyInstanceUid, cancellationToken)}/series"), cancellationToken))!.AsArray();
+        return [.. series.Select(s => s!["MainDicomTags"]!["SeriesInstanceUID"]!.GetValue<string>())];
+    }
+
+    /// <summary>
+    /// Uploads a copy of a stored study as a new arrival (REST <c>POST /instances</c>, one file at a time, as a modality or router
+    /// sends it): every instance with another PatientID, StudyInstanceUID and SeriesInstanceUIDs (<paramref name="newSeriesUids"/>,
+    /// old → new) and new SOP Instance UIDs; returns the number stored.
+    /// </summary>
+    public async Task<int> UploadStudyCopyAsync(string studyInstanceUid, string patientId, string newStudyInstanceUid,
+        IReadOnlyDictionary<string, string> newSeriesUids, CancellationToken cancellationToken = default)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
+        var studyId = await FindStudyAsync(client, studyInstanceUid, cancellationToken);
+        var instances = JsonNode.Parse(await client.GetStringAsync(new Uri(OrthancUrl, $"/studies/{studyId}/instances"), cancellationToken))!.AsArray();
+        foreach (var instance in instances)
+        {
+            var id = instance!["ID"]!.GetValue<string>();
+            var series = JsonNode.Parse(await client.GetStringAsync(new Uri(OrthancUrl, $"/instances/{id}/simplified-tags"), cancellationToken))!["SeriesInstanceUID"]!.GetValue<string>();
+            var modify = new JsonObject
+            {
+                ["Replace"] = new JsonObject
+                {
+                    ["PatientID"] = patientId, ["PatientName"] = "ARRIVAL^TEST", ["StudyInstanceUID"] = newStudyInstanceUid, ["SeriesInstanceUID"] = newSeriesUids[series],
+                },
+                ["Force"] = true,
+            }.ToJsonString();
+            using var modified = await client.PostAsync(new Uri(OrthancUrl, $"/instances/{id}/modify"), new StringContent(modify), cancellationToken);
+            if (!modified.IsSuccessStatusCode) throw new TestServerException("POST /instances/{id}/modify", (int)modified.StatusCode, await modified.Content.ReadAsStringAsync(cancellationToken));
+            await UploadDicomAsync(await modified.Content.ReadAsByteArrayAsync(cancellationToken), cancellationToken);
+        }
+
+        return instances.Count;
+    }
+
+    private async Task<string> FindStudyAsync(HttpClient client, string studyInstanceUid, CancellationToken cancellationToken)
+    {
+        using var lookup = await client.PostAsync(new Uri(OrthancUrl, "/tools/lookup"), new StringContent(studyInstanceUid), cancellationToken);
+        return JsonNode.Parse(await lookup.Content.ReadAsStringAsync(cancellationToken))!.AsArray().First(n => (string?)n!["Type"] == "Study")!["ID"]!.GetValue<string>();
+    }
+
     /// <summary>Stores every file of <paramref name="paths"/> in Orthanc.</summary>
     public async Task<IReadOnlyList<OrthancInstance>> UploadDicomFilesAsync(IEnumerable<string> paths, CancellationToken cancellationToken = default)
     {
@@ -357,7 +411,7 @@ public sealed class TestEnvironment : IAsyncLifetime
     private sealed record EnvironmentInfo(
         string FhirBaseUrl, string FhirToken, string FhirAdminUrl, string FhirAdminToken,
         string OrthancUrl, string DicomWebBaseUrl, string DicomWebProxyBaseUrl, string DicomWebProxyAdminUrl, string DicomWebProxyAdminToken,
-        string PostgresConnectionString, string TempDir, string EnvFile, double StartSeconds)
+        string PostgresConnectionString, string TempDir, string EnvFile, double StartSeconds, int ScoringCallbackPort, string ScoringApiKey)
     {
         public static EnvironmentInfo Parse(string json)
         {
@@ -367,7 +421,8 @@ public sealed class TestEnvironment : IAsyncLifetime
             return new EnvironmentInfo(S("fhirBaseUrl"), S("fhirToken"), S("fhirAdminUrl"), S("fhirAdminToken"),
                 S("orthancUrl"), S("dicomWebBaseUrl"), S("dicomWebProxyBaseUrl"), S("dicomWebProxyAdminUrl"), S("dicomWebProxyAdminToken"),
                 S("postgresConnectionString"), S("tempDir"), S("envFile"),
-                r.TryGetProperty("startSeconds", out var s) ? s.GetDouble() : 0);
+                r.TryGetProperty("startSeconds", out var s) ? s.GetDouble() : 0,
+                r.TryGetProperty("scoringCallbackPort", out var port) ? port.GetInt32() : 0, S("scoringApiKey"));
         }
     }
 }
