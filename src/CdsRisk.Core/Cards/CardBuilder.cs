@@ -9,7 +9,7 @@ namespace CdsRisk.Core.Cards;
 public sealed class CardInputException(string message) : ArgumentException(message);
 
 /// <summary>Turns one evaluation into the cards the clinician sees (issue 6, item 1). Pure: same input, same cards.</summary>
-public static class CardBuilder
+public static partial class CardBuilder
 {
     public const string PatientView = "patient-view";
     public const string OrderSelect = "order-select";

@@ -35,6 +35,9 @@ public static class CardCodes
         CardKind.ResectionBeforeEnrolment => new(CardTopicSystem, "resection-before-enrolment", "Liver resection ordered before trial enrolment"),
         CardKind.RegimenHypersensitivity => new(CardTopicSystem, "regimen-hypersensitivity", "Order for a regimen drug the patient is hypersensitive to"),
         CardKind.NotAssessed => new(CardTopicSystem, "not-assessed", "NCT07282184 screening not possible: data could not be read"),
+        CardKind.FollowUp => new(CardTopicSystem, "follow-up", "NCT07282184 follow-up schedule"),
+        CardKind.SafetySignal => new(CardTopicSystem, "safety-signal", "Possible adverse event during NCT07282184 therapy"),
+        CardKind.PostOperativeExclusion => new(CardTopicSystem, "post-operative-exclusion", "NCT07282184 post-operative exclusion criterion met"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

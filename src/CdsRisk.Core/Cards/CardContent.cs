@@ -43,6 +43,15 @@ public enum CardKind
     ResectionBeforeEnrolment,
     RegimenHypersensitivity,
     NotAssessed,
+
+    /// <summary>On study: the follow-up schedule (issue 17).</summary>
+    FollowUp,
+
+    /// <summary>On study: a possible grade 3 or higher adverse event to assess and report.</summary>
+    SafetySignal,
+
+    /// <summary>On study: a post-operative exclusion criterion is met (non-HCC pathology, early death or loss).</summary>
+    PostOperativeExclusion,
 }
 
 public enum CardIndicator
@@ -97,6 +106,9 @@ public sealed record CdsRiskCardExtension
     public required IReadOnlyList<CriterionLine> Criteria { get; init; }
     public IReadOnlyList<string> ImputedFeatures { get; init; } = [];
     public string? RiskAssessment { get; init; }
+
+    /// <summary>On study: the follow-up schedule, signals and post-operative exclusions (issue 17).</summary>
+    public FollowUp.FollowUpResult? FollowUp { get; init; }
 }
 
 /// <summary>One row of the criteria table, in wire form (status as in <see cref="Eligibility.WireNames"/>).</summary>
@@ -114,6 +126,9 @@ public static class CardWireNames
         CardKind.ResectionBeforeEnrolment => "resection-before-enrolment",
         CardKind.RegimenHypersensitivity => "regimen-hypersensitivity",
         CardKind.NotAssessed => "not-assessed",
+        CardKind.FollowUp => "follow-up",
+        CardKind.SafetySignal => "safety-signal",
+        CardKind.PostOperativeExclusion => "post-operative-exclusion",
         _ => throw new ArgumentOutOfRangeException(nameof(k)),
     };
 

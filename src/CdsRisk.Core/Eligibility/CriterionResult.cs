@@ -63,6 +63,9 @@ public enum EligibilityOutcome
 
     /// <summary>The record could not be read well enough to tell whether the trial applies (e.g. the diagnoses could not be loaded).</summary>
     NotAssessed,
+
+    /// <summary>The patient is on study (ResearchSubject): the follow-up, not screening (issue 17).</summary>
+    OnStudy,
 }
 
 public static class WireNames
@@ -85,6 +88,7 @@ public static class WireNames
         EligibilityOutcome.Pending => "pending",
         EligibilityOutcome.LowRisk => "low-risk",
         EligibilityOutcome.NotAssessed => "not-assessed",
+        EligibilityOutcome.OnStudy => "on-study",
         _ => throw new ArgumentOutOfRangeException(nameof(o)),
     };
 }
