@@ -59,6 +59,12 @@ public sealed class HookCards(
             UnreadableData = evaluation.NotAssessedBecause,
         };
 
+        if (evaluation.FollowUp is { } followUp)
+        {
+            // On study (issue 17): the follow-up cards replace screening; nothing is written back.
+            return new CdsServiceResponse { Cards = [.. CoreCards.CardBuilder.BuildFollowUp(input, followUp).Select(c => ToWire(c, evaluation, model))] };
+        }
+
         var cards = CoreCards.CardBuilder.Build(input).Select(c => ToWire(c, evaluation, model)).ToList();
         return new CdsServiceResponse { Cards = cards, SystemActions = SystemActions(evaluation, writeBack) };
     }
@@ -148,6 +154,7 @@ public sealed class HookCards(
                 ImputedFeatures = c.Extension.ImputedFeatures.Count == 0 ? null : c.Extension.ImputedFeatures,
                 RiskAssessment = c.Extension.RiskAssessment,
                 ProtocolVersion = evaluation.Eligibility?.ProtocolVersion,
+                FollowUp = c.Extension.FollowUp is { } f ? FollowUpEntry.From(f) : null,
             },
         },
     };

@@ -55,6 +55,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<EligibilityOptions>, EligibilityOptionsValidator>();
         services.AddSingleton(sp => new EligibilityEngine(EligibilityData.Load(sp.GetRequiredService<IOptions<EligibilityOptions>>().Value.DataDirectory)));
         services.AddSingleton(sp => new OrderSelectChecks(sp.GetRequiredService<EligibilityEngine>().Data));
+        services.AddOptions<FollowUp.FollowUpOptions>().BindConfiguration(FollowUp.FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new Core.FollowUp.FollowUpEngine(sp.GetRequiredService<EligibilityEngine>().Data));
 
         services.AddPreScoring().BindConfiguration(PreModelOptions.SectionName);
         services.AddDicomWeb(configuration);

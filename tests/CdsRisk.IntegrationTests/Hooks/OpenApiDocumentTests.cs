@@ -58,7 +58,7 @@ public sealed class OpenApiDocumentTests : IDisposable
         var schemas = (await GenerateAsync())["components"]!["schemas"]!;
 
         var extension = schemas["CdsRiskCardExtension"]!["properties"]!;
-        Assert.Equal(["eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed"], extension["outcome"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(["eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed", "on-study"], extension["outcome"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.NotNull(extension["preScore"]);
         Assert.NotNull(extension["model"]);
         Assert.NotNull(extension["criteria"]!["additionalProperties"]);
