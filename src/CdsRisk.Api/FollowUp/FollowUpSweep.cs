@@ -66,7 +66,7 @@ public sealed class FollowUpSweeper(
     FollowUpStore store,
     LeaseStore leases,
     FhirFetchClient fetcher,
-    PatientRecordLoader loader,
+    IServiceScopeFactory scopes,
     EligibilityEngine eligibility,
     FollowUpEngine followUp,
     FhirCredentials credentials,
@@ -228,6 +228,8 @@ public sealed class FollowUpSweeper(
         }
 
         var service = CdsServiceCatalog.Find(CdsServiceCatalog.PatientViewId)!;
+        await using var scope = scopes.CreateAsyncScope(); // the loader is scoped (one hook's reading)
+        var loader = scope.ServiceProvider.GetRequiredService<PatientRecordLoader>();
         foreach (var patientId in patients.Take(options.Value.MaxSubjectsPerServer))
         {
             cancellationToken.ThrowIfCancellationRequested();

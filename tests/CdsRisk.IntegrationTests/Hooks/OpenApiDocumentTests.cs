@@ -42,7 +42,7 @@ public sealed class OpenApiDocumentTests : IDisposable
         var operations = document["paths"]!.AsObject().SelectMany(p => p.Value!.AsObject()).ToList();
 
         Assert.Equal(
-            ["CallService", "CreateScoringJob", "Discovery", "Feedback", "GetRiskAssessment", "GetScoringJob", "Health", "ListRiskAssessments"],
+            ["CallService", "CreateScoringJob", "Discovery", "Feedback", "GetFollowUpSweep", "GetRiskAssessment", "GetScoringJob", "Health", "ListFollowUp", "ListRiskAssessments"],
             operations.Select(op => op.Value!["operationId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
         Assert.All(operations, op =>
         {
