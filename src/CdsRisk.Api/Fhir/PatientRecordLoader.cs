@@ -109,6 +109,8 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
             ServiceRequests = [.. all.OfType<ServiceRequest>()],
             Appointments = [.. all.OfType<Appointment>()],
             ImagingStudies = [.. all.OfType<ImagingStudy>()],
+            ResearchSubjects = [.. all.OfType<ResearchSubject>()],
+            MedicationAdministrations = [.. all.OfType<MedicationAdministration>()],
             DraftOrders = draftOrders,
             SelectedOrders = invocation.Selections,
             UnavailableData = [.. unavailable.Select(k => k.Template.Category).Distinct(StringComparer.Ordinal)],

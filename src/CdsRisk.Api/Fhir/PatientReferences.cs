@@ -37,6 +37,8 @@ public static class PatientReferences
         Procedure p => Match(p.Subject, patientId, ownServer),
         ServiceRequest s => Match(s.Subject, patientId, ownServer),
         ImagingStudy i => Match(i.Subject, patientId, ownServer),
+        ResearchSubject r => Match(r.Individual, patientId, ownServer),
+        MedicationAdministration m => Match(m.Subject, patientId, ownServer),
         Appointment a => MatchAny(a.Participant.Select(p => p.Actor), patientId, ownServer),
         _ => PatientMatch.NoPatientReference,
     };

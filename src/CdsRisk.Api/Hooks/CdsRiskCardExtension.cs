@@ -44,6 +44,9 @@ public sealed record CdsRiskCardExtension
     /// <summary>Version of the protocol file the criteria were evaluated with.</summary>
     public string? ProtocolVersion { get; init; }
 
+    /// <summary>With outcome <c>on-study</c>: the follow-up schedule and safety signals (issue 17).</summary>
+    public FollowUpEntry? FollowUp { get; init; }
+
     /// <summary>Every criterion keyed by id (<c>age</c>, <c>consent</c>, <c>bclc-stage</c>, …, <c>investigator-judgement</c>), with its evidence.</summary>
     public required IReadOnlyDictionary<string, CriterionEntry> Criteria { get; init; }
 }
@@ -102,4 +105,75 @@ public sealed record EvidenceEntry
     public DateTimeOffset? Date { get; init; }
 
     public static EvidenceEntry From(Evidence e) => new() { Reference = e.Reference, Description = e.Description, Value = e.Value, Date = e.Date };
+}
+
+/// <summary>The follow-up of an on-study patient (issue 17): the anchor, every scheduled item, the open safety signals.</summary>
+public sealed record FollowUpEntry
+{
+    /// <summary>The completed liver resection the schedule counts from; omitted when none is on record.</summary>
+    public EvidenceEntry? Anchor { get; init; }
+
+    /// <summary>The ResearchSubject that puts the patient on study.</summary>
+    public string? ResearchSubject { get; init; }
+
+    public IReadOnlyList<FollowUpItemEntry>? Items { get; init; }
+    public IReadOnlyList<SafetySignalEntry>? Signals { get; init; }
+
+    public static FollowUpEntry From(Core.FollowUp.FollowUpResult f) => new()
+    {
+        Anchor = f.Anchor is { } a ? EvidenceEntry.From(a) : null,
+        ResearchSubject = f.Enrolment.Reference,
+        Items = f.Items.Count == 0 ? null : [.. f.Items.Select(FollowUpItemEntry.From)],
+        Signals = f.Signals.Count == 0 ? null : [.. f.Signals.Select(SafetySignalEntry.From)],
+    };
+}
+
+/// <summary>One follow-up item: <c>m3-imaging</c> … <c>m24-lft</c>, <c>cycle-N-labs</c>.</summary>
+public sealed record FollowUpItemEntry
+{
+    public required string Id { get; init; }
+    public required string What { get; init; }
+
+    /// <summary>The due date (yyyy-MM-dd); the item counts as done inside [windowStart, windowEnd].</summary>
+    public required string Due { get; init; }
+    public required string WindowStart { get; init; }
+    public required string WindowEnd { get; init; }
+
+    [AllowedValues("done", "due", "overdue", "upcoming")]
+    public required string Status { get; init; }
+
+    /// <summary>For done items: what on record shows it done.</summary>
+    public IReadOnlyList<EvidenceEntry>? Evidence { get; init; }
+
+    public static FollowUpItemEntry From(Core.FollowUp.FollowUpItem i) => new()
+    {
+        Id = i.Id,
+        What = i.What,
+        Due = i.Due.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        WindowStart = i.WindowStart.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        WindowEnd = i.WindowEnd.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        Status = Core.FollowUp.FollowUpWireNames.ToWire(i.Status),
+        Evidence = i.Evidence.Count == 0 ? null : [.. i.Evidence.Select(EvidenceEntry.From)],
+    };
+}
+
+/// <summary>A possible adverse event during protocol therapy: the CTCAE v5.0 term and grade band, the reason, the evidence.</summary>
+public sealed record SafetySignalEntry
+{
+    public required string Id { get; init; }
+    public required string Term { get; init; }
+
+    /// <summary>The CTCAE v5.0 grade band the value falls in; omitted where CTCAE grades on symptoms (thyroid dysfunction).</summary>
+    public int? Grade { get; init; }
+    public required string Reason { get; init; }
+    public required IReadOnlyList<EvidenceEntry> Evidence { get; init; }
+
+    public static SafetySignalEntry From(Core.FollowUp.SafetySignal s) => new()
+    {
+        Id = s.Id,
+        Term = s.Term,
+        Grade = s.Grade,
+        Reason = s.Reason,
+        Evidence = [.. s.Evidence.Select(EvidenceEntry.From)],
+    };
 }

@@ -42,6 +42,8 @@ public static class CdsServiceCatalog
         "1834-1", "1751-7", "1975-2", "14631-6", "6301-6", "2160-0", "14682-9", "777-3",
         "33914-3", "48642-3", "48643-1", "50044-7", "70969-1", "77147-7", "62238-1", "88293-6", "88294-4", "98979-8", "98980-6",
         "50210-4", "94677-2", "76633-7", "69405-9", "50384-7",
+        // Follow-up (issue 17): ALT, AST, neutrophils, TSH, urine protein (24 h, dipstick), the pathology report's final diagnosis.
+        "1742-6", "1744-2", "1920-8", "751-8", "26499-4", "3016-3", "11580-8", "2889-4", "20454-5", "22637-3", "34574-4",
     ];
 
     private static readonly string[] ClinicalLoincCodes = ["89247-1", "85354-9", "88020-3", "33728-7", "21889-1"];
@@ -66,6 +68,9 @@ public static class CdsServiceCatalog
         // No modality filter: the R4 `modality` search parameter indexes ImagingStudy.series.modality only, so a study that records
         // its modality at study level (series is 0..*) would never be found. MR studies are selected in code (PatientSnapshotBuilder).
         new("mr-imaging-studies", "ImagingStudy?patient={{context.patientId}}&_sort=-started&_count=50", "ImagingStudy"),
+        // Issue 17: whether the patient is on study (R4 ResearchSubject has a `patient` search parameter), and the therapy's cycles.
+        new("research-subjects", "ResearchSubject?patient={{context.patientId}}&_count=50", "ResearchSubject"),
+        new("medication-administrations", "MedicationAdministration?patient={{context.patientId}}&_count=200", "MedicationAdministration"),
     ];
 
     public static IReadOnlyList<CdsServiceDefinition> Services { get; } =

@@ -73,7 +73,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
         {
             ServiceId = invocation.ServiceId,
             ProtocolVersion = evaluation.Eligibility?.ProtocolVersion ?? "",
-            Summary = evaluation.Eligibility?.Summary
+            Summary = evaluation.Eligibility?.Summary ?? evaluation.FollowUp?.Summary
                 ?? (evaluation.NotAssessedBecause.Count > 0 ? "not assessed: could not read " + string.Join(", ", evaluation.NotAssessedBecause) : wireOutcome),
             Criteria = evaluation.Criteria.ToDictionary(c => c.Id, CriterionEntry.From, StringComparer.Ordinal),
             ClinicalFeatures = evaluation.Features?.Values.Values ?? new Dictionary<string, double?>(),

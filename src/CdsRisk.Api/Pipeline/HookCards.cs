@@ -50,7 +50,14 @@ public sealed class HookCards(
             return Silent;
         }
 
-        return new CdsServiceResponse { Cards = Cards(Input(invocation, record, evaluation, writeBack)), SystemActions = SystemActions(evaluation, writeBack) };
+        var input = Input(invocation, record, evaluation, writeBack);
+        if (input.FollowUp is { } followUp)
+        {
+            // On study (issue 17): the follow-up cards replace screening; nothing is written back.
+            return new CdsServiceResponse { Cards = FollowUpCards(input, followUp) };
+        }
+
+        return new CdsServiceResponse { Cards = Cards(input), SystemActions = SystemActions(evaluation, writeBack) };
     }
 
     /// <summary>What the card builder needs from this call and its evaluation.</summary>
@@ -78,11 +85,16 @@ public sealed class HookCards(
             ImputedFeatures = evaluation.Scoring?.Outcome?.ImputedFeatures ?? [],
             UnreadableData = evaluation.NotAssessedBecause,
             ProtocolVersion = evaluation.Eligibility?.ProtocolVersion,
+            FollowUp = evaluation.FollowUp,
         };
     }
 
     /// <summary>The cards for one input, as they go on the wire: built by <see cref="CardBuilder"/>, mapped once by <see cref="ToWire"/>.</summary>
     public static IReadOnlyList<Card> Cards(CardInput input) => [.. CardBuilder.Build(input).Select(c => ToWire(c, input))];
+
+    /// <summary>The cards of an on-study patient (issue 17), as they go on the wire.</summary>
+    public static IReadOnlyList<Card> FollowUpCards(CardInput input, CdsRisk.Core.FollowUp.FollowUpResult followUp) =>
+        [.. CardBuilder.BuildFollowUp(input with { FollowUp = followUp }, followUp).Select(c => ToWire(c, input with { FollowUp = followUp }))];
 
     private OrderSelection Orders(HookInvocation invocation, PatientRecord record)
     {
@@ -164,6 +176,7 @@ public sealed class HookCards(
                 RiskAssessment = input.RiskAssessmentReference,
                 ProtocolVersion = input.ProtocolVersion,
                 Criteria = input.Criteria.ToDictionary(r => r.Id, CriterionEntry.From, StringComparer.Ordinal),
+                FollowUp = input.FollowUp is { } f ? FollowUpEntry.From(f) : null,
             },
         },
     };

@@ -45,6 +45,9 @@ public sealed record RiskEvaluation
     /// </summary>
     public IReadOnlyList<string> NotAssessedBecause { get; init; } = [];
 
+    /// <summary>With <see cref="EligibilityOutcome.OnStudy"/>: the follow-up schedule, signals and post-operative exclusions (issue 17).</summary>
+    public Core.FollowUp.FollowUpResult? FollowUp { get; init; }
+
     /// <summary>
     /// Whether a PRE for this patient means something and is recorded as a RiskAssessment (issue 14 section 3): the engine found it
     /// meaningful (<see cref="EligibilityResult.PreIsMeaningful"/>: an HCC on record, no criterion failing, the model's key inputs

@@ -1,3 +1,4 @@
+using CdsRisk.Api.FollowUp;
 using CdsRisk.Api.Audit;
 using CdsRisk.Api.DicomWeb;
 using CdsRisk.Api.Hooks;
@@ -44,6 +45,7 @@ public static class PipelineServiceCollectionExtensions
     {
         app.MapScoringJobs();
         app.MapAudit();
+        app.MapFollowUp();
         return app;
     }
 
@@ -55,6 +57,10 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<EligibilityOptions>, EligibilityOptionsValidator>();
         services.AddSingleton(sp => new EligibilityEngine(EligibilityData.Load(sp.GetRequiredService<IOptions<EligibilityOptions>>().Value.DataDirectory)));
         services.AddSingleton(sp => new OrderSelectChecks(sp.GetRequiredService<EligibilityEngine>().Data));
+        services.AddOptions<FollowUp.FollowUpOptions>().BindConfiguration(FollowUp.FollowUpOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new Core.FollowUp.FollowUpEngine(sp.GetRequiredService<EligibilityEngine>().Data));
+        services.AddSingleton<FollowUp.FollowUpSweeper>();
+        services.AddHostedService<FollowUp.FollowUpSweepWorker>();
 
         services.AddPreScoring().BindConfiguration(PreModelOptions.SectionName);
         services.AddDicomWeb(configuration);

@@ -3,6 +3,8 @@ using CdsRisk.Api.Scoring;
 using CdsRisk.Core.Eligibility;
 using CdsRisk.Core.Patients;
 using CdsRisk.Core.Scoring;
+using CdsRisk.Api.FollowUp;
+using CdsRisk.Core.FollowUp;
 using Microsoft.Extensions.Options;
 
 namespace CdsRisk.Api.Pipeline;
@@ -10,6 +12,8 @@ namespace CdsRisk.Api.Pipeline;
 /// <summary>NCT07282184: the clinical picture, the PRE score within the hook's latency budget, then every criterion.</summary>
 public sealed class TrialRiskEvaluator(
     EligibilityEngine eligibility,
+    FollowUpEngine followUp,
+    IOptions<FollowUpOptions> followUpOptions,
     ScoringStage scoring,
     PreScorer model,
     IOptions<PipelineOptions> options,
@@ -27,6 +31,13 @@ public sealed class TrialRiskEvaluator(
     {
         // The clinical picture and the model's clinical features, from the record alone.
         var snapshot = eligibility.Snapshot(patient, invocation.ReceivedAt);
+
+        // After enrolment (issue 17): an on-study patient gets the follow-up, not screening; one who left the study, no trial card.
+        var enrolment = followUp.Enrolment(patient, followUpOptions.Value.StudyReferences);
+        if (enrolment.State != EnrolmentState.NotEnrolled)
+        {
+            return OnStudy(patient, snapshot, enrolment, invocation.ReceivedAt);
+        }
         if (!IsInTrialPopulation(snapshot))
         {
             // Not in the population as far as the record shows; when the diagnoses or planned operations could not be read, the
@@ -51,11 +62,14 @@ public sealed class TrialRiskEvaluator(
 
         // Data the EHR could not deliver is not data the clinician must record: unless a criterion already fails, the answer is that
         // eligibility was not assessed, and which data could not be read.
-        var notAssessed = patient.UnavailableData.Count > 0 && result.Outcome != EligibilityOutcome.Ineligible;
+        // The follow-up's own categories (ResearchSubject, MedicationAdministration) do not decide screening: an EHR that cannot
+        // send them still gets its screening answer, and the gap is in the audit record (DataGaps).
+        List<string> screeningGaps = [.. patient.UnavailableData.Where(c => !FollowUpData.Contains(c))];
+        var notAssessed = screeningGaps.Count > 0 && result.Outcome != EligibilityOutcome.Ineligible;
         return new RiskEvaluation
         {
             Outcome = notAssessed ? EligibilityOutcome.NotAssessed : result.Outcome,
-            NotAssessedBecause = notAssessed ? patient.UnavailableData : [],
+            NotAssessedBecause = notAssessed ? screeningGaps : [],
             // A PRE outside the population it describes is not shown (issue 14 section 3; EligibilityResult.PreIsMeaningful).
             PreScore = result.PreIsMeaningful ? result.Pre.Value : null,
             Model = result.PreIsMeaningful ? new ModelReference { Id = model.Card.Id, Version = model.Card.Version, Sha256 = model.Card.Sha256 } : null,
@@ -64,6 +78,30 @@ public sealed class TrialRiskEvaluator(
             Criteria = result.Criteria,
             Eligibility = result,
             Scoring = score,
+        };
+    }
+
+    /// <summary>The data categories only the follow-up reads.</summary>
+    private static readonly HashSet<string> FollowUpData = new(["ResearchSubject", "MedicationAdministration"], StringComparer.Ordinal);
+
+    /// <summary>
+    /// On study: the follow-up picture, with the two post-operative criteria as this assessment's criteria (the audit record shows
+    /// them). Withdrawn or off study: not applicable, so no card.
+    /// </summary>
+    private RiskEvaluation OnStudy(PatientRecord patient, PatientSnapshot snapshot, Enrolment enrolment, DateTimeOffset at)
+    {
+        if (enrolment.State == EnrolmentState.OffStudy)
+        {
+            return new RiskEvaluation { Outcome = EligibilityOutcome.OnStudy, Criteria = [], IsApplicable = false };
+        }
+
+        var result = followUp.Evaluate(patient, snapshot, enrolment, at);
+        return new RiskEvaluation
+        {
+            Outcome = EligibilityOutcome.OnStudy,
+            Criteria = result.Exclusions,
+            Threshold = eligibility.Data.Protocol.PreThreshold,
+            FollowUp = result,
         };
     }
 

@@ -172,6 +172,29 @@ public sealed class Database : IAsyncDisposable
             created_ms     BIGINT NOT NULL
         );
         """,
+        // The follow-up worklist (issue 17): one row per (FHIR server, patient) on study, replaced by each sweep; the sweeps' runs
+        // with their counts and failures.
+        """
+        CREATE TABLE IF NOT EXISTS follow_up_worklist (
+            fhir_server    TEXT NOT NULL,
+            patient_id     TEXT NOT NULL,
+            status         TEXT NOT NULL,
+            next_due       TEXT NULL,
+            entry_json     TEXT NOT NULL,
+            sweep_id       TEXT NOT NULL,
+            swept_ms       BIGINT NOT NULL,
+            PRIMARY KEY (fhir_server, patient_id)
+        );
+        CREATE TABLE IF NOT EXISTS follow_up_sweeps (
+            id             TEXT PRIMARY KEY,
+            owner          TEXT NOT NULL,
+            state          TEXT NOT NULL,
+            started_ms     BIGINT NOT NULL,
+            finished_ms    BIGINT NULL,
+            summary_json   TEXT NULL
+        );
+        CREATE INDEX IF NOT EXISTS follow_up_sweeps_started ON follow_up_sweeps (started_ms);
+        """,
     ];
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)

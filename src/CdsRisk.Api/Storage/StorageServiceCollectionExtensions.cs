@@ -21,6 +21,7 @@ public static class StorageServiceCollectionExtensions
         services.AddSingleton<LeaseStore>();
         services.AddSingleton<UsedTokenStore>();
         services.AddSingleton<DeploymentSecretStore>();
+        services.AddSingleton<FollowUpStore>();
         return services;
     }
 }

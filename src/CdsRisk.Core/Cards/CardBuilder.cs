@@ -13,7 +13,7 @@ public sealed class CardInputException(string message) : ArgumentException(messa
 /// section 1). They are short (section 5): the decision, the criteria that decide it, what to do next, and the actions; every
 /// criterion with its evidence travels in the <c>cdsrisk</c> extension and behind the SMART link, not in the Markdown.
 /// </summary>
-public static class CardBuilder
+public static partial class CardBuilder
 {
     public const string PatientView = "patient-view";
     public const string OrderSelect = "order-select";

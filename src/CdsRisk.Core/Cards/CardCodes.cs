@@ -41,6 +41,9 @@ public static class CardCodes
         CardKind.ResectionOrdered => new(CardTopicSystem, kind.ToWire(), "Liver resection ordered for a potential NCT07282184 candidate: refer for screening"),
         CardKind.RegimenHypersensitivity => new(CardTopicSystem, kind.ToWire(), "Ordered drug related to a recorded hypersensitivity"),
         CardKind.NotAssessed => new(CardTopicSystem, kind.ToWire(), "NCT07282184 screening not possible: data could not be read"),
+        CardKind.FollowUp => new(CardTopicSystem, kind.ToWire(), "NCT07282184 follow-up schedule"),
+        CardKind.SafetySignal => new(CardTopicSystem, kind.ToWire(), "Possible adverse event during NCT07282184 therapy"),
+        CardKind.PostOperativeExclusion => new(CardTopicSystem, kind.ToWire(), "NCT07282184 post-operative exclusion criterion met"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 

@@ -46,6 +46,15 @@ public enum CardKind
     ResectionOrdered,
     RegimenHypersensitivity,
     NotAssessed,
+
+    /// <summary>On study: the follow-up schedule (issue 17).</summary>
+    FollowUp,
+
+    /// <summary>On study: a possible grade 3 or higher adverse event to assess and report.</summary>
+    SafetySignal,
+
+    /// <summary>On study: a post-operative exclusion criterion is met (non-HCC pathology, early death or loss).</summary>
+    PostOperativeExclusion,
 }
 
 public enum CardIndicator

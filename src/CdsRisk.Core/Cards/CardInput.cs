@@ -90,4 +90,7 @@ public sealed record CardInput
 
     /// <summary>The protocol file the criteria were evaluated with, e.g. "NCT07282184 1.2.0" (for machines).</summary>
     public string? ProtocolVersion { get; init; }
+
+    /// <summary>On study (issue 17): the follow-up schedule, signals and post-operative exclusions; its cards replace screening.</summary>
+    public FollowUp.FollowUpResult? FollowUp { get; init; }
 }

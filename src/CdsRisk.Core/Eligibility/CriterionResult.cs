@@ -65,6 +65,9 @@ public enum EligibilityOutcome
 
     /// <summary>The record could not be read well enough to tell whether the trial applies (e.g. the diagnoses could not be loaded).</summary>
     NotAssessed,
+
+    /// <summary>The patient is on study (ResearchSubject): the follow-up, not screening (issue 17).</summary>
+    OnStudy,
 }
 
 /// <summary>

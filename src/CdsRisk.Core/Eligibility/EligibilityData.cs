@@ -22,6 +22,9 @@ public sealed class EligibilityDataException : Exception
 /// <summary>The protocol and value sets an <see cref="EligibilityEngine"/> runs on.</summary>
 public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueSets)
 {
+    /// <summary>The follow-up schedule and safety-signal thresholds (protocol file, <c>followUp</c>; issue 17).</summary>
+    public FollowUp.FollowUpSettings FollowUp { get; init; } = CdsRisk.Core.FollowUp.FollowUpSettings.Default;
+
     public const string ProtocolFileName = "nct07282184.protocol.json";
     public const string ValueSetsFileName = "nct07282184.valuesets.json";
 
@@ -33,14 +36,23 @@ public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueS
     {
         var protocolPath = Path.Combine(directory, ProtocolFileName);
         var valueSetsPath = Path.Combine(directory, ValueSetsFileName);
+        var protocol = ReadFile(protocolPath);
         return new EligibilityData(
-            ParseProtocol(ReadFile(protocolPath), protocolPath),
-            ParseValueSets(ReadFile(valueSetsPath), valueSetsPath));
+            ParseProtocol(protocol, protocolPath),
+            ParseValueSets(ReadFile(valueSetsPath), valueSetsPath))
+        {
+            FollowUp = CdsRisk.Core.FollowUp.FollowUpSettings.Parse(protocol, protocolPath),
+        };
     }
 
-    public static EligibilityData LoadEmbedded() => new(
-        ParseProtocol(ReadEmbedded(ProtocolFileName), ProtocolFileName),
-        ParseValueSets(ReadEmbedded(ValueSetsFileName), ValueSetsFileName));
+    public static EligibilityData LoadEmbedded()
+    {
+        var protocol = ReadEmbedded(ProtocolFileName);
+        return new EligibilityData(ParseProtocol(protocol, ProtocolFileName), ParseValueSets(ReadEmbedded(ValueSetsFileName), ValueSetsFileName))
+        {
+            FollowUp = CdsRisk.Core.FollowUp.FollowUpSettings.Parse(protocol, ProtocolFileName),
+        };
+    }
 
     private static string ReadFile(string path)
     {
@@ -214,7 +226,7 @@ public sealed record EligibilityData(ProtocolSettings Protocol, ValueSets ValueS
     }
 
     /// <summary>Reads JSON fields, turning every problem into an <see cref="EligibilityDataException"/> with the field's path.</summary>
-    private sealed class JsonFields(string file)
+    internal sealed class JsonFields(string file)
     {
         public JsonDocument Parse(string json)
         {

@@ -19,6 +19,12 @@ public sealed record PatientRecord
     public IReadOnlyList<Appointment> Appointments { get; init; } = [];
     public IReadOnlyList<ImagingStudy> ImagingStudies { get; init; } = [];
 
+    /// <summary>The patient's study enrolments (issue 17: on study → the follow-up card instead of the screening card).</summary>
+    public IReadOnlyList<ResearchSubject> ResearchSubjects { get; init; } = [];
+
+    /// <summary>Administrations of drugs: the protocol therapy's cycles (issue 17, pre-cycle labs).</summary>
+    public IReadOnlyList<MedicationAdministration> MedicationAdministrations { get; init; } = [];
+
     /// <summary>order-select only: the draft orders of the hook context and which of them are selected (Type/id).</summary>
     public IReadOnlyList<Resource> DraftOrders { get; init; } = [];
     public IReadOnlyList<string> SelectedOrders { get; init; } = [];

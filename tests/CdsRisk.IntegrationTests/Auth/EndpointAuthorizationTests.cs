@@ -163,6 +163,8 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
             ["GET /api/risk-assessments/{id}"] = 404, // no such assessment: past authorization
             ["POST /api/scoring-jobs"] = 400, // {} names no patient: past authorization
             ["GET /api/scoring-jobs/{id}"] = 404,
+            ["GET /api/follow-up"] = 200,
+            ["GET /api/follow-up/sweep"] = 200,
         };
         foreach (var endpoint in Endpoints())
         {

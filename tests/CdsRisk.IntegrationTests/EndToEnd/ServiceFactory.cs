@@ -29,6 +29,8 @@ public sealed class ServiceFactory : WebApplicationFactory<Program>
             ["WriteBack:FirstRetrySeconds"] = "1",
             ["WriteBack:MaxRetrySeconds"] = "2",
             ["Scoring:PollSeconds"] = "1",
+            // The follow-up sweep runs only where a test starts it.
+            ["FollowUp:SweepMinutes"] = "0",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {

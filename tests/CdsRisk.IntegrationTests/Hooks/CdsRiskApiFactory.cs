@@ -42,6 +42,8 @@ public class CdsRiskApiFactory : WebApplicationFactory<Program>
         }
 
         _settings.TryAdd("Auth:Mode", "Disabled");
+        // The follow-up sweep runs only where a test starts it.
+        _settings.TryAdd("FollowUp:SweepMinutes", "0");
         // TestServer's address: every token's aud is this base plus the path called.
         _settings.TryAdd("Auth:PublicBaseUrl", PublicBaseUrl);
     }

@@ -104,7 +104,7 @@ public sealed class FhirLoadingHardeningTests : IAsyncLifetime
         _serveA = _ => Task.FromResult<JsonNode?>(null); // every request to A answers 500
         using var factory = Factory();
 
-        // Ten fetched keys per hook, two attempts each: the standard breaker (100 calls, 10 % failures) opens within a few hooks.
+        // Twelve fetched keys per hook, two attempts each: the standard breaker (100 calls, 10 % failures) opens within a few hooks.
         var opened = false;
         for (var i = 0; i < 20 && !opened; i++)
         {
@@ -113,7 +113,7 @@ public sealed class FhirLoadingHardeningTests : IAsyncLifetime
         }
 
         Assert.True(opened, "the failing server's breaker never opened");
-        Assert.Equal(10, factory.Evaluator.LastPatient!.DataGaps.Count);
+        Assert.Equal(12, factory.Evaluator.LastPatient!.DataGaps.Count);
 
         var response = await PostAsync(factory, Call(BaseB, token: null));
 
@@ -121,8 +121,8 @@ public sealed class FhirLoadingHardeningTests : IAsyncLifetime
         var record = factory.Evaluator.LastPatient!;
         Assert.Empty(record.DataGaps);
         Assert.Empty(record.UnavailableData);
-        Assert.Equal(9, record.FetchedData.Count); // ten keys, nine categories (labs and clinical-observations are both Observation)
-        Assert.Equal(10, _b.Requests.Count);
+        Assert.Equal(11, record.FetchedData.Count); // twelve keys, eleven categories (labs and clinical-observations are both Observation)
+        Assert.Equal(12, _b.Requests.Count);
     }
 
     // ---- item 7 ----

@@ -14,7 +14,7 @@ public static class HookRequests
     public static readonly string[] AllKeys =
     [
         "patient", "conditions", "labs", "clinical-observations", "allergies", "medication-statements", "medication-requests",
-        "procedures", "service-requests", "appointments", "mr-imaging-studies",
+        "procedures", "service-requests", "appointments", "mr-imaging-studies", "research-subjects", "medication-administrations",
     ];
 
     public static JsonObject Patient(string id = "p1") => new()
@@ -84,6 +84,8 @@ public static class HookRequests
         ["service-requests"] = Searchset(),
         ["appointments"] = Searchset(),
         ["mr-imaging-studies"] = Searchset(),
+        ["research-subjects"] = Searchset(),
+        ["medication-administrations"] = Searchset(),
     };
 
     public static JsonObject PatientView(JsonObject? prefetch = null, string? fhirServer = null)

@@ -42,7 +42,7 @@ public sealed class OpenApiDocumentTests : IDisposable
         var operations = document["paths"]!.AsObject().SelectMany(p => p.Value!.AsObject()).ToList();
 
         Assert.Equal(
-            ["CallService", "CreateScoringJob", "Discovery", "Feedback", "GetRiskAssessment", "GetScoringJob", "Health", "ListRiskAssessments", "Readiness"],
+            ["CallService", "CreateScoringJob", "Discovery", "Feedback", "GetFollowUpSweep", "GetRiskAssessment", "GetScoringJob", "Health", "ListFollowUp", "ListRiskAssessments", "Readiness"],
             operations.Select(op => op.Value!["operationId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
         Assert.All(operations, op =>
         {
@@ -59,8 +59,8 @@ public sealed class OpenApiDocumentTests : IDisposable
         string[] Enum(JsonNode property) => [.. schemas[property["$ref"]!.GetValue<string>().Split('/')[^1]]!["enum"]!.AsArray().Select(v => v!.GetValue<string>())];
 
         var extension = schemas["CdsRiskCardExtension"]!["properties"]!;
-        Assert.Equal(["eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed"], Enum(extension["outcome"]!));
-        Assert.Equal(["eligible", "low-risk", "ineligible", "needs-data", "pending", "resection-ordered", "regimen-hypersensitivity", "not-assessed"], Enum(extension["card"]!));
+        Assert.Equal(["eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed", "on-study"], Enum(extension["outcome"]!));
+        Assert.Equal(["eligible", "low-risk", "ineligible", "needs-data", "pending", "resection-ordered", "regimen-hypersensitivity", "not-assessed", "follow-up", "safety-signal", "post-operative-exclusion"], Enum(extension["card"]!));
         Assert.NotNull(extension["preScore"]);
         Assert.NotNull(extension["model"]);
         Assert.NotNull(extension["criteria"]!["additionalProperties"]);

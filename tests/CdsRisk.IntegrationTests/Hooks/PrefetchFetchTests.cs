@@ -114,7 +114,7 @@ public sealed class PrefetchFetchTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var requests = _fhir.Requests.ToList();
         Assert.DoesNotContain(requests, r => r.PathAndQuery.StartsWith("/fhir/Patient", StringComparison.Ordinal));
-        Assert.Equal(11, requests.Count); // ten absent keys + the second Condition page
+        Assert.Equal(13, requests.Count); // twelve absent keys + the second Condition page
         Assert.All(requests, r => Assert.Equal("Bearer " + Token, r.Authorization));
         Assert.All(requests, r => Assert.Contains("application/fhir+json", r.Accept, StringComparison.Ordinal));
         Assert.Contains(requests, r => r.PathAndQuery.Contains("_sort=-date", StringComparison.Ordinal) && r.PathAndQuery.StartsWith("/fhir/Observation?patient=p1", StringComparison.Ordinal));

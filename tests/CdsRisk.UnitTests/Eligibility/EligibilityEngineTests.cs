@@ -25,7 +25,7 @@ public sealed class EligibilityEngineTests
         Assert.Equal(EligibilityOutcome.Eligible, r.Outcome);
         Assert.Empty(r.FailingCriteria);
         Assert.Empty(r.ToRecord);
-        Assert.Equal("NCT07282184 1.1.0", r.ProtocolVersion);
+        Assert.Equal("NCT07282184 1.2.0", r.ProtocolVersion);
         Assert.Contains(r[CriterionIds.ChildPugh].Evidence, e => e.Reference == "Observation/bili" && e.Value == "0.8 mg/dL");
         Assert.Contains(r[CriterionIds.Ecog].Evidence, e => e.Reference == "Observation/ecog" && e.Date == new DateTimeOffset(2026, 6, 5, 8, 0, 0, TimeSpan.Zero));
         Assert.Contains(r[CriterionIds.ResectionScheduled].Evidence, e => e.Reference == "ServiceRequest/resect");
