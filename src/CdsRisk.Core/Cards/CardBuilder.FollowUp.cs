@@ -73,8 +73,9 @@ public static partial class CardBuilder
             md.AppendLine();
             if (f.Anchor is { } anchor)
             {
+                // Dates and words only: the record references stay in the extension (no internal identifiers on a card).
                 md.Append("Schedule from the resection of ").Append(anchor.Date is { } d ? d.ToString("yyyy-MM-dd") : "(no date)")
-                  .Append(" (").Append(CardText.EscapeInline(anchor.Reference)).Append("); ")
+                  .Append("; ")
                   .Append(f.Items.Count(i => i.Status == FollowUpItemStatus.Done)).Append(" of ").Append(f.Items.Count).AppendLine(" items done.");
             }
         }
@@ -99,9 +100,9 @@ public static partial class CardBuilder
         foreach (var s in severe)
         {
             md.Append("- ").Append(CardText.EscapeInline(s.Reason));
-            if (s.Evidence.Count > 0 && s.Evidence[0] is { Reference: { } r } e)
+            if (s.Evidence.Count > 0 && s.Evidence[0].Date is { } d)
             {
-                md.Append(" (").Append(CardText.EscapeInline(r)).Append(e.Date is { } d ? ", " + d.ToString("yyyy-MM-dd") : "").Append(')');
+                md.Append(" (").Append(d.ToString("yyyy-MM-dd")).Append(')');
             }
 
             md.AppendLine();
@@ -129,8 +130,7 @@ public static partial class CardBuilder
             md.Append("- **").Append(CardText.EscapeInline(ExclusionName(c.Id))).Append("**: ").Append(CardText.EscapeInline(c.Reason)).AppendLine();
             foreach (var e in c.Evidence.Where(e => e.Reference is not null))
             {
-                md.Append("  - ").Append(CardText.EscapeInline(e.Description)).Append(" (").Append(CardText.EscapeInline(e.Reference))
-                  .Append(e.Date is { } d ? ", " + d.ToString("yyyy-MM-dd") : "").AppendLine(")");
+                md.Append("  - ").Append(CardText.EscapeInline(e.Description)).AppendLine(e.Date is { } d ? " (" + d.ToString("yyyy-MM-dd") + ")" : "");
             }
         }
 

@@ -27,12 +27,40 @@ public sealed class CardGoldenTests
         ["order-sign-resection"] = () => Answer("01-base-eligible", CardBuilder.OrderSign, p => [VignetteCards.Hepatectomy(p), VignetteCards.Carboplatin(p)]),
         ["order-select-hypersensitivity"] = () => Answer("27-allergy-by-code", CardBuilder.OrderSelect, p => [VignetteCards.Carboplatin(p)]),
         ["order-select-unrelated"] = () => Answer("01-base-eligible", CardBuilder.OrderSelect, p => [new MedicationRequest { Id = "empty-draft" }]),
+        ["on-study-signal-exclusion"] = OnStudyAnswer,
     };
 
     public static TheoryData<string> Cases() => [.. Calls.Keys];
 
     private static JsonObject Answer(string vignette, string hook = CardBuilder.PatientView, Func<string, Resource[]>? orders = null, IReadOnlyList<string>? unreadable = null) =>
         VignetteCards.Json(VignetteCards.Answer(vignette, hook, orders, unreadable));
+
+    /// <summary>
+    /// Issue 17: an on-study patient during oxaliplatin with a grade 3 ALT rise and post-operative cholangiocarcinoma — the safety
+    /// signal, the post-operative exclusion and the follow-up card, through the same wire mapping as every other card.
+    /// </summary>
+    private static JsonObject OnStudyAnswer()
+    {
+        var data = EligibilityData.LoadEmbedded();
+        var at = new DateTimeOffset(2026, 3, 10, 9, 0, 0, TimeSpan.Zero);
+        var records = FollowUp.FollowUpRecords.OnStudy()
+            .Lab("777-3", 180m, "10*9/L", at.AddDays(-7)).Lab("1975-2", 12m, "umol/L", at.AddDays(-7), 21m)
+            .Oxaliplatin(at.AddDays(-6))
+            .Lab("1742-6", 250m, "U/L", at.AddDays(-1), 40m);
+        records.Observations.Add(new Observation
+        {
+            Id = "path-1",
+            Status = ObservationStatus.Final,
+            Code = new CodeableConcept("http://loinc.org", "22637-3"),
+            Effective = new FhirDateTime(FollowUp.FollowUpRecords.Resection.AddDays(6)),
+            Value = new CodeableConcept("http://snomed.info/sct", "312104005", "Cholangiocarcinoma"),
+        });
+        var record = records.Build();
+        var engine = new CdsRisk.Core.FollowUp.FollowUpEngine(data);
+        var result = engine.Evaluate(record, new EligibilityEngine(data).Snapshot(record, at), engine.Enrolment(record, []), at);
+        var input = CardFixtures.Input(EligibilityOutcome.OnStudy, [.. result.Exclusions], null);
+        return VignetteCards.Json(new Api.Hooks.CdsServiceResponse { Cards = Api.Pipeline.HookCards.FollowUpCards(input, result) });
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -82,8 +110,10 @@ public sealed class CardGoldenTests
                 Assert.Equal(link["type"]!.GetValue<string>() == "smart", link["appContext"] is not null);
             }
 
-            // Every criterion with its evidence stays in the extension, for machines (issue 14 section 5).
-            Assert.Equal(17, card["extension"]!["cdsrisk"]!["criteria"]!.AsObject().Count);
+            // Every criterion with its evidence stays in the extension, for machines (issue 14 section 5): the 17 screening
+            // criteria, or for a patient on study the two post-operative ones (issue 17).
+            var onStudy = card["extension"]!["cdsrisk"]!["outcome"]!.GetValue<string>() == "on-study";
+            Assert.Equal(onStudy ? 2 : 17, card["extension"]!["cdsrisk"]!["criteria"]!.AsObject().Count);
         }
     }
 

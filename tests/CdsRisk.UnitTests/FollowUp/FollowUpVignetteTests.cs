@@ -139,7 +139,8 @@ public sealed class FollowUpVignetteTests
         Assert.Equal("Observation/path-1", Assert.Single(nonHcc.Evidence).Reference);
         var card = Assert.Single(cards, c => c.Kind == CardKind.PostOperativeExclusion);
         Assert.Equal("NCT07282184 exclusion met: non-HCC pathology — inform the trial team", card.Summary);
-        Assert.Contains("Observation/path-1", card.Detail, StringComparison.Ordinal);
+        Assert.Contains("Cholangiocarcinoma", card.Detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("Observation/", card.Detail, StringComparison.Ordinal); // no record ids on a card: they are in the extension
     }
 
     [Fact]
