@@ -88,7 +88,7 @@ def measure(pid, label, bodies):
 def main():
     state = tempfile.mkdtemp(prefix="cdsrisk-prefetch-mem-")
     env = dict(os.environ, ASPNETCORE_URLS=base, ASPNETCORE_ENVIRONMENT="Development", Storage__Sqlite__Path=os.path.join(state, "cdsrisk.db"),
-               Logging__LogLevel__Default="Warning", Pipeline__AnswerMemoSeconds="0")
+               Logging__LogLevel__Default="Warning", Pipeline__EvaluationCacheSeconds="0")
     proc = subprocess.Popen(["dotnet", dll], cwd=service_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(600):
