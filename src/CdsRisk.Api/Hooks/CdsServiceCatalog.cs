@@ -28,9 +28,9 @@ public static class CdsServiceCatalog
     public const string OrderSelectId = "nct07282184-order-select";
     public const string OrderSignId = "nct07282184-order-sign";
 
-    public const string PatientViewHook = "patient-view";
-    public const string OrderSelectHook = "order-select";
-    public const string OrderSignHook = "order-sign";
+    public const string PatientViewHook = CdsRisk.Core.HookNames.PatientView;
+    public const string OrderSelectHook = CdsRisk.Core.HookNames.OrderSelect;
+    public const string OrderSignHook = CdsRisk.Core.HookNames.OrderSign;
 
     private const string Loinc = "http://loinc.org";
     private const string LocalObservation = "https://cdsrisk.example.org/fhir/CodeSystem/observation";

@@ -15,9 +15,9 @@ public sealed class CardInputException(string message) : ArgumentException(messa
 /// </summary>
 public static partial class CardBuilder
 {
-    public const string PatientView = "patient-view";
-    public const string OrderSelect = "order-select";
-    public const string OrderSign = "order-sign";
+    public const string PatientView = HookNames.PatientView;
+    public const string OrderSelect = HookNames.OrderSelect;
+    public const string OrderSign = HookNames.OrderSign;
 
     /// <summary>How many criteria a card names one by one; the rest are named in one line.</summary>
     public const int MaxListed = 3;

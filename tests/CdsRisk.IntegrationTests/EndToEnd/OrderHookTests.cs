@@ -218,6 +218,8 @@ public sealed class OrderHookTests(TestEnvironment env)
             ["Pipeline:LatencyBudgetMilliseconds"] = "3000",
             ["Pipeline:EvaluationCacheSeconds"] = "0",
             ["Fhir:TimeoutSeconds"] = "30",
+            // The vignettes' ImagingStudies name no Endpoint: their images are on the site's default image server.
+            ["DicomWeb:BaseUrl"] = env.DicomWebBaseUrl.AbsoluteUri,
         });
         var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.Replace(ServiceDescriptor.Singleton<IScoringWork>(work))));
         return new LoadedPatient($"{prefix}-p1", factory, app, work, () => env.PostFhirBundleAsync(VignetteHookTests.Deletes(bundle).ToJsonString()));
