@@ -225,13 +225,8 @@ public static class AppEndpoints
 
     internal static bool SameServer(string? a, string? b) => a is not null && b is not null && string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.Ordinal);
 
-    // RFC 4180 quoting; a leading = + - @ is prefixed with ' so that a spreadsheet never runs a cell as a formula (CSV injection).
-    internal static string Csv(string? value)
-    {
-        if (string.IsNullOrEmpty(value)) return "";
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r') value = "'" + value;
-        return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-    }
+    // The one CSV field rule of the service (RFC 4180 quoting, formula cells made text): the follow-up worklist's.
+    internal static string Csv(string? value) => CdsRisk.Api.FollowUp.WorklistCsv.Field(value);
 
     private static string? PatientName(JsonObject patient)
     {

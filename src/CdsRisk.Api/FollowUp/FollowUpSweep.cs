@@ -235,17 +235,7 @@ public sealed class FollowUpSweeper(
             cancellationToken.ThrowIfCancellationRequested();
             await leases.TryAcquireAsync(Lease, Owner, LeaseDuration, cancellationToken); // renew
             var at = time.GetUtcNow();
-            var reading = new HookInvocation
-            {
-                ServiceId = service.Id,
-                Hook = service.Hook,
-                HookInstance = Guid.NewGuid(),
-                PatientId = patientId,
-                UserId = "Device/cdsrisk",
-                FhirServer = server,
-                Authorization = new FhirAuthorization { AccessToken = token, TokenType = "Bearer", Scope = client.Scope },
-                ReceivedAt = at,
-            };
+            var reading = HookInvocation.BackendReading(service, patientId, server, token, client.Scope, at);
             try
             {
                 var record = await loader.LoadAsync(reading, service.Prefetch, null, cancellationToken);

@@ -38,6 +38,22 @@ public sealed record HookInvocation
     public string UserLogicalId => UserId.Contains('/', StringComparison.Ordinal) ? UserId.Split('/', 2)[1] : UserId;
 
     /// <summary>Builds the invocation from a request that passed <see cref="CdsServiceRequestValidator"/>.</summary>
+    /// <summary>
+    /// A reading of one patient's record by the service itself (scoring jobs, the follow-up sweep): the patient-view service's
+    /// prefetch, the service as user, the backend credential's token.
+    /// </summary>
+    public static HookInvocation BackendReading(CdsServiceDefinition service, string patientId, Uri fhirServer, string accessToken, string? scope, DateTimeOffset at) => new()
+    {
+        ServiceId = service.Id,
+        Hook = service.Hook,
+        HookInstance = Guid.NewGuid(),
+        PatientId = patientId,
+        UserId = "Device/cdsrisk",
+        FhirServer = fhirServer,
+        Authorization = new FhirAuthorization { AccessToken = accessToken, TokenType = "Bearer", Scope = scope },
+        ReceivedAt = at,
+    };
+
     public static HookInvocation From(CdsServiceDefinition service, CdsServiceRequest request, DateTimeOffset receivedAt) => new()
     {
         ServiceId = service.Id,

@@ -154,17 +154,7 @@ public static class ScoringJobEndpoints
         }
 
         var service = CdsServiceCatalog.Find(CdsServiceCatalog.PatientViewId)!;
-        var reading = new HookInvocation
-        {
-            ServiceId = service.Id,
-            Hook = service.Hook,
-            HookInstance = Guid.NewGuid(),
-            PatientId = patientId,
-            UserId = "Device/cdsrisk",
-            FhirServer = server,
-            Authorization = new FhirAuthorization { AccessToken = token, TokenType = "Bearer", Scope = client!.Scope },
-            ReceivedAt = time.GetUtcNow(),
-        };
+        var reading = HookInvocation.BackendReading(service, patientId, server, token, client!.Scope, time.GetUtcNow());
         var record = await loader.LoadAsync(reading, service.Prefetch, null, cancellationToken);
         if (request.StudyInstanceUid is { } uid)
         {
