@@ -45,6 +45,9 @@ public static class CdsHooksServiceCollectionExtensions
 
         services.AddSingleton<PrefetchParseCache>();
         services.AddScoped<PatientRecordLoader>();
+
+        // The pipeline makes the loader (and its HTTP client) only for a call it reads: a recalled settled reading needs neither.
+        services.AddScoped(sp => new Lazy<PatientRecordLoader>(sp.GetRequiredService<PatientRecordLoader>));
         return services;
     }
 

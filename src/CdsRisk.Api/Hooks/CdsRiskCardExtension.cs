@@ -86,6 +86,15 @@ public sealed record CriterionEntry
     /// <summary>For needs-data: what the clinician should record.</summary>
     public string? ToRecord { get; init; }
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<CriterionResult>, IReadOnlyDictionary<string, CriterionEntry>> Mapped = [];
+
+    /// <summary>
+    /// The criteria of one evaluation by id, as every card's extension and the audit record carry them. An evaluation's criteria are
+    /// immutable and a cached evaluation is answered many times, so the mapping is made once per list and shared (read-only).
+    /// </summary>
+    public static IReadOnlyDictionary<string, CriterionEntry> ById(IReadOnlyList<CriterionResult> criteria) =>
+        Mapped.GetValue(criteria, static list => list.ToDictionary(c => c.Id, From, StringComparer.Ordinal));
+
     public static CriterionEntry From(CriterionResult result) => new()
     {
         Status = result.Status,

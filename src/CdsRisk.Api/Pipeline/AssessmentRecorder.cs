@@ -75,7 +75,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
             ProtocolVersion = evaluation.Eligibility?.ProtocolVersion ?? "",
             Summary = evaluation.Eligibility?.Summary ?? evaluation.FollowUp?.Summary
                 ?? (evaluation.NotAssessedBecause.Count > 0 ? "not assessed: could not read " + string.Join(", ", evaluation.NotAssessedBecause) : wireOutcome),
-            Criteria = evaluation.Criteria.ToDictionary(c => c.Id, CriterionEntry.From, StringComparer.Ordinal),
+            Criteria = CriterionEntry.ById(evaluation.Criteria),
             ClinicalFeatures = evaluation.Features?.Values.Values ?? new Dictionary<string, double?>(),
             MissingData = evaluation.Features is { } f ? [.. f.Missing.Select(m => $"{m.Key}: {m.Value}")] : [],
             ImputedFeatures = outcome?.ImputedFeatures ?? [],

@@ -6,10 +6,12 @@ using Microsoft.Extensions.Options;
 namespace CdsRisk.Api.Pipeline;
 
 /// <summary>
-/// Keeps the evaluation of settled content for <see cref="PipelineOptions.EvaluationCacheSeconds"/>: a call whose content
-/// (<see cref="HookInvocation.ContentSha256"/>) repeats a recent call on the same day gets that call's evaluation, when it could not
-/// have changed — every category came from prefetch (nothing fetched, nothing unreadable) and the score was settled (a stored final
-/// score, or no study to score). Cards, the write-back and the audit record are still made for each call.
+/// Keeps the reading and evaluation of settled content for <see cref="PipelineOptions.EvaluationCacheSeconds"/>: a call whose
+/// content (<see cref="HookInvocation.ContentSha256"/>: service, hook, context, fhirServer and every prefetch value as sent) repeats a
+/// recent call on the same day gets that call's <see cref="PatientRecord"/> and evaluation, when neither could have changed — every
+/// category came from prefetch (nothing fetched, nothing unreadable) and the score was settled (a stored final score, or no study to
+/// score). The record is then a function of the content alone, so it is not parsed again either. Cards, the write-back and the
+/// audit record are still made for each call.
 /// </summary>
 public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<PipelineOptions> options, CdsRiskMetrics metrics) : IRiskEvaluator, IDisposable
 {
@@ -32,24 +34,40 @@ public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<Pipe
             return await inner.EvaluateAsync(patient, invocation, cancellationToken);
         }
 
-        // The date is part of the key: windows ("within 30 days") are counted in days from the day of the call.
-        var key = invocation.ContentSha256 + "|" + DateOnly.FromDateTime(invocation.ReceivedAt.UtcDateTime).DayNumber;
-        if (_cache.TryGetValue(key, out RiskEvaluation? kept) && kept is not null)
+        var key = Key(invocation);
+        if (_cache.TryGetValue(key, out SettledReading? kept) && kept is not null)
         {
             System.Diagnostics.Activity.Current?.SetTag(CachedTag, true);
             metrics.EvaluationCache("hit");
-            return kept;
+            return kept.Evaluation;
         }
 
         metrics.EvaluationCache("miss");
         var evaluation = await inner.EvaluateAsync(patient, invocation, cancellationToken);
         if (evaluation.Scoring is null || evaluation.Scoring.IsSettled)
         {
-            _cache.Set(key, evaluation, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _keep });
+            _cache.Set(key, new SettledReading(patient, evaluation), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _keep });
         }
 
         return evaluation;
     }
+
+    public bool TryRecall(HookInvocation invocation, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SettledReading? reading)
+    {
+        reading = null;
+        if (!Enabled || invocation.ContentSha256 is null || !_cache.TryGetValue(Key(invocation), out SettledReading? kept) || kept is null)
+        {
+            return false;
+        }
+
+        metrics.EvaluationCache("hit");
+        reading = kept;
+        return true;
+    }
+
+    // The date is part of the key: windows ("within 30 days") are counted in days from the day of the call.
+    private static string Key(HookInvocation invocation) =>
+        invocation.ContentSha256 + "|" + DateOnly.FromDateTime(invocation.ReceivedAt.UtcDateTime).DayNumber;
 
     public void Dispose() => _cache.Dispose();
 }

@@ -175,7 +175,7 @@ public sealed class HookCards(
                 ImputedFeatures = input.ImputedFeatures,
                 RiskAssessment = input.RiskAssessmentReference,
                 ProtocolVersion = input.ProtocolVersion,
-                Criteria = input.Criteria.ToDictionary(r => r.Id, CriterionEntry.From, StringComparer.Ordinal),
+                Criteria = CriterionEntry.ById(input.Criteria),
                 FollowUp = input.FollowUp is { } f ? FollowUpEntry.From(f) : null,
             },
         },
@@ -183,9 +183,16 @@ public sealed class HookCards(
 
     private static WireCoding Coding(CardCoding c) => new() { System = c.System, Code = c.Code, Display = c.Display };
 
+    // Written once as UTF-8 and read back as a value that owns its bytes (no string, no pooled document to clone).
     private static JsonElement ToJson(Resource resource)
     {
-        using var document = JsonDocument.Parse(FhirJson.SerializeToString(resource));
-        return document.RootElement.Clone();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            FhirJson.Serialize(resource, writer);
+        }
+
+        var reader = new Utf8JsonReader(buffer.WrittenSpan);
+        return JsonElement.ParseValue(ref reader);
     }
 }

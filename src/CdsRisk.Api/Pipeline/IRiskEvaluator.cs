@@ -10,7 +10,20 @@ namespace CdsRisk.Api.Pipeline;
 public interface IRiskEvaluator
 {
     Task<RiskEvaluation> EvaluateAsync(PatientRecord patient, HookInvocation invocation, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The reading and evaluation of a recent call with the same content, when neither could have changed since (see
+    /// <see cref="CachingRiskEvaluator"/>): the pipeline then neither loads nor evaluates again. By default nothing is recalled.
+    /// </summary>
+    bool TryRecall(HookInvocation invocation, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SettledReading? reading)
+    {
+        reading = null;
+        return false;
+    }
 }
+
+/// <summary>What a call with settled content was read and evaluated as; both immutable, handed to every call with that content.</summary>
+public sealed record SettledReading(PatientRecord Patient, RiskEvaluation Evaluation);
 
 /// <summary>The result of one evaluation, as the cards report it. Immutable: a cached evaluation is handed to many calls.</summary>
 public sealed record RiskEvaluation

@@ -19,8 +19,8 @@ public sealed class PipelineOptions
     public int ReserveMilliseconds { get; set; } = 100;
 
     /// <summary>
-    /// How long the evaluation of settled content is reused for a call with the same content on the same day
-    /// (<see cref="CachingRiskEvaluator"/>); 0 evaluates every call. Cards and the audit record are made for every call.
+    /// How long the reading (parsed prefetch) and evaluation of settled content are reused for a call with the same content on the
+    /// same day (<see cref="CachingRiskEvaluator"/>); 0 reads and evaluates every call. Cards and the audit record are made for every call.
     /// </summary>
     [Range(0, 3_600)]
     public int EvaluationCacheSeconds { get; set; } = 60;

@@ -5,12 +5,13 @@ using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Storage;
 using CdsRisk.Api.WriteBack;
 using CdsRisk.Core.Eligibility;
+using CdsRisk.Core.Patients;
 
 namespace CdsRisk.Api.Pipeline;
 
 /// <summary>The story of one hook call, top to bottom.</summary>
 public sealed class RiskPipeline(
-    PatientRecordLoader loader,
+    Lazy<PatientRecordLoader> loader,
     IRiskEvaluator evaluator,
     RiskAssessmentWriteBack writeBacks,
     HookCards cards,
@@ -36,19 +37,30 @@ public sealed class RiskPipeline(
         }
 
         // 1. The patient's data: prefetch first, missing keys fetched from the hook's FHIR server (412 when the Patient cannot be had).
-        var patient = await StageAsync("load-patient-data", () => loader.LoadAsync(invocation, service.Prefetch, request.Prefetch, cancellationToken));
-
-        // An order-select or order-sign call whose orders have nothing to do with the trial (not a liver resection, not a regimen
-        // drug) gets no card, and nothing is evaluated for it.
-        if (!cards.ConcernsTheTrial(invocation, patient))
-        {
-            logger.HookAnswered(invocation.HookInstance, 0, "unrelated-orders", (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return HookCards.Silent;
-        }
-
         // 2. The clinical picture, imaging and the PRE score (within the latency budget, else pending), every trial criterion.
-        //    Settled content evaluated a moment ago is not evaluated again (CachingRiskEvaluator).
-        var evaluation = await StageAsync("evaluate", () => evaluator.EvaluateAsync(patient, invocation, cancellationToken));
+        //    Settled content read and evaluated a moment ago is neither parsed nor evaluated again (CachingRiskEvaluator).
+        PatientRecord patient;
+        RiskEvaluation evaluation;
+        if (evaluator.TryRecall(invocation, out var recalled))
+        {
+            using var recall = Activity.StartActivity("evaluate");
+            recall?.SetTag(CachingRiskEvaluator.CachedTag, true);
+            (patient, evaluation) = (recalled.Patient, recalled.Evaluation);
+        }
+        else
+        {
+            patient = await StageAsync("load-patient-data", () => loader.Value.LoadAsync(invocation, service.Prefetch, request.Prefetch, cancellationToken));
+
+            // An order-select or order-sign call whose orders have nothing to do with the trial (not a liver resection, not a regimen
+            // drug) gets no card, and nothing is evaluated for it (nor kept: a recalled reading always concerns the trial).
+            if (!cards.ConcernsTheTrial(invocation, patient))
+            {
+                logger.HookAnswered(invocation.HookInstance, 0, "unrelated-orders", (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return HookCards.Silent;
+            }
+
+            evaluation = await StageAsync("evaluate", () => evaluator.EvaluateAsync(patient, invocation, cancellationToken));
+        }
 
         // 3. The RiskAssessment of this patient, for this hook's FHIR server, queued with this hook's own token.
         var writeBack = await StageAsync("queue-write-back", () => writeBacks.QueueAsync(invocation, evaluation, cancellationToken));

@@ -45,10 +45,13 @@ public sealed class EvaluationCacheTests(TestEnvironment env)
         var first = await CallAsync(keptClient, Guid.NewGuid());
         var instance = Guid.NewGuid();
         var again = await CallAsync(keptClient, instance);
+        var againLoaded = cache.Loaded(instance); // before the reference call, which has the same hookInstance on another service
         var reference = await CallAsync(freshClient, instance);
 
         Assert.False(cache.Hit(first.Instance)); // evaluated, and kept
         Assert.True(cache.Hit(instance));
+        Assert.True(cache.Loaded(first.Instance));
+        Assert.False(againLoaded); // the settled reading is recalled: the prefetch is not parsed again
         Assert.Equal(reference.Body.ToJsonString(), again.Body.ToJsonString());
         Assert.NotEqual(first.Body["cards"]![0]!["uuid"]!.GetValue<string>(), again.Body["cards"]![0]!["uuid"]!.GetValue<string>());
         Assert.Equal("eligible", HookCalls.Extension(again.Body)["outcome"]!.GetValue<string>());
@@ -95,6 +98,7 @@ public sealed class EvaluationCacheTests(TestEnvironment env)
         }
 
         Assert.All(instances, i => Assert.False(cache.Hit(i)));
+        Assert.All(instances, i => Assert.True(cache.Loaded(i))); // each read the server again
     }
 
     private static async Task WaitForOutboxAsync(ServiceFactory factory)
@@ -132,6 +136,7 @@ public sealed class EvaluationCacheTests(TestEnvironment env)
     {
         private readonly ActivityListener _listener;
         private readonly ConcurrentDictionary<string, bool> _instances = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, bool> _loaded = new(StringComparer.Ordinal);
 
         public CachedEvaluations()
         {
@@ -146,12 +151,20 @@ public sealed class EvaluationCacheTests(TestEnvironment env)
                     {
                         _instances[instance] = true;
                     }
+
+                    if (a.OperationName == "load-patient-data" && a.Parent?.GetTagItem("cds.hook_instance") is string loaded)
+                    {
+                        _loaded[loaded] = true;
+                    }
                 },
             };
             ActivitySource.AddActivityListener(_listener);
         }
 
         public bool Hit(Guid instance) => _instances.ContainsKey(instance.ToString("D"));
+
+        /// <summary>Whether the call read the patient's data (prefetch parsed, missing keys fetched): its "load-patient-data" span.</summary>
+        public bool Loaded(Guid instance) => _loaded.ContainsKey(instance.ToString("D"));
 
         public void Dispose() => _listener.Dispose();
     }
