@@ -58,11 +58,14 @@ internal static class VignetteCards
     /// selected); <paramref name="unreadable"/> marks data categories as not loadable, as a failed fetch would.
     /// </summary>
     public static CdsServiceResponse Answer(string vignette, string hook = CardBuilder.PatientView, Func<string, Resource[]>? orders = null,
+        IReadOnlyList<string>? unreadable = null) => Answer(vignette, Vignette.Record(vignette), hook, orders, unreadable);
+
+    /// <summary>The hook's answer for <paramref name="record"/> (read from <paramref name="vignette"/>), which the caller keeps.</summary>
+    public static CdsServiceResponse Answer(string vignette, PatientRecord record, string hook = CardBuilder.PatientView, Func<string, Resource[]>? orders = null,
         IReadOnlyList<string>? unreadable = null)
     {
         var expected = Vignette.Expected(vignette);
         var inputs = Vignette.Inputs(expected);
-        var record = Vignette.Record(vignette);
         var patientId = record.Patient.Id!;
         var drafts = orders?.Invoke(patientId) ?? [];
         record = record with
