@@ -171,6 +171,7 @@ public static class SmartAppServiceCollectionExtensions
         var launched = app.MapGroup("/app").ExcludeFromDescription().RequireAuthorization(AppSchemes.LaunchedPolicy);
         launched.MapGet("/", AppEndpoints.HomeAsync).WithName("SmartAppHome");
         launched.MapGet("/assessments/{id}", AppEndpoints.DetailAsync).WithName("SmartAppAssessment");
+        launched.MapGet("/assessments/{id}/phases/{phase}.png", AppEndpoints.PhaseImageAsync).WithName("SmartAppPhaseImage");
         launched.MapGet("/model-card", AppEndpoints.ModelCardAsync).WithName("SmartAppModelCard");
         launched.MapPost("/logout", AppEndpoints.LogoutAsync).WithName("SmartAppLogout").DisableAntiforgery();
 

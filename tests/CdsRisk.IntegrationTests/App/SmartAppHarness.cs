@@ -162,6 +162,35 @@ public sealed class SmartAppHarness : IDisposable
         return id;
     }
 
+    /// <summary>A four-phase study in Orthanc, its ImagingStudy on the EHR (contained dicom-wado-rs Endpoint), and an assessment recording its phases.</summary>
+    public async Task<(string StudyUid, string ImagingStudy, string Assessment)> StoreAssessmentWithStudyAsync(string patient, string? imagingStudyOf = null)
+    {
+        var study = new CdsRisk.Dicom.Synthetic.SyntheticMrStudy { StudyInstanceUid = $"1.2.826.0.1.3680043.10.1437.18.{DateTime.UtcNow.Ticks % 1_000_000_000}.{Random.Shared.Next(1, 1_000_000)}", Slices = 9 };
+        foreach (var instance in study.Instances()) await _env.UploadDicomAsync(instance);
+        var imagingStudy = await _env.CreateFhirResourceAsync(new JsonObject
+        {
+            ["resourceType"] = "ImagingStudy",
+            ["status"] = "available",
+            ["subject"] = new JsonObject { ["reference"] = "Patient/" + (imagingStudyOf ?? patient) },
+            ["identifier"] = new JsonArray(new JsonObject { ["system"] = "urn:dicom:uid", ["value"] = "urn:oid:" + study.StudyInstanceUid }),
+            ["contained"] = new JsonArray(new JsonObject
+            {
+                ["resourceType"] = "Endpoint",
+                ["id"] = "pacs",
+                ["status"] = "active",
+                ["connectionType"] = new JsonObject { ["system"] = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type", ["code"] = "dicom-wado-rs" },
+                ["payloadType"] = new JsonArray(new JsonObject { ["text"] = "DICOM" }),
+                ["address"] = _env.DicomWebBaseUrl.AbsoluteUri.TrimEnd('/'),
+            }),
+            ["endpoint"] = new JsonArray(new JsonObject { ["reference"] = "#pacs" }),
+        });
+        var reference = "ImagingStudy/" + (string)imagingStudy["id"]!;
+        var phases = new[] { "NonContrast", "Arterial", "PortalVenous", "Delayed" }.Select((p, i) => new CdsRisk.Api.Scoring.PhaseSummary(p, study.SeriesUid(i), "T1 " + p, null, study.Slices, "DescriptionKeyword", $"keyword in \"T1 {p}\"")).ToList();
+        var id = await StoreAssessmentAsync(patient, "eligible", 0.8, SmartAppHarness.Criteria(("age", "pass", "ok", null, null)),
+            studyUid: study.StudyInstanceUid, imagingStudy: reference, phases: phases);
+        return (study.StudyInstanceUid, reference, id);
+    }
+
     public static Dictionary<string, CriterionEntry> Criteria(params (string Id, string Status, string Reason, string? Evidence, string? ToRecord)[] items) =>
         items.ToDictionary(i => i.Id, i => new CriterionEntry
         {
