@@ -46,19 +46,8 @@ public static class AppEndpoints
     public static async Task<IResult> DetailAsync(string id, HttpContext http, IAntiforgery antiforgery, AssessmentAuditStore store, IFeedbackStore feedback,
         OutboxStore outbox, SmartClient smart, AppModelCard card, CancellationToken cancellationToken)
     {
-        var row = await store.GetAsync(id, cancellationToken);
-        if (row is null)
-        {
-            return AppPages.Status(StatusCodes.Status404NotFound, "Not found", "No assessment with this id.");
-        }
-
-        // No patient outside the launch context: the assessment must be of the launched patient on the launching EHR. The trial team
-        // (a role the EHR grants) may open any assessment of its EHR from the screening log.
-        var ownPatient = http.User.Patient() is { } p && row.PatientRef == "Patient/" + p;
-        if (!SameServer(row.FhirServer, http.User.Issuer()) || !(ownPatient || http.User.HasRole()))
-        {
-            return AppPages.Status(StatusCodes.Status403Forbidden, "Not permitted", "This assessment is not of the patient the app was launched for.");
-        }
+        var (row, refused) = await PermittedAsync(id, http, store, cancellationToken);
+        if (refused is not null) return refused;
 
         var view = await AuditEndpoints.ViewAsync(row, feedback, outbox, cancellationToken);
         var earlier = (await store.QueryAsync(new AuditQuery(row.PatientRef, null, null, null, null, null, 20, 0), cancellationToken))
@@ -88,6 +77,51 @@ public static class AppEndpoints
             FhirBase = http.User.Issuer(),
             Card = card,
         });
+    }
+
+    /// <summary>
+    /// The assessment <paramref name="id"/> when this session may see it, else the page that says why. No patient outside the launch
+    /// context: the assessment must be of the launched patient on the launching EHR. The trial team (a role the EHR grants) may open
+    /// any assessment of its EHR from the screening log.
+    /// </summary>
+    private static async Task<(AuditedAssessment Row, IResult? Refused)> PermittedAsync(string id, HttpContext http, AssessmentAuditStore store, CancellationToken cancellationToken)
+    {
+        var row = await store.GetAsync(id, cancellationToken);
+        if (row is null)
+        {
+            return (null!, AppPages.Status(StatusCodes.Status404NotFound, "Not found", "No assessment with this id."));
+        }
+
+        var ownPatient = http.User.Patient() is { } p && row.PatientRef == "Patient/" + p;
+        if (!SameServer(row.FhirServer, http.User.Issuer()) || !(ownPatient || http.User.HasRole()))
+        {
+            return (null!, AppPages.Status(StatusCodes.Status403Forbidden, "Not permitted", "This assessment is not of the patient the app was launched for."));
+        }
+
+        return (row, null);
+    }
+
+    /// <summary>
+    /// The picture of one MRI phase of an assessment (<c>/app/assessments/{id}/phases/{phase}.png</c>): authorised like the detail
+    /// view, the series the assessment recorded for the phase, the study checked against the EHR. A picture that cannot be had is an
+    /// SVG placeholder saying why, with a 4xx/5xx status; never an exception page.
+    /// </summary>
+    public static async Task<IResult> PhaseImageAsync(string id, string phase, HttpContext http, AssessmentAuditStore store, SmartClient smart,
+        CdsRisk.Api.DicomWeb.DicomWebClient dicom, CancellationToken cancellationToken)
+    {
+        var (row, refused) = await PermittedAsync(id, http, store, cancellationToken);
+        if (refused is not null) return refused;
+        var detail = JsonSerializer.Deserialize<AssessmentDetail>(row.DetailJson, AssessmentRecorder.Json)!;
+        var recorded = detail.Phases.FirstOrDefault(p => string.Equals(p.Phase, phase, StringComparison.Ordinal));
+        var name = recorded is null ? "Unknown" : CdsRisk.Api.Scoring.RefusalWords.PhaseName(recorded.Phase);
+        var image = recorded is null ? new PhaseImage(null, "this assessment recorded no such phase", StatusCodes.Status404NotFound)
+            : http.AccessToken() is not { } token ? new PhaseImage(null, "no token for the EHR", StatusCodes.Status401Unauthorized)
+            : await PhaseImages.RenderAsync(recorded, row.PatientRef, row.StudyUid, detail.ImagingStudyReference, http.User.Issuer(), token, smart, dicom, cancellationToken);
+        // The patient's picture may stay in this browser's cache a while, never in a shared one.
+        http.Response.Headers.CacheControl = image.Png is null ? "no-store" : "private, max-age=300";
+        return image.Png is { } png
+            ? Results.Bytes(png, "image/png")
+            : Results.Text(PhaseImages.Placeholder(char.ToUpperInvariant(name[0]) + name[1..], image.Problem ?? "unavailable"), "image/svg+xml; charset=utf-8", statusCode: image.Status);
     }
 
     public static IResult ModelCardAsync(AppModelCard card) => Results.Text(card.Json, "application/json; charset=utf-8");
@@ -159,6 +193,7 @@ public static class AppEndpoints
                 ("Needs data", inPopulation.Count(r => r.Assessment.Outcome == "needs-data")),
                 ("Pending (PRE being computed)", inPopulation.Count(r => r.Assessment.Outcome == "pending")),
                 ("Low risk (PRE under threshold)", inPopulation.Count(r => r.Assessment.Outcome == "low-risk")),
+                ("On study (follow-up)", inPopulation.Count(r => r.Assessment.Outcome == "on-study")),
             ]),
             ("Eligible", eligible, []),
             ("Referred (card accepted)", rows.Count(r => r.Referred), []),
@@ -192,9 +227,9 @@ public static class AppEndpoints
         if (f == DateTimeOffset.MinValue) return (null, "from must be a date such as 2026-11-27.");
         if (t == DateTimeOffset.MinValue) return (null, "to must be a date such as 2026-11-27.");
         if (t is { } end && to!.Length <= 10) t = end.AddDays(1).AddTicks(-1); // a date alone means the whole day
-        if (!string.IsNullOrEmpty(outcome) && outcome is not ("eligible" or "ineligible" or "needs-data" or "pending" or "low-risk" or "not-assessed"))
+        if (!string.IsNullOrEmpty(outcome) && outcome is not ("eligible" or "ineligible" or "needs-data" or "pending" or "low-risk" or "not-assessed" or "on-study"))
         {
-            return (null, "outcome must be eligible, ineligible, needs-data, pending, low-risk or not-assessed.");
+            return (null, "outcome must be eligible, ineligible, needs-data, pending, low-risk, not-assessed or on-study.");
         }
 
         return (new AuditQuery(null, f, t, string.IsNullOrEmpty(model) ? null : model, string.IsNullOrEmpty(outcome) ? null : outcome, null, LogLimit, 0), null);

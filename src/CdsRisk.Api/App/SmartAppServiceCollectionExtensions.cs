@@ -24,6 +24,7 @@ public static class AppSchemes
     public const string FhirUserClaim = "fhirUser";
     public const string AccessTokenName = "access_token";
     public const string IntrospectionName = "introspection_endpoint";
+    public const string TokenEndpointName = "token_endpoint";
 }
 
 public static class SmartAppServiceCollectionExtensions
@@ -33,6 +34,7 @@ public static class SmartAppServiceCollectionExtensions
         services.AddOptions<SmartAppOptions>().BindConfiguration(SmartAppOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SmartAppOptions>, SmartAppOptionsValidator>();
         services.AddSingleton<SmartClient>();
+        services.AddSingleton<IntrospectionCache>();
         services.AddSingleton<AppModelCard>();
         services.AddHttpClient(SmartClient.HttpClientName, http =>
             {
@@ -99,8 +101,9 @@ public static class SmartAppServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Every request re-checks the launch's token with the EHR (introspection, RFC 7662): a token the EHR has revoked or let expire ends
-    /// the session at once, and the user is asked to launch again.
+    /// Every request re-checks the launch's token with the EHR (introspection, RFC 7662), reusing an active answer for at most
+    /// SmartApp:IntrospectionCacheSeconds and never past the token's exp: a token that has expired ends the session at once, one the
+    /// EHR revokes within that many seconds, and the user is asked to launch again.
     /// </summary>
     private static async Task ValidateSessionAsync(CookieValidatePrincipalContext context)
     {
@@ -108,12 +111,15 @@ public static class SmartAppServiceCollectionExtensions
         var ehr = smart.FindEhr(context.Principal?.FindFirstValue(AppSchemes.IssuerClaim));
         var token = context.Properties.GetTokenValue(AppSchemes.AccessTokenName);
         var endpoint = context.Properties.GetTokenValue(AppSchemes.IntrospectionName);
-        var ok = ehr is not null && token is not null && Uri.TryCreate(endpoint, UriKind.Absolute, out _);
+        var tokenEndpoint = context.Properties.GetTokenValue(AppSchemes.TokenEndpointName);
+        var ok = ehr is not null && token is not null && Uri.TryCreate(endpoint, UriKind.Absolute, out _) && Uri.TryCreate(tokenEndpoint, UriKind.Absolute, out _);
         if (ok)
         {
             try
             {
-                var check = await smart.IntrospectAsync(ehr!, new Uri(endpoint!), token!, context.HttpContext.RequestAborted);
+                var cache = context.HttpContext.RequestServices.GetRequiredService<IntrospectionCache>();
+                var check = await cache.GetAsync(ehr!.Issuer, token!, c => smart.IntrospectAsync(ehr, new Uri(endpoint!), new Uri(tokenEndpoint!), token!, c),
+                    context.HttpContext.RequestAborted);
                 ok = check.Active && check.ClientId == ehr!.ClientId
                     && string.Equals(check.Patient, context.Principal!.FindFirstValue(AppSchemes.PatientClaim), StringComparison.Ordinal);
             }
@@ -165,6 +171,7 @@ public static class SmartAppServiceCollectionExtensions
         var launched = app.MapGroup("/app").ExcludeFromDescription().RequireAuthorization(AppSchemes.LaunchedPolicy);
         launched.MapGet("/", AppEndpoints.HomeAsync).WithName("SmartAppHome");
         launched.MapGet("/assessments/{id}", AppEndpoints.DetailAsync).WithName("SmartAppAssessment");
+        launched.MapGet("/assessments/{id}/phases/{phase}.png", AppEndpoints.PhaseImageAsync).WithName("SmartAppPhaseImage");
         launched.MapGet("/model-card", AppEndpoints.ModelCardAsync).WithName("SmartAppModelCard");
         launched.MapPost("/logout", AppEndpoints.LogoutAsync).WithName("SmartAppLogout").DisableAntiforgery();
 
@@ -176,15 +183,16 @@ public static class SmartAppServiceCollectionExtensions
         return app;
     }
 
-    internal static ClaimsPrincipal Principal(SmartEhrOptions ehr, SmartToken token, SmartIntrospection check)
+    /// <summary>The session's identity; the user is the checked id_token's fhirUser when there is one, else the introspection's.</summary>
+    internal static ClaimsPrincipal Principal(SmartEhrOptions ehr, SmartToken token, SmartIntrospection check, string? idTokenFhirUser = null)
     {
         var identity = new ClaimsIdentity(AppSchemes.Cookie, ClaimTypes.Name, ClaimTypes.Role);
         identity.AddClaim(new Claim(AppSchemes.IssuerClaim, ehr.Issuer.TrimEnd('/')));
         if (token.Patient is not null) identity.AddClaim(new Claim(AppSchemes.PatientClaim, token.Patient));
-        if (check.FhirUser is not null)
+        if ((idTokenFhirUser ?? check.FhirUser) is { } user)
         {
-            identity.AddClaim(new Claim(AppSchemes.FhirUserClaim, check.FhirUser));
-            identity.AddClaim(new Claim(ClaimTypes.Name, check.FhirUser));
+            identity.AddClaim(new Claim(AppSchemes.FhirUserClaim, user));
+            identity.AddClaim(new Claim(ClaimTypes.Name, user));
         }
 
         if (check.Roles.Any(r => ehr.TrialTeamRoles.Contains(r, StringComparer.Ordinal)))

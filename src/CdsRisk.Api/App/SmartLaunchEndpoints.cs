@@ -18,7 +18,8 @@ public static partial class SmartLaunchEndpoints
     private const string LaunchCookie = "cdsrisk.app.launch";
     private const string Purpose = "CdsRisk.App.Launch.v1";
 
-    private sealed record PendingLaunch(string State, string Verifier, string Issuer, string TokenEndpoint, string? IntrospectionEndpoint, string RedirectUri, bool Standalone);
+    private sealed record PendingLaunch(string State, string Verifier, string Issuer, string TokenEndpoint, string? IntrospectionEndpoint, string RedirectUri, bool Standalone,
+        string? Nonce, string? OidcIssuer, string? JwksUri);
 
     [GeneratedRegex("^[A-Za-z0-9._~-]{1,128}$")]
     private static partial Regex SafeId();
@@ -59,8 +60,11 @@ public static partial class SmartLaunchEndpoints
         }
 
         var redirectUri = BaseUrl(http, auth) + "/app/callback";
+        var scope = launch is null ? ehr.StandaloneScope : ehr.EhrLaunchScope;
+        var openId = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains("openid", StringComparer.Ordinal);
         var pending = new PendingLaunch(SmartClient.RandomToken(), SmartClient.RandomToken(), ehr.Issuer.TrimEnd('/'), configuration.TokenEndpoint.AbsoluteUri,
-            configuration.IntrospectionEndpoint?.AbsoluteUri, redirectUri, launch is null);
+            configuration.IntrospectionEndpoint?.AbsoluteUri, redirectUri, launch is null,
+            openId ? SmartClient.RandomToken() : null, configuration.OidcIssuer, configuration.JwksUri?.AbsoluteUri);
         var protector = protection.CreateProtector(Purpose).ToTimeLimitedDataProtector();
         http.Response.Cookies.Append(LaunchCookie, protector.Protect(JsonSerializer.Serialize(pending), TimeSpan.FromSeconds(options.LaunchSeconds)), new CookieOptions
         {
@@ -76,18 +80,19 @@ public static partial class SmartLaunchEndpoints
             ["response_type"] = "code",
             ["client_id"] = ehr.ClientId,
             ["redirect_uri"] = redirectUri,
-            ["scope"] = launch is null ? ehr.StandaloneScope : ehr.EhrLaunchScope,
+            ["scope"] = scope,
             ["state"] = pending.State,
             ["aud"] = ehr.Issuer.TrimEnd('/'), // SMART 2.0: aud = the FHIR base URL the token is for
             ["code_challenge"] = SmartClient.S256(pending.Verifier),
             ["code_challenge_method"] = "S256",
         };
         if (launch is not null) query["launch"] = launch;
+        if (pending.Nonce is not null) query["nonce"] = pending.Nonce; // OpenID Connect Core §3.1.2.1: bound to this launch's id_token
         return Results.Redirect(Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(configuration.AuthorizationEndpoint.AbsoluteUri, query));
     }
 
-    public static async Task<IResult> CallbackAsync(HttpContext http, SmartClient smart, IDataProtectionProvider protection, string? code, string? state, string? error,
-        CancellationToken cancellationToken)
+    public static async Task<IResult> CallbackAsync(HttpContext http, SmartClient smart, IntrospectionCache introspections, IDataProtectionProvider protection,
+        string? code, string? state, string? error, CancellationToken cancellationToken)
     {
         var cookie = http.Request.Cookies[LaunchCookie];
         http.Response.Cookies.Delete(LaunchCookie, new CookieOptions { Path = "/app" }); // one use
@@ -123,8 +128,26 @@ public static partial class SmartLaunchEndpoints
 
         try
         {
-            var token = await smart.ExchangeCodeAsync(ehr, new Uri(pending.TokenEndpoint), code, pending.RedirectUri, pending.Verifier, cancellationToken);
-            var check = await smart.IntrospectAsync(ehr, new Uri(pending.IntrospectionEndpoint), token.AccessToken, cancellationToken);
+            var tokenEndpoint = new Uri(pending.TokenEndpoint);
+            var token = await smart.ExchangeCodeAsync(ehr, tokenEndpoint, code, pending.RedirectUri, pending.Verifier, cancellationToken);
+
+            // With openid granted the id_token names the user; one that fails a check refuses the launch (OIDC Core §3.1.3.7).
+            string? idTokenUser = null;
+            if (token.Granted("openid"))
+            {
+                try
+                {
+                    idTokenUser = await smart.ValidateIdTokenAsync(ehr, pending.OidcIssuer, pending.JwksUri is null ? null : new Uri(pending.JwksUri), token.IdToken, pending.Nonce,
+                        cancellationToken);
+                }
+                catch (SmartException e)
+                {
+                    return AppPages.Status(StatusCodes.Status403Forbidden, "Launch refused", e.Message);
+                }
+            }
+
+            var check = await introspections.GetAsync(ehr.Issuer, token.AccessToken,
+                c => smart.IntrospectAsync(ehr, new Uri(pending.IntrospectionEndpoint), tokenEndpoint, token.AccessToken, c), cancellationToken);
             if (!check.Active || check.ClientId != ehr.ClientId)
             {
                 return AppPages.Status(StatusCodes.Status403Forbidden, "Launch refused", "The EHR's token is not active for this app.");
@@ -136,7 +159,7 @@ public static partial class SmartLaunchEndpoints
                 return AppPages.Status(StatusCodes.Status403Forbidden, "Launch refused", "The token's patient context could not be confirmed.");
             }
 
-            var principal = SmartAppServiceCollectionExtensions.Principal(ehr, token, check);
+            var principal = SmartAppServiceCollectionExtensions.Principal(ehr, token, check, idTokenUser);
             if (token.Patient is null && !principal.HasRole())
             {
                 return AppPages.Status(StatusCodes.Status403Forbidden, "Not permitted",
@@ -147,6 +170,7 @@ public static partial class SmartLaunchEndpoints
             properties.StoreTokens([
                 new AuthenticationToken { Name = AppSchemes.AccessTokenName, Value = token.AccessToken },
                 new AuthenticationToken { Name = AppSchemes.IntrospectionName, Value = pending.IntrospectionEndpoint },
+                new AuthenticationToken { Name = AppSchemes.TokenEndpointName, Value = pending.TokenEndpoint },
             ]);
             await http.SignInAsync(AppSchemes.Cookie, principal, properties);
 

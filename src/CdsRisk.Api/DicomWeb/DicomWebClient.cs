@@ -150,12 +150,41 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
     /// them: the buffer is reused for the next part, so a series streams through without an allocation per instance.
     /// Enforces DicomWeb:MaxInstanceBytes and MaxInstancesPerSeries here, and the study's limits through <paramref name="study"/>.
     /// </summary>
-    internal async System.Threading.Tasks.Task ReadSeriesPartsAsync(Uri server, string studyUid, string seriesUid, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> onPart,
+    internal System.Threading.Tasks.Task ReadSeriesPartsAsync(Uri server, string studyUid, string seriesUid, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> onPart,
+        StudyReadBudget? study, CancellationToken cancellationToken) =>
+        ReadPartsAsync(server, $"studies/{Uid(studyUid)}/series/{Uid(seriesUid)}", seriesUid, onPart, study, cancellationToken);
+
+    /// <summary>
+    /// QIDO-RS at instance level (PS3.18 §10.6): the instances of one series with Instance Number and the keys a dynamic series is
+    /// split by (Temporal Position Identifier, Trigger Time, Acquisition Number).
+    /// </summary>
+    public async Task<IReadOnlyList<QidoInstance>> SearchInstancesAsync(Uri server, string studyUid, string seriesUid, CancellationToken cancellationToken)
+    {
+        var items = await QueryAsync(server, $"studies/{Uid(studyUid)}/series/{Uid(seriesUid)}/instances?includefield=00200013&includefield=00200100&includefield=00181060&includefield=00200012",
+            cancellationToken);
+        return [.. items.Select(i => FirstString(i, "00080018") is { } sop
+            ? new QidoInstance(sop, (int?)FirstNumber(i, "00200013"), FirstNumber(i, "00200100"), FirstNumber(i, "00181060"), FirstNumber(i, "00200012"))
+            : null).OfType<QidoInstance>()];
+    }
+
+    /// <summary>WADO-RS: one instance (PS3.18 §10.4), within DicomWeb:MaxInstanceBytes and the series timeout, parsed.</summary>
+    public async Task<DicomFile> RetrieveInstanceAsync(Uri server, string studyUid, string seriesUid, string sopInstanceUid, CancellationToken cancellationToken)
+    {
+        DicomFile? file = null;
+        await ReadPartsAsync(server, $"studies/{Uid(studyUid)}/series/{Uid(seriesUid)}/instances/{Uid(sopInstanceUid)}", seriesUid, (part, _) =>
+        {
+            file ??= DicomReader.Read(part.ToArray());
+            return ValueTask.CompletedTask;
+        }, null, cancellationToken);
+        return file ?? throw new DicomWebException(DicomWebError.InvalidResponse, $"series {seriesUid}: the instance retrieval returned no part", seriesUid);
+    }
+
+    private async System.Threading.Tasks.Task ReadPartsAsync(Uri server, string relative, string seriesUid, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> onPart,
         StudyReadBudget? study, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(_options.SeriesTimeoutSeconds));
-        using var request = Get(server, $"studies/{Uid(studyUid)}/series/{Uid(seriesUid)}", SeriesAccept);
+        using var request = Get(server, relative, SeriesAccept);
         using var response = await SendAsync(request, seriesUid, timeout.Token);
         var boundary = Boundary(response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var types) ? types.ToString() : null, seriesUid);
         await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(timeout.Token), ReadIdleTimeout, timeout.Token, seriesUid);
@@ -511,6 +540,15 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
             ? uid
             : throw new DicomWebException(DicomWebError.NoStudyUid, "a UID must be 1-64 digits and dots");
 
+    /// <summary>The first value of a numeric attribute (IS/DS come as JSON numbers, PS3.18 §F.2.3; some servers send strings).</summary>
+    private static double? FirstNumber(JsonElement item, string tag) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(tag, out var attribute) && attribute.ValueKind == JsonValueKind.Object
+        && attribute.TryGetProperty("Value", out var value) && value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0
+            ? value[0].ValueKind == JsonValueKind.Number && value[0].TryGetDouble(out var n) && double.IsFinite(n) && Math.Abs(n) < 1e9 ? n
+            : value[0].ValueKind == JsonValueKind.String && double.TryParse(value[0].GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var t) && double.IsFinite(t) && Math.Abs(t) < 1e9 ? t
+            : null
+            : null;
+
     private static string? FirstString(JsonElement item, string tag) =>
         item.ValueKind == JsonValueKind.Object && item.TryGetProperty(tag, out var attribute) && attribute.ValueKind == JsonValueKind.Object
         && attribute.TryGetProperty("Value", out var value) && value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0
@@ -529,4 +567,23 @@ public sealed partial class DicomWebClient(HttpClient http, IOptions<DicomWebOpt
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DICOMweb {Scope} refused: beyond a DicomWeb read limit")]
     private static partial void LogLimitExceeded(ILogger logger, string scope);
+}
+
+/// <summary>One instance as QIDO-RS lists it.</summary>
+public sealed record QidoInstance(string SopInstanceUid, int? InstanceNumber, double? TemporalPositionIdentifier, double? TriggerTime, double? AcquisitionNumber)
+{
+    /// <summary>Whether the instance is of a time point as the assembler names it (<c>TemporalPositionIdentifier=3</c>, <c>TriggerTime=…</c>, <c>AcquisitionNumber=…</c>).</summary>
+    public bool TimePoint(string timePoint)
+    {
+        var eq = timePoint.IndexOf('=', StringComparison.Ordinal);
+        if (eq < 0 || !double.TryParse(timePoint.AsSpan(eq + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) return false;
+        double? mine = timePoint[..eq] switch
+        {
+            "TemporalPositionIdentifier" => TemporalPositionIdentifier,
+            "TriggerTime" => TriggerTime,
+            "AcquisitionNumber" => AcquisitionNumber,
+            _ => null,
+        };
+        return mine == value;
+    }
 }

@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text.Json;
+using CdsRisk.Api.Auth;
 using CdsRisk.Api.Fhir;
 using CdsRisk.Api.Hooks;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 
 namespace CdsRisk.Api.WriteBack;
 
@@ -170,35 +168,14 @@ public sealed class FhirCredentials(IOptions<WriteBackOptions> options, IHttpCli
         }
 
         // SMART Backend Services: client_credentials with a signed JWT assertion (iss = sub = client_id, aud = token URL, exp ≤ 5 min).
-        // The private key lives for this one signature and is disposed after it; the signature provider is not cached (a cached
-        // provider would keep the disposed key, and a new key per request would fill the cache).
-        using AsymmetricAlgorithm signer = client.Algorithm.StartsWith("ES", StringComparison.Ordinal) ? ECDsa.Create() : RSA.Create();
-        signer.ImportFromPem(pem);
-        var (key, algorithm) = signer switch
-        {
-            ECDsa ec => ((SecurityKey)new ECDsaSecurityKey(ec) { KeyId = client.KeyId }, SecurityAlgorithms.EcdsaSha384),
-            RSA rsa => (new RsaSecurityKey(rsa) { KeyId = client.KeyId }, SecurityAlgorithms.RsaSha384),
-            _ => throw new InvalidOperationException("unsupported key type"),
-        };
-
-        var now = time.GetUtcNow().UtcDateTime;
-        var assertion = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = client.ClientId,
-            Audience = client.TokenUrl,
-            Claims = new Dictionary<string, object> { ["sub"] = client.ClientId, ["jti"] = Guid.NewGuid().ToString("N") },
-            IssuedAt = now,
-            NotBefore = now,
-            Expires = now.AddMinutes(4),
-            SigningCredentials = new SigningCredentials(key, algorithm) { CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false } },
-        });
+        var assertion = ClientAssertion.Create(client.ClientId, client.TokenUrl, pem, client.Algorithm, client.KeyId, time.GetUtcNow().UtcDateTime);
 
         using var http = httpClients.CreateClient(TokenClient);
         using var form = new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["grant_type"] = "client_credentials",
             ["scope"] = client.Scope,
-            ["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ["client_assertion_type"] = ClientAssertion.Type,
             ["client_assertion"] = assertion,
         });
         using var request = new HttpRequestMessage(HttpMethod.Post, client.TokenUrl) { Content = form };

@@ -224,6 +224,12 @@ internal sealed class CardPrinter(TextWriter output)
         }
     }
 
+    /// <summary>The SMART app's launch URL for the patient (issue 18): open it in a browser to see the assessment's detail view.</summary>
+    public void AppLink(string? launchUrl)
+    {
+        if (launchUrl is not null) output.WriteLine($"  SMART app (open in a browser): {launchUrl}");
+    }
+
     public void Running(Uri service, string fhirBase, string dicomWeb, string envFile, string jwksPath, string logPath)
     {
         var b = service.ToString().TrimEnd('/');

@@ -107,9 +107,16 @@ public static class DemoCommand
             foreach (var (key, value) in StudyArrivalStep.ServiceEnvironment(env, fhirBase, fhirToken)) serviceEnv[key] = value;
         }
 
+        // The port is chosen first: the SMART app's redirect URI, registered at the double, names it.
+        var servicePort = callbackPort ?? DemoServiceHost.FreePort();
+        using var appLinks = new DemoAppLinks(new Uri($"http://127.0.0.1:{servicePort}"), fhirBase, (string?)env["fhirAdminUrl"], (string?)env["fhirAdminToken"]);
+        foreach (var (key, value) in appLinks.ServiceEnvironment) serviceEnv[key] = value;
+
         var started = Stopwatch.StartNew();
-        await using var service = await DemoServiceHost.StartAsync(options.ApiProject, serviceEnv, Path.Combine(options.WorkDir, "service.log"), progress.Show, cancellationToken, callbackPort);
+        await using var service = await DemoServiceHost.StartAsync(options.ApiProject, serviceEnv, Path.Combine(options.WorkDir, "service.log"), progress.Show, cancellationToken,
+            servicePort);
         progress.Done($"service up at {service.BaseUrl} after {started.Elapsed.TotalSeconds:0.0}s");
+        if (await appLinks.RegisterAsync(cancellationToken) is { } appProblem) Console.WriteLine("  SMART app: " + appProblem);
 
         using var ehr = new DemoEhr(service.BaseUrl, signer, new Uri(fhirBase), fhirToken);
         var printer = new CardPrinter(Console.Out);
@@ -170,6 +177,7 @@ public static class DemoCommand
             var written = await ehr.RiskAssessmentsAsync(patient.PatientId, cancellationToken);
             printer.RiskAssessments(fhirBase, patient.PatientId, written);
             printer.WriteBacks(states);
+            printer.AppLink(await appLinks.LaunchUrlAsync(patient.PatientId, view.HookInstance, cancellationToken));
             rows.Add(new SummaryRow(patient, view, order, drug, written, states));
         }
 
@@ -181,6 +189,7 @@ public static class DemoCommand
 
         if (options.NoWait) return failed > 0 ? 3 : unexpected > 0 ? 4 : 0;
         printer.Running(service.BaseUrl, fhirBase, dicomWebBase, options.EnvFile, jwksPath, service.LogPath);
+        if (appLinks.StandaloneUrl is { } standalone) Console.WriteLine($"  SMART app, trial team    {standalone}   (screening log; each patient's launch URL is printed above)");
         while (!service.HasExited)
         {
             await Task.Delay(500, cancellationToken);

@@ -152,7 +152,7 @@ public sealed class DemoServiceHost : IAsyncDisposable
         lock (log) log.Dispose();
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

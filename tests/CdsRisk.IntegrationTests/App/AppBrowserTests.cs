@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CdsRisk.Api.Hooks;
 using CdsRisk.IntegrationTests.Auth;
 using CdsRisk.IntegrationTests.TestServers;
 using Microsoft.Playwright;
@@ -96,6 +97,67 @@ public sealed class AppBrowserTests(TestEnvironment env) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DetailView_MriPhases_ShowsFourPictures()
+    {
+        var patient = await _app.CreatePatientAsync("Browser", "Images");
+        var (_, _, id) = await _app.StoreAssessmentWithStudyAsync(patient);
+        foreach (var viewport in Viewports)
+        {
+            var page = await NewPageAsync(viewport);
+            var response = await page.GotoAsync(LaunchUrl(await _app.CreateLaunchAsync(patient, id)));
+            Assert.Equal(200, response!.Status);
+            // Every picture loaded as an image of the synthetic slice's 64 columns (a broken or placeholder image has another width).
+            await page.WaitForFunctionAsync("() => Array.from(document.querySelectorAll('.phases img')).every(i => i.complete)");
+            var widths = await page.EvaluateAsync<int[]>("() => Array.from(document.querySelectorAll('.phases img')).map(i => i.naturalWidth)");
+            Assert.Equal([64, 64, 64, 64], widths);
+            Assert.Equal(4, await page.Locator(".phases figcaption").CountAsync());
+            await CheckPageAsync(page, $"detail-mri-phases-{viewport.Name}");
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task DetailView_OnStudyPatient_ShowsScheduleAndSafetySignals()
+    {
+        var patient = await _app.CreatePatientAsync("Browser", "OnStudy");
+        static EvidenceEntry E(string reference, string description, string? value, int day) =>
+            new() { Reference = reference, Description = description, Value = value, Date = new DateTimeOffset(2026, 1, day, 9, 0, 0, TimeSpan.Zero) };
+        static FollowUpItemEntry Item(string id, string what, string due, string status, params EvidenceEntry[] evidence) =>
+            new() { Id = id, What = what, Due = due, WindowStart = due, WindowEnd = due, Status = status, Evidence = evidence.Length == 0 ? null : evidence };
+        var followUp = new FollowUpEntry
+        {
+            ResearchSubject = "ResearchSubject/rs-1",
+            Anchor = E("Procedure/resection-1", "Liver resection", null, 5),
+            Items =
+            [
+                Item("m3-imaging", "Liver MRI or CT at month 3", "2026-04-05", "done", E("ImagingStudy/fu-3", "MRI liver", null, 28)),
+                Item("m3-afp", "AFP at month 3", "2026-04-05", "overdue"),
+                Item("m6-imaging", "Liver MRI or CT at month 6", "2026-07-05", "upcoming"),
+            ],
+            Signals = [new SafetySignalEntry { Id = "alt", Term = "Alanine aminotransferase increased", Grade = 3, Reason = "ALT 6.2 × ULN during oxaliplatin",
+                Evidence = [E("Observation/alt-1", "ALT", "248 U/L", 20)] }],
+        };
+        var id = await _app.StoreAssessmentAsync(patient, "on-study", null, SmartAppHarness.Criteria(("non-hcc-pathology", "pass", "HCC on pathology", null, null)), followUp: followUp);
+        foreach (var viewport in Viewports)
+        {
+            var page = await NewPageAsync(viewport);
+            var response = await page.GotoAsync(LaunchUrl(await _app.CreateLaunchAsync(patient, id)));
+            Assert.Equal(200, response!.Status);
+            Assert.Contains("On study in trial NCT07282184", await page.Locator("p.decision").InnerTextAsync(), StringComparison.Ordinal);
+            var schedule = page.Locator("table[data-section=follow-up-schedule] tbody tr");
+            Assert.Equal(3, await schedule.CountAsync());
+            Assert.Contains("overdue", await schedule.Nth(1).InnerTextAsync(), StringComparison.Ordinal);
+            Assert.Equal(_app.Issuer + "/ImagingStudy/fu-3", await schedule.Nth(0).Locator("a").GetAttributeAsync("href"));
+            var signal = page.Locator("table[data-section=safety-signals] tbody tr");
+            Assert.Equal(1, await signal.CountAsync());
+            Assert.Contains("grade 3", await signal.InnerTextAsync(), StringComparison.Ordinal);
+            Assert.Equal(_app.Issuer + "/Observation/alt-1", await signal.Locator("a").GetAttributeAsync("href"));
+            await CheckPageAsync(page, $"detail-on-study-{viewport.Name}");
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
     public async Task TrialTeam_ScreeningLogAndCsv_FlowAndMonitoring()
     {
         var patient = await _app.CreatePatientAsync("Log", "Browser");
@@ -136,7 +198,9 @@ public sealed class AppBrowserTests(TestEnvironment env) : IAsyncLifetime
         Assert.Equal(403, wrong!.Status);
         await CheckPageAsync(page, "refused-wrong-patient");
 
-        await _app.ExpireTokensAsync();
+        // A token past its exp is refused even though its introspection answer is cached (SmartApp:IntrospectionCacheSeconds).
+        await page.GotoAsync(LaunchUrl(await _app.CreateLaunchAsync(mine, myId, tokenSeconds: 4)));
+        await Task.Delay(TimeSpan.FromSeconds(5.5));
         var expired = await page.GotoAsync($"{_app.BaseUrl}/app/assessments/{myId}");
         Assert.Equal(401, expired!.Status);
         Assert.Contains("Launch the app again", await page.InnerTextAsync("main"), StringComparison.Ordinal);

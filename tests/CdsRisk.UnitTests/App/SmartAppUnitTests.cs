@@ -40,4 +40,27 @@ public sealed class SmartAppUnitTests
     [InlineData(null, "")]
     public void CsvInjection_CellsThatASpreadsheetWouldRun_AreQuotedAsText(string? value, string expected) =>
         Assert.Equal(expected, AppEndpoints.Csv(value));
+
+    [Theory]
+    [InlineData("s3cret", null, "RS384", true)]
+    [InlineData("", "-----BEGIN PRIVATE KEY-----", "RS384", true)]
+    [InlineData("", "-----BEGIN PRIVATE KEY-----", "ES384", true)]
+    [InlineData("", "-----BEGIN PRIVATE KEY-----", "HS256", false)]
+    [InlineData("", null, "RS384", false)]
+    public void ConfidentialClient_NeedsASecretOrAPrivateKey(string secret, string? pem, string algorithm, bool valid)
+    {
+        var options = new SmartAppOptions
+        {
+            Ehrs = [new SmartEhrOptions { Issuer = "https://ehr.example.org/fhir", ClientId = "app", ClientSecret = secret, PrivateKeyPem = pem, Algorithm = algorithm }],
+        };
+        Assert.Equal(valid, new SmartAppOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Theory]
+    [InlineData(-1, false)]
+    [InlineData(0, true)]
+    [InlineData(60, true)]
+    [InlineData(301, false)]
+    public void IntrospectionCacheSeconds_IsBounded(int seconds, bool valid) =>
+        Assert.Equal(valid, new SmartAppOptionsValidator().Validate(null, new SmartAppOptions { IntrospectionCacheSeconds = seconds }).Succeeded);
 }
