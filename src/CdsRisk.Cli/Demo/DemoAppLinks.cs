@@ -27,6 +27,9 @@ public sealed class DemoAppLinks(Uri serviceBase, string fhirBase, string? admin
         ["SmartApp__Ehrs__0__ClientId"] = ClientId,
         ["SmartApp__Ehrs__0__ClientSecret"] = _secret,
         ["SmartApp__Ehrs__0__TrialTeamRoles__0"] = TrialTeamRole,
+
+        // The cards' "smart" link (CDS Hooks 2.0 §Link: the EHR launches it with iss and launch), so the demo's cards carry it.
+        ["Pipeline__SmartAppUrl"] = Base + "/app/launch",
     };
 
     private string Base => serviceBase.ToString().TrimEnd('/');
