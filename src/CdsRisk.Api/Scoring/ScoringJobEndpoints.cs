@@ -64,7 +64,7 @@ public sealed record ScoringJobView
 {
     public required string Id { get; init; }
     /// <summary><c>queued</c>, <c>running</c>, <c>succeeded</c> or <c>failed</c>.</summary>
-    public required string State { get; init; }
+    public required ScoringJobState State { get; init; }
     /// <summary>The stage reached, e.g. <c>retrieving images</c>, <c>scoring</c>, <c>done</c>.</summary>
     public required string Progress { get; init; }
     public required DateTimeOffset Created { get; init; }
@@ -172,7 +172,7 @@ public static class ScoringJobEndpoints
         await writeBacks.QueueAsync(reading with { Authorization = null }, evaluation, cancellationToken);
         var (row, _) = await coordinator.SubmitAsync(job, cancellationToken);
         var view = ScoringJobView.From(row);
-        return row.State == ScoringJobStates.Succeeded ? TypedResults.Ok(view) : TypedResults.Accepted($"/api/scoring-jobs/{row.Id}", view);
+        return row.State == ScoringJobState.Succeeded ? TypedResults.Ok(view) : TypedResults.Accepted($"/api/scoring-jobs/{row.Id}", view);
     }
 
     /// <summary>
