@@ -3,7 +3,7 @@ using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Fhir;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Storage;
-using CdsRisk.Api.WriteBack;
+using CdsRisk.Api.Scoring;
 using CdsRisk.Core.Eligibility;
 
 namespace CdsRisk.Api.Pipeline;
@@ -11,8 +11,7 @@ namespace CdsRisk.Api.Pipeline;
 /// <summary>The story of one hook call, top to bottom.</summary>
 public sealed class RiskPipeline(
     PatientRecordLoader loader,
-    IRiskEvaluator evaluator,
-    RiskAssessmentWriteBack writeBacks,
+    ScoringJobs scoring,
     HookCards cards,
     AssessmentRecorder recorder,
     CdsRiskMetrics metrics,
@@ -46,12 +45,11 @@ public sealed class RiskPipeline(
             return HookCards.Silent;
         }
 
-        // 2. The clinical picture, imaging and the PRE score (within the latency budget, else pending), every trial criterion.
-        //    Settled content evaluated a moment ago is not evaluated again (CachingRiskEvaluator).
-        var evaluation = await StageAsync("evaluate", () => evaluator.EvaluateAsync(patient, invocation, cancellationToken));
-
+        // 2. The clinical picture, imaging and the PRE score (within the latency budget, else pending), every trial criterion;
+        //    settled content evaluated a moment ago is not evaluated again (CachingRiskEvaluator).
         // 3. The RiskAssessment of this patient, for this hook's FHIR server, queued with this hook's own token.
-        var writeBack = await StageAsync("queue-write-back", () => writeBacks.QueueAsync(invocation, evaluation, cancellationToken));
+        //    (POST /api/scoring-jobs runs the same operation without waiting, written with the backend credential.)
+        var (evaluation, writeBack) = await scoring.ScoreAsync(patient, invocation, wait: null, writeCredential: invocation.Authorization, cancellationToken);
 
         // 4. Cards for the clinician (linking the RiskAssessment once written), and system actions for EHRs that write it themselves.
         var response = Stage("cards", () => cards.Build(invocation, patient, evaluation, writeBack));

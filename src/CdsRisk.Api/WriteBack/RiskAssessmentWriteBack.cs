@@ -1,6 +1,7 @@
 using System.Data.Common;
 using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Fhir;
+using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
 using CdsRisk.Core.Patients;
@@ -102,11 +103,12 @@ public sealed class RiskAssessmentWriteBack(
     }
 
     /// <summary>
-    /// Queues the RiskAssessment of this evaluation for the hook's FHIR server, with the hook's token held for exactly this
-    /// write; null when there is nothing to write. Queuing the same content again changes nothing; new content (new clinical
-    /// values, a new score) replaces what was queued for the same (server, patient, study, model).
+    /// Queues the RiskAssessment of this evaluation for the hook's FHIR server, with <paramref name="credential"/> (the hook's token)
+    /// held for exactly this write, or the server's backend credential when null; null when there is nothing to write. Queuing
+    /// the same content again changes nothing; new content (new clinical values, a new score) replaces what was queued for the
+    /// same (server, patient, study, model).
     /// </summary>
-    public async Task<QueuedWriteBack?> QueueAsync(HookInvocation invocation, RiskEvaluation evaluation, CancellationToken cancellationToken)
+    public async Task<QueuedWriteBack?> QueueAsync(HookInvocation invocation, RiskEvaluation evaluation, FhirAuthorization? credential, CancellationToken cancellationToken)
     {
         if (OrderFor(invocation, evaluation) is not { } order)
         {
@@ -131,7 +133,7 @@ public sealed class RiskAssessmentWriteBack(
             return new QueuedWriteBack(order.Id, WriteBackStatus.Written, known.Location, order);
         }
 
-        credentials.HoldHookToken(order.Id, order.FhirServer, invocation.PatientId, invocation.Authorization);
+        credentials.HoldHookToken(order.Id, order.FhirServer, invocation.PatientId, credential);
 
         // Stored whatever happens to the call (no cancellation token); the hook waits only a moment for slow or locked storage, and
         // an item that storage could not take is kept in memory and stored by the outbox worker as soon as it can.
