@@ -5,6 +5,7 @@ using CdsRisk.Api.Auth;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
+using CdsRisk.Api.WriteBack;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -38,8 +39,8 @@ public sealed record FeedbackRecord(string Card, string Outcome, DateTimeOffset 
 /// <summary>Where the RiskAssessment write-back stands.</summary>
 public sealed record WriteBackState
 {
-    /// <summary><c>pending</c> (waiting or retrying), <c>written</c>, <c>rejected</c> (refused for good), or <c>not-queued</c> (no score, or written by the EHR through system actions).</summary>
-    public required string State { get; init; }
+    /// <summary><c>pending</c> (waiting or retrying), <c>written</c>, <c>rejected</c> (refused for good), <c>dropped</c> (nothing to write: the MRI could not be scored), or <c>not-queued</c> (no score, or written by the EHR through system actions).</summary>
+    public required WriteBackStatus State { get; init; }
     public int Attempts { get; init; }
     public string? LastError { get; init; }
     public DateTimeOffset? NextAttempt { get; init; }
@@ -174,13 +175,13 @@ public static class AuditEndpoints
 
         var item = row.OutboxId is null ? null : await outbox.GetAsync(row.OutboxId, cancellationToken);
         var writeBack = item is null
-            ? new WriteBackState { State = "not-queued" }
+            ? new WriteBackState { State = WriteBackStatus.NotQueued }
             : new WriteBackState
             {
-                State = item.State,
+                State = WriteBackStatuses.Of(item.State),
                 Attempts = item.Attempts,
                 LastError = item.LastError,
-                NextAttempt = item.State == OutboxStates.Pending ? item.NextAttempt : null,
+                NextAttempt = item.State == OutboxState.Pending ? item.NextAttempt : null,
                 FhirId = item.ResultLocation,
                 FhirServer = item.FhirServer,
             };

@@ -112,7 +112,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
             PreScore: pre,
             StudyUid: request?.StudyInstanceUid,
             DetailJson: JsonSerializer.SerializeToUtf8Bytes(detail, Json),
-            OutboxId: writeBack?.State == QueuedWriteBack.NotQueued ? null : writeBack?.Id,
+            OutboxId: writeBack?.State == WriteBackStatus.NotQueued ? null : writeBack?.Id,
             ContentSha256: invocation.ContentSha256);
     }
 

@@ -71,6 +71,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<ScoringCoordinator>();
         services.AddSingleton<ScoringStage>();
         services.AddScoped<DicomPatientResolver>();
+        services.AddScoped<ScoringJobs>();
         services.AddHostedService<ScoringWorker>();
 
         services.AddOptions<WriteBackOptions>().BindConfiguration(WriteBackOptions.Section).ValidateDataAnnotations().ValidateOnStart();

@@ -3,7 +3,7 @@ using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Fhir;
 using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Storage;
-using CdsRisk.Api.WriteBack;
+using CdsRisk.Api.Scoring;
 using CdsRisk.Core.Eligibility;
 using CdsRisk.Core.Patients;
 
@@ -13,7 +13,7 @@ namespace CdsRisk.Api.Pipeline;
 public sealed class RiskPipeline(
     Lazy<PatientRecordLoader> loader,
     IRiskEvaluator evaluator,
-    RiskAssessmentWriteBack writeBacks,
+    ScoringJobs scoring,
     HookCards cards,
     AssessmentRecorder recorder,
     CdsRiskMetrics metrics,
@@ -39,13 +39,14 @@ public sealed class RiskPipeline(
         // 1. The patient's data: prefetch first, missing keys fetched from the hook's FHIR server (412 when the Patient cannot be had).
         // 2. The clinical picture, imaging and the PRE score (within the latency budget, else pending), every trial criterion.
         //    Settled content read and evaluated a moment ago is neither parsed nor evaluated again (CachingRiskEvaluator).
+        // 3. The RiskAssessment of this patient, for this hook's FHIR server, queued with this hook's own token.
+        //    (POST /api/scoring-jobs runs the same operation without waiting, written with the backend credential.)
         PatientRecord patient;
-        RiskEvaluation evaluation;
+        ScoredPatient scored;
         if (evaluator.TryRecall(invocation, out var recalled))
         {
-            using var recall = Activity.StartActivity("evaluate");
-            recall?.SetTag(CachingRiskEvaluator.CachedTag, true);
-            (patient, evaluation) = (recalled.Patient, recalled.Evaluation);
+            patient = recalled.Patient;
+            scored = await scoring.QueueAsync(recalled.Evaluation, invocation, writeCredential: invocation.Authorization, cancellationToken);
         }
         else
         {
@@ -59,11 +60,10 @@ public sealed class RiskPipeline(
                 return HookCards.Silent;
             }
 
-            evaluation = await StageAsync("evaluate", () => evaluator.EvaluateAsync(patient, invocation, cancellationToken));
+            scored = await scoring.ScoreAsync(patient, invocation, wait: null, writeCredential: invocation.Authorization, cancellationToken);
         }
 
-        // 3. The RiskAssessment of this patient, for this hook's FHIR server, queued with this hook's own token.
-        var writeBack = await StageAsync("queue-write-back", () => writeBacks.QueueAsync(invocation, evaluation, cancellationToken));
+        var (evaluation, writeBack) = scored;
 
         // 4. Cards for the clinician (linking the RiskAssessment once written), and system actions for EHRs that write it themselves.
         var response = Stage("cards", () => cards.Build(invocation, patient, evaluation, writeBack));

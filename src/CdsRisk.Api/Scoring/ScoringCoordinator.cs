@@ -106,9 +106,9 @@ public sealed class ScoringCoordinator(
             var current = await jobs.GetAsync(job.Id, cancellationToken) ?? job;
             switch (current.State)
             {
-                case ScoringJobStates.Succeeded when current.ResultJson is { } result:
+                case ScoringJobState.Succeeded when current.ResultJson is { } result:
                     return new ScoringAttempt.Completed(ScoringJson.ReadOutcome(result));
-                case ScoringJobStates.Failed:
+                case ScoringJobState.Failed:
                     return new ScoringAttempt.Completed(ScoringOutcome.Failed(current.Error ?? "scoring failed"));
             }
 
@@ -128,13 +128,13 @@ public sealed class ScoringCoordinator(
     /// <summary>Starts the job in this process when it is claimable and a slot or queue place is free. False when this process is overloaded.</summary>
     internal async Task<bool> TryStartAsync(ScoringJobRow job, CancellationToken cancellationToken)
     {
-        if (_local.ContainsKey(job.Id) || job.State == ScoringJobStates.Succeeded || _stopping.IsCancellationRequested)
+        if (_local.ContainsKey(job.Id) || job.State == ScoringJobState.Succeeded || _stopping.IsCancellationRequested)
         {
             return true;
         }
 
-        var retry = job.State == ScoringJobStates.Failed && time.GetUtcNow() - job.Updated >= TimeSpan.FromSeconds(_options.RetryFailedAfterSeconds);
-        if (job.State == ScoringJobStates.Failed && !retry)
+        var retry = job.State == ScoringJobState.Failed && time.GetUtcNow() - job.Updated >= TimeSpan.FromSeconds(_options.RetryFailedAfterSeconds);
+        if (job.State == ScoringJobState.Failed && !retry)
         {
             return true;
         }

@@ -1,18 +1,9 @@
-using System.Net.Http.Headers;
-using System.Text.Json;
-using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Audit;
 using CdsRisk.Api.Auth;
-using CdsRisk.Api.Fhir;
 using CdsRisk.Api.Hooks;
-using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
-using CdsRisk.Api.WriteBack;
-using CdsRisk.Core.Eligibility;
-using CdsRisk.Core.Scoring;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace CdsRisk.Api.Scoring;
 
@@ -64,7 +55,7 @@ public sealed record ScoringJobView
 {
     public required string Id { get; init; }
     /// <summary><c>queued</c>, <c>running</c>, <c>succeeded</c> or <c>failed</c>.</summary>
-    public required string State { get; init; }
+    public required ScoringJobState State { get; init; }
     /// <summary>The stage reached, e.g. <c>retrieving images</c>, <c>scoring</c>, <c>done</c>.</summary>
     public required string Progress { get; init; }
     public required DateTimeOffset Created { get; init; }
@@ -118,70 +109,25 @@ public static class ScoringJobEndpoints
         return app;
     }
 
-    // The same path as a hook, without waiting: the patient's record read with the backend credential, the MRI chosen and its
-    // job started, every criterion evaluated, and the RiskAssessment queued for this patient on this server (written with the
-    // backend credential once the score is there).
+    // Validation (the filter), the scoring client's binding, then the one operation a hook also runs (ScoringJobs), and the view.
     private static async Task<Results<Accepted<ScoringJobView>, Ok<ScoringJobView>>> CreateAsync(
-        ScoringJobRequest request, HttpContext http, ClientTokenValidators clients, PatientRecordLoader loader, TrialRiskEvaluator evaluator,
-        RiskAssessmentWriteBack writeBacks, ScoringCoordinator coordinator, FhirCredentials credentials, IOptions<WriteBackOptions> writeBack,
-        DicomPatientResolver resolver, ScoringJobStore jobs, ILoggerFactory loggers, TimeProvider time, CancellationToken cancellationToken)
+        ScoringJobRequest request, HttpContext http, ClientTokenValidators clients, ScoringJobs scoring, CancellationToken cancellationToken)
     {
-        var (server, credential) = Binding(request, http.User, clients);
-        var client = writeBack.Value.BackendClients.FirstOrDefault(c => c.ClientId == credential);
-        var token = client is null ? null : await credentials.GetBackendTokenAsync(client, server.AbsoluteUri, cancellationToken);
-        if (token is null)
-        {
-            throw new CdsRiskException(ApiErrorCodes.NoCredential, "The credential is not configured for this FHIR server, or it gave no token.",
-                new Dictionary<string, string[]> { ["credential"] = ["No WriteBack:BackendClients entry with this clientId could get a token for fhirServer."] });
-        }
-
-        var patientId = request.PatientId;
-        if (patientId is null)
-        {
-            // The PACS form: the FHIR Patient that carries the study's DICOM PatientID, exactly one; otherwise the study is kept as a
-            // failed job with the reason (the PACS gets its job like any other, and the reason is in GET /api/scoring-jobs/{id}).
-            var system = IdentifierSystem(http.User, clients);
-            var resolved = await resolver.ResolveAsync(server, token, system, request.DicomPatientId!.Trim(), cancellationToken);
-            if (resolved.PatientId is null)
-            {
-                var failed = await jobs.CreateFailedAsync(Guid.NewGuid().ToString("N"), "unresolved|" + Guid.NewGuid().ToString("N"),
-                    JsonSerializer.Serialize(new { studyInstanceUid = request.StudyInstanceUid }), "study's patient not resolved: " + resolved.Problem, cancellationToken);
-                loggers.CreateLogger(typeof(ScoringJobEndpoints)).StudyPatientNotResolved(failed.Id, resolved.Problem!);
-                return TypedResults.Accepted($"/api/scoring-jobs/{failed.Id}", ScoringJobView.From(failed));
-            }
-
-            patientId = resolved.PatientId;
-        }
-
-        var service = CdsServiceCatalog.Find(CdsServiceCatalog.PatientViewId)!;
-        var reading = HookInvocation.BackendReading(service, patientId, server, token, client!.Scope, time.GetUtcNow());
-        var record = await loader.LoadAsync(reading, service.Prefetch, null, cancellationToken);
-        if (request.StudyInstanceUid is { } uid)
-        {
-            record = record with { ImagingStudies = [.. record.ImagingStudies.Where(s => s.Identifier.Any(i => i.Value == "urn:oid:" + uid))] };
-        }
-
-        var evaluation = await evaluator.EvaluateAsync(record, reading, TimeSpan.Zero, cancellationToken);
-        if (evaluation.Scoring?.Request is not { } job)
-        {
-            throw new CdsRiskException(ApiErrorCodes.NoImagingStudy,
-                evaluation.Scoring?.Pre.Reason ?? (evaluation.IsApplicable ? "no pre-operative MR ImagingStudy on record" : "the patient has no liver cancer on record"));
-        }
-
-        // No hook token: the backend client writes it (FhirCredentials falls back to it for this server).
-        await writeBacks.QueueAsync(reading with { Authorization = null }, evaluation, cancellationToken);
-        var (row, _) = await coordinator.SubmitAsync(job, cancellationToken);
+        var row = await scoring.SubmitAsync(Target(request, http.User, clients), cancellationToken);
         var view = ScoringJobView.From(row);
-        return row.State == ScoringJobStates.Succeeded ? TypedResults.Ok(view) : TypedResults.Accepted($"/api/scoring-jobs/{row.Id}", view);
+        return row.State == ScoringJobState.Succeeded ? TypedResults.Ok(view) : TypedResults.Accepted($"/api/scoring-jobs/{row.Id}", view);
     }
 
     /// <summary>
     /// The FHIR server and credential of the job: those the scoring client is bound to, never others (a client that could name any
-    /// server and credential could have any patient scored and written with the service's backend credential: a confused deputy).
+    /// server and credential could have any patient scored and written with the service's backend credential: a confused deputy);
+    /// for the PACS form, the client's identifier system of DICOM PatientIDs (<c>Scoring:Clients:N:PatientIdentifierSystem</c>).
     /// </summary>
-    private static (Uri Server, string Credential) Binding(ScoringJobRequest request, System.Security.Claims.ClaimsPrincipal user, ClientTokenValidators clients)
+    private static ScoringJobTarget Target(ScoringJobRequest request, System.Security.Claims.ClaimsPrincipal user, ClientTokenValidators clients)
     {
-        if (ClientClaims.IsDevelopment(user))
+        var bound = ClientClaims.IsDevelopment(user) ? null : clients.ScoringClientByName(user.FindFirst(ClientClaims.Client)?.Value ?? "")
+            ?? throw new CdsRiskException(ApiErrorCodes.OutsideClientBinding, "This client is not a configured scoring client.");
+        if (bound is null)
         {
             // Auth:Mode=Disabled (development): no client is bound, so the request names both.
             var missing = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -191,34 +137,27 @@ public static class ScoringJobEndpoints
             {
                 throw new CdsRiskException(ErrorCodes.ValidationFailed, "Fields invalid: " + string.Join(", ", missing.Keys) + ".", missing);
             }
-
-            return (new Uri(request.FhirServer!.TrimEnd('/') + "/"), request.Credential!);
         }
-
-        var bound = clients.ScoringClientByName(user.FindFirst(ClientClaims.Client)?.Value ?? "")
-            ?? throw new CdsRiskException(ApiErrorCodes.OutsideClientBinding, "This client is not a configured scoring client.");
-        if (request.FhirServer is { } named && !string.Equals(new Uri(named.TrimEnd('/') + "/").AbsoluteUri, bound.FhirServerBase.AbsoluteUri, StringComparison.Ordinal))
+        else if (request.FhirServer is { } named && !string.Equals(new Uri(named.TrimEnd('/') + "/").AbsoluteUri, bound.FhirServerBase.AbsoluteUri, StringComparison.Ordinal))
         {
             throw new CdsRiskException(ApiErrorCodes.OutsideClientBinding,
                 "fhirServer: this scoring client is bound to another FHIR server (Scoring:Clients:N:FhirServer); omit fhirServer or name that one.");
         }
-
-        if (request.Credential is { } credential && credential != bound.Credential)
+        else if (request.Credential is { } credential && credential != bound.Credential)
         {
             throw new CdsRiskException(ApiErrorCodes.OutsideClientBinding,
                 "credential: this scoring client is bound to another credential (Scoring:Clients:N:Credential); omit credential or name that one.");
         }
 
-        return (bound.FhirServerBase, bound.Credential!);
-    }
+        if (request.DicomPatientId is not null && bound?.PatientIdentifierSystem is null)
+        {
+            throw new CdsRiskException(ErrorCodes.ValidationFailed,
+                "dicomPatientId needs a scoring client with Scoring:Clients:N:PatientIdentifierSystem (the FHIR identifier system of its DICOM PatientIDs).",
+                new Dictionary<string, string[]> { ["dicomPatientId"] = ["this scoring client has no PatientIdentifierSystem configured; send patientId instead."] });
+        }
 
-    /// <summary>The identifier system of the scoring client's DICOM PatientIDs (<c>Scoring:Clients:N:PatientIdentifierSystem</c>).</summary>
-    private static string IdentifierSystem(System.Security.Claims.ClaimsPrincipal user, ClientTokenValidators clients)
-    {
-        var bound = ClientClaims.IsDevelopment(user) ? null : clients.ScoringClientByName(user.FindFirst(ClientClaims.Client)?.Value ?? "");
-        return bound?.PatientIdentifierSystem ?? throw new CdsRiskException(ErrorCodes.ValidationFailed,
-            "dicomPatientId needs a scoring client with Scoring:Clients:N:PatientIdentifierSystem (the FHIR identifier system of its DICOM PatientIDs).",
-            new Dictionary<string, string[]> { ["dicomPatientId"] = ["this scoring client has no PatientIdentifierSystem configured; send patientId instead."] });
+        return new ScoringJobTarget(bound?.FhirServerBase ?? new Uri(request.FhirServer!.TrimEnd('/') + "/"), bound?.Credential ?? request.Credential!,
+            request.PatientId, request.DicomPatientId, bound?.PatientIdentifierSystem, request.StudyInstanceUid);
     }
 
     private static async Task<Ok<ScoringJobView>> GetAsync(string id, ScoringJobStore jobs, CancellationToken cancellationToken)

@@ -1,20 +1,23 @@
 namespace CdsRisk.Api.Storage;
 
-public static class OutboxStates
+/// <summary>Where an outbox item stands; stored as <c>pending</c>, <c>written</c>, <c>rejected</c>, <c>dropped</c>.</summary>
+public enum OutboxState
 {
-    public const string Pending = "pending";
-    public const string Written = "written";
+    /// <summary>Waiting for its first attempt, its score, or a retry.</summary>
+    Pending,
+
+    Written,
 
     /// <summary>The FHIR server refused the write for good (4xx other than 401/403/408/429): kept for the audit, not retried.</summary>
-    public const string Rejected = "rejected";
+    Rejected,
 
     /// <summary>Nothing to write after all: the scoring job found the MRI not usable, so there is no PRE to record.</summary>
-    public const string Dropped = "dropped";
+    Dropped,
 }
 
 /// <summary>One write waiting for, or done to, a FHIR server. <see cref="Version"/> counts how often its content was queued again.</summary>
 public sealed record OutboxItem(
-    string Id, string Kind, string FhirServer, string PayloadJson, string State, int Attempts, DateTimeOffset NextAttempt,
+    string Id, string Kind, string FhirServer, string PayloadJson, OutboxState State, int Attempts, DateTimeOffset NextAttempt,
     string? LastError, string? ResultLocation, DateTimeOffset Created, DateTimeOffset Updated)
 {
     public long Version { get; init; }
@@ -52,7 +55,7 @@ public sealed class OutboxStore(Database database, TimeProvider time)
                 content_sha256 = excluded.content_sha256
             WHERE excluded.content_sha256 IS NOT NULL AND (outbox.content_sha256 IS NULL OR outbox.content_sha256 <> excluded.content_sha256);
             """, cancellationToken, ("id", id), ("kind", kind), ("server", fhirServer), ("payload", payloadJson),
-            ("pending", OutboxStates.Pending), ("now", now), ("score", scoreKey), ("sha", contentSha256)) == 1;
+            ("pending", OutboxState.Pending.Stored()), ("now", now), ("score", scoreKey), ("sha", contentSha256)) == 1;
     }
 
     /// <summary>The FHIR servers that have items due now (each is drained on its own, so one slow server holds up no other).</summary>
@@ -63,7 +66,7 @@ public sealed class OutboxStore(Database database, TimeProvider time)
         return await connection.QueryAsync("""
             SELECT DISTINCT fhir_server FROM outbox
             WHERE state = @pending AND next_attempt_ms <= @now AND (lease_until_ms IS NULL OR lease_until_ms < @now);
-            """, r => r.GetString(0), cancellationToken, ("pending", OutboxStates.Pending), ("now", now));
+            """, r => r.GetString(0), cancellationToken, ("pending", OutboxState.Pending.Stored()), ("now", now));
     }
 
     /// <summary>Claims one due item for <paramref name="owner"/>; concurrent callers never get the same item while its lease runs.</summary>
@@ -81,21 +84,21 @@ public sealed class OutboxStore(Database database, TimeProvider time)
               AND state = @pending AND (lease_until_ms IS NULL OR lease_until_ms < @now)
             RETURNING {Columns};
             """, Map, cancellationToken, ("owner", owner), ("until", (now + lease).ToUnixMs()), ("now", now.ToUnixMs()),
-            ("pending", OutboxStates.Pending), ("only", onlyId ?? ""), ("server", onlyServer ?? ""));
+            ("pending", OutboxState.Pending.Stored()), ("only", onlyId ?? ""), ("server", onlyServer ?? ""));
         return rows.Count == 0 ? null : rows[0];
     }
 
     /// <summary>Marks the claimed version written; content queued again meanwhile stays pending (it is written next).</summary>
     public Task MarkWrittenAsync(string id, string owner, string? location, CancellationToken cancellationToken, long? version = null) =>
-        FinishAsync(id, owner, version, OutboxStates.Written, location, null, time.GetUtcNow(), cancellationToken);
+        FinishAsync(id, owner, version, OutboxState.Written, location, null, time.GetUtcNow(), cancellationToken);
 
     /// <summary>Records a failed attempt; the item is retried at <paramref name="nextAttempt"/>, or kept as rejected when <paramref name="final"/>.</summary>
     public Task MarkFailedAsync(string id, string owner, string error, DateTimeOffset nextAttempt, bool final, CancellationToken cancellationToken, long? version = null) =>
-        FinishAsync(id, owner, version, final ? OutboxStates.Rejected : OutboxStates.Pending, null, error, nextAttempt, cancellationToken);
+        FinishAsync(id, owner, version, final ? OutboxState.Rejected : OutboxState.Pending, null, error, nextAttempt, cancellationToken);
 
     /// <summary>Nothing to write for this version (e.g. the MRI could not be scored): kept, with the reason, for the audit.</summary>
     public Task MarkDroppedAsync(string id, string owner, string reason, CancellationToken cancellationToken, long? version = null) =>
-        FinishAsync(id, owner, version, OutboxStates.Dropped, null, reason, time.GetUtcNow(), cancellationToken);
+        FinishAsync(id, owner, version, OutboxState.Dropped, null, reason, time.GetUtcNow(), cancellationToken);
 
     /// <summary>Puts an item back without counting an attempt (e.g. still waiting for its PRE score), due again at <paramref name="nextAttempt"/>.</summary>
     public async Task DeferAsync(string id, string owner, string reason, DateTimeOffset nextAttempt, CancellationToken cancellationToken)
@@ -116,10 +119,10 @@ public sealed class OutboxStore(Database database, TimeProvider time)
         return await connection.ExecuteAsync(null, """
             UPDATE outbox SET next_attempt_ms = @now, updated_ms = @now
             WHERE score_key = @score AND state = @pending AND next_attempt_ms > @now;
-            """, cancellationToken, ("now", now), ("score", scoreKey), ("pending", OutboxStates.Pending));
+            """, cancellationToken, ("now", now), ("score", scoreKey), ("pending", OutboxState.Pending.Stored()));
     }
 
-    private async Task FinishAsync(string id, string owner, long? version, string state, string? location, string? error, DateTimeOffset nextAttempt,
+    private async Task FinishAsync(string id, string owner, long? version, OutboxState state, string? location, string? error, DateTimeOffset nextAttempt,
         CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
@@ -128,7 +131,7 @@ public sealed class OutboxStore(Database database, TimeProvider time)
             UPDATE outbox SET state = @state, result_location = @location, last_error = @error, attempts = attempts + 1, next_attempt_ms = @next,
                               lease_owner = NULL, lease_until_ms = NULL, updated_ms = @now
             WHERE id = @id AND lease_owner = @owner {(version is null ? "" : "AND version = @version")};
-            """, cancellationToken, ("state", state), ("location", location), ("error", error), ("next", nextAttempt.ToUnixMs()),
+            """, cancellationToken, ("state", state.Stored()), ("location", location), ("error", error), ("next", nextAttempt.ToUnixMs()),
             ("now", time.GetUtcNow().ToUnixMs()), ("id", id), ("owner", owner), ("version", version ?? 0));
         if (changed == 0 && version is not null)
         {
@@ -149,19 +152,19 @@ public sealed class OutboxStore(Database database, TimeProvider time)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var rows = await connection.QueryAsync("SELECT COUNT(*), MIN(created_ms) FROM outbox WHERE state = @pending;",
-            r => (r.Int64(0), r.Int64OrNull(1)), cancellationToken, ("pending", OutboxStates.Pending));
+            r => (r.Int64(0), r.Int64OrNull(1)), cancellationToken, ("pending", OutboxState.Pending.Stored()));
         return (rows[0].Item1, rows[0].Item2 is { } ms ? Sql.FromUnixMs(ms) : null);
     }
 
     public async Task<int> CountPendingAsync(CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var count = await connection.ScalarAsync(null, "SELECT COUNT(*) FROM outbox WHERE state = @pending;", cancellationToken, ("pending", OutboxStates.Pending));
+        var count = await connection.ScalarAsync(null, "SELECT COUNT(*) FROM outbox WHERE state = @pending;", cancellationToken, ("pending", OutboxState.Pending.Stored()));
         return Convert.ToInt32(count, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static OutboxItem Map(System.Data.Common.DbDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), (int)r.Int64(5), Sql.FromUnixMs(r.Int64(6)),
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Sql.ParseStored<OutboxState>(r.GetString(4), "outbox.state"), (int)r.Int64(5), Sql.FromUnixMs(r.Int64(6)),
         r.StringOrNull(7), r.StringOrNull(8), Sql.FromUnixMs(r.Int64(9)), Sql.FromUnixMs(r.Int64(10)))
     {
         Version = r.Int64(11),

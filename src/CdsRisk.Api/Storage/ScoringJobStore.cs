@@ -1,15 +1,16 @@
 namespace CdsRisk.Api.Storage;
 
-public static class ScoringJobStates
+/// <summary>Where a scoring job stands; stored and sent as <c>queued</c>, <c>running</c>, <c>succeeded</c>, <c>failed</c>.</summary>
+public enum ScoringJobState
 {
-    public const string Queued = "queued";
-    public const string Running = "running";
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
 }
 
 public sealed record ScoringJobRow(
-    string Id, string Key, string State, string Progress, string RequestJson, string? ResultJson, string? Error,
+    string Id, string Key, ScoringJobState State, string Progress, string RequestJson, string? ResultJson, string? Error,
     int Attempts, DateTimeOffset Created, DateTimeOffset Updated);
 
 /// <summary>
@@ -29,7 +30,7 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
             INSERT INTO scoring_jobs (id, job_key, state, progress, request_json, created_ms, updated_ms)
             VALUES (@id, @key, @state, 'queued', @request, @now, @now)
             ON CONFLICT (job_key) DO NOTHING;
-            """, cancellationToken, ("id", id), ("key", key), ("state", ScoringJobStates.Queued), ("request", requestJson), ("now", now));
+            """, cancellationToken, ("id", id), ("key", key), ("state", ScoringJobState.Queued.Stored()), ("request", requestJson), ("now", now));
         var job = (await connection.QueryAsync($"SELECT {Columns} FROM scoring_jobs WHERE job_key = @key;", Map, cancellationToken, ("key", key)))[0];
         return (job, inserted == 1);
     }
@@ -42,7 +43,7 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
         await connection.ExecuteAsync(null, """
             INSERT INTO scoring_jobs (id, job_key, state, progress, request_json, error, created_ms, updated_ms)
             VALUES (@id, @key, @state, 'failed', @request, @error, @now, @now);
-            """, cancellationToken, ("id", id), ("key", key), ("state", ScoringJobStates.Failed), ("request", requestJson), ("error", error), ("now", now));
+            """, cancellationToken, ("id", id), ("key", key), ("state", ScoringJobState.Failed.Stored()), ("request", requestJson), ("error", error), ("now", now));
         return (await connection.QueryAsync($"SELECT {Columns} FROM scoring_jobs WHERE id = @id;", Map, cancellationToken, ("id", id)))[0];
     }
 
@@ -59,7 +60,7 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken);
         // Job keys are "<DICOMweb base>|<cache key>"; cache keys hold digits, dots, hex and '|' only, nothing LIKE reads as a wildcard.
         var rows = await connection.QueryAsync($"SELECT {Columns} FROM scoring_jobs WHERE job_key LIKE @suffix AND state = @succeeded ORDER BY updated_ms DESC LIMIT 1;",
-            Map, cancellationToken, ("suffix", "%|" + cacheKey), ("succeeded", ScoringJobStates.Succeeded));
+            Map, cancellationToken, ("suffix", "%|" + cacheKey), ("succeeded", ScoringJobState.Succeeded.Stored()));
         return rows.Count == 0 ? null : rows[0];
     }
 
@@ -77,8 +78,8 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
             WHERE id = @id
               AND (state = @queued OR (state = @running AND lease_until_ms < @now) OR (@retry = 1 AND state = @failed));
             """, cancellationToken,
-            ("running", ScoringJobStates.Running), ("owner", owner), ("until", (now + lease).ToUnixMs()), ("now", now.ToUnixMs()),
-            ("id", id), ("queued", ScoringJobStates.Queued), ("failed", ScoringJobStates.Failed), ("retry", retryFailed ? 1 : 0));
+            ("running", ScoringJobState.Running.Stored()), ("owner", owner), ("until", (now + lease).ToUnixMs()), ("now", now.ToUnixMs()),
+            ("id", id), ("queued", ScoringJobState.Queued.Stored()), ("failed", ScoringJobState.Failed.Stored()), ("retry", retryFailed ? 1 : 0));
         return changed == 1;
     }
 
@@ -92,7 +93,7 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
             WHERE state = @queued OR (state = @running AND lease_until_ms < @now)
             ORDER BY created_ms LIMIT @limit;
             """, r => r.GetString(0), cancellationToken,
-            ("queued", ScoringJobStates.Queued), ("running", ScoringJobStates.Running), ("now", now), ("limit", limit));
+            ("queued", ScoringJobState.Queued.Stored()), ("running", ScoringJobState.Running.Stored()), ("now", now), ("limit", limit));
     }
 
     public Task ReportProgressAsync(string id, string owner, string progress, TimeSpan lease, CancellationToken cancellationToken) =>
@@ -101,16 +102,16 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
 
     public Task CompleteAsync(string id, string owner, string resultJson, CancellationToken cancellationToken) =>
         UpdateOwnedAsync(id, owner, "state = @state, progress = 'done', result_json = @result, lease_owner = NULL, lease_until_ms = NULL", cancellationToken,
-            ("state", ScoringJobStates.Succeeded), ("result", resultJson));
+            ("state", ScoringJobState.Succeeded.Stored()), ("result", resultJson));
 
     public Task FailAsync(string id, string owner, string error, CancellationToken cancellationToken) =>
         UpdateOwnedAsync(id, owner, "state = @state, progress = 'failed', error = @error, lease_owner = NULL, lease_until_ms = NULL", cancellationToken,
-            ("state", ScoringJobStates.Failed), ("error", error));
+            ("state", ScoringJobState.Failed.Stored()), ("error", error));
 
     /// <summary>Puts a job this process claimed back in the queue (the process is stopping): another process, or this one after a restart, takes it.</summary>
     public Task ReturnAsync(string id, string owner, CancellationToken cancellationToken) =>
         UpdateOwnedAsync(id, owner, "state = @state, progress = 'queued', lease_owner = NULL, lease_until_ms = NULL", cancellationToken,
-            ("state", ScoringJobStates.Queued));
+            ("state", ScoringJobState.Queued.Stored()));
 
     private async Task UpdateOwnedAsync(string id, string owner, string assignments, CancellationToken cancellationToken, params (string, object?)[] parameters)
     {
@@ -120,6 +121,6 @@ public sealed class ScoringJobStore(Database database, TimeProvider time)
     }
 
     private static ScoringJobRow Map(System.Data.Common.DbDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.StringOrNull(5), r.StringOrNull(6),
+        r.GetString(0), r.GetString(1), Sql.ParseStored<ScoringJobState>(r.GetString(2), "scoring_jobs.state"), r.GetString(3), r.GetString(4), r.StringOrNull(5), r.StringOrNull(6),
         (int)r.Int64(7), Sql.FromUnixMs(r.Int64(8)), Sql.FromUnixMs(r.Int64(9)));
 }

@@ -1,4 +1,6 @@
+using System.Collections.Frozen;
 using System.Data.Common;
+using CdsRisk.Core.Eligibility;
 
 namespace CdsRisk.Api.Storage;
 
@@ -60,4 +62,26 @@ internal static class Sql
     public static long ToUnixMs(this DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
     public static DateTimeOffset FromUnixMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    /// <summary>An enum value as stored: the same kebab-case text as on the wire (<see cref="WireNames"/>), e.g. <c>not-queued</c>.</summary>
+    public static string Stored<T>(this T value)
+        where T : struct, Enum => StoredNames<T>.ByValue[value];
+
+    /// <summary>
+    /// The enum value stored as <paramref name="text"/> in <paramref name="column"/>; text no member is stored as (a newer
+    /// version's value, a hand edit, a number) is an error naming the column and the value, never a default.
+    /// </summary>
+    public static T ParseStored<T>(string text, string column)
+        where T : struct, Enum =>
+        StoredNames<T>.ByText.TryGetValue(text, out var value)
+            ? value
+            : throw new InvalidDataException(
+                $"{column} holds '{text}', which is not a {typeof(T).Name} ({string.Join(", ", StoredNames<T>.ByText.Keys.Order(StringComparer.Ordinal))}).");
+
+    private static class StoredNames<T>
+        where T : struct, Enum
+    {
+        public static readonly FrozenDictionary<T, string> ByValue = Enum.GetValues<T>().ToFrozenDictionary(v => v, v => v.ToWire());
+        public static readonly FrozenDictionary<string, T> ByText = ByValue.ToFrozenDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using CdsRisk.Api.Diagnostics;
 using CdsRisk.Api.Fhir;
+using CdsRisk.Api.Hooks;
 using CdsRisk.Api.Pipeline;
 using CdsRisk.Api.Storage;
 using CdsRisk.Core.Patients;
@@ -12,12 +13,38 @@ namespace CdsRisk.Api.WriteBack;
 
 /// <summary>What a hook knows about its RiskAssessment write-back when it answers.</summary>
 /// <param name="Id">The outbox item's id, which is the RiskAssessment's identifier value.</param>
-/// <param name="State">An <see cref="OutboxStates"/> value, or <see cref="NotQueued"/> when the EHR writes it (system actions).</param>
+/// <param name="State">The outbox item's state, or <see cref="WriteBackStatus.NotQueued"/> when the EHR writes it (system actions).</param>
 /// <param name="Location">"RiskAssessment/{id}" on the hook's FHIR server once written.</param>
 /// <param name="Order">What is (to be) written.</param>
-public sealed record QueuedWriteBack(string Id, string State, string? Location, RiskAssessmentOrder Order)
+public sealed record QueuedWriteBack(string Id, WriteBackStatus State, string? Location, RiskAssessmentOrder Order);
+
+/// <summary>Where a RiskAssessment write-back stands (the audit API's <c>writeBack.state</c>): its outbox item's state, or not queued.</summary>
+public enum WriteBackStatus
 {
-    public const string NotQueued = "not-queued";
+    /// <summary>Waiting to be written, or retrying.</summary>
+    Pending,
+    Written,
+
+    /// <summary>Refused by the FHIR server for good.</summary>
+    Rejected,
+
+    /// <summary>Nothing to write after all (the MRI could not be scored).</summary>
+    Dropped,
+
+    /// <summary>No write-back: no score to record, or the EHR writes it through system actions.</summary>
+    NotQueued,
+}
+
+public static class WriteBackStatuses
+{
+    public static WriteBackStatus Of(OutboxState state) => state switch
+    {
+        OutboxState.Pending => WriteBackStatus.Pending,
+        OutboxState.Written => WriteBackStatus.Written,
+        OutboxState.Rejected => WriteBackStatus.Rejected,
+        OutboxState.Dropped => WriteBackStatus.Dropped,
+        _ => throw new ArgumentOutOfRangeException(nameof(state), state, "not an OutboxState"),
+    };
 }
 
 /// <summary>
@@ -76,11 +103,12 @@ public sealed class RiskAssessmentWriteBack(
     }
 
     /// <summary>
-    /// Queues the RiskAssessment of this evaluation for the hook's FHIR server, with the hook's token held for exactly this
-    /// write; null when there is nothing to write. Queuing the same content again changes nothing; new content (new clinical
-    /// values, a new score) replaces what was queued for the same (server, patient, study, model).
+    /// Queues the RiskAssessment of this evaluation for the hook's FHIR server, with <paramref name="credential"/> (the hook's token)
+    /// held for exactly this write, or the server's backend credential when null; null when there is nothing to write. Queuing
+    /// the same content again changes nothing; new content (new clinical values, a new score) replaces what was queued for the
+    /// same (server, patient, study, model).
     /// </summary>
-    public async Task<QueuedWriteBack?> QueueAsync(HookInvocation invocation, RiskEvaluation evaluation, CancellationToken cancellationToken)
+    public async Task<QueuedWriteBack?> QueueAsync(HookInvocation invocation, RiskEvaluation evaluation, FhirAuthorization? credential, CancellationToken cancellationToken)
     {
         if (OrderFor(invocation, evaluation) is not { } order)
         {
@@ -89,7 +117,7 @@ public sealed class RiskAssessmentWriteBack(
 
         if (!writeBack.Value.WritesDirectly)
         {
-            return new QueuedWriteBack(order.Id, QueuedWriteBack.NotQueued, null, order);
+            return new QueuedWriteBack(order.Id, WriteBackStatus.NotQueued, null, order);
         }
 
         if (!_allowed.Admits(new Uri(order.FhirServer)))
@@ -102,10 +130,10 @@ public sealed class RiskAssessmentWriteBack(
         var content = order.ContentSha256();
         if (_written.TryGetValue(order.Id, out (string Content, string? Location) known) && known.Content == content)
         {
-            return new QueuedWriteBack(order.Id, OutboxStates.Written, known.Location, order);
+            return new QueuedWriteBack(order.Id, WriteBackStatus.Written, known.Location, order);
         }
 
-        credentials.HoldHookToken(order.Id, order.FhirServer, invocation.PatientId, invocation.Authorization);
+        credentials.HoldHookToken(order.Id, order.FhirServer, invocation.PatientId, credential);
 
         // Stored whatever happens to the call (no cancellation token); the hook waits only a moment for slow or locked storage, and
         // an item that storage could not take is kept in memory and stored by the outbox worker as soon as it can.
@@ -118,15 +146,15 @@ public sealed class RiskAssessmentWriteBack(
         catch (TimeoutException ex)
         {
             logger.WriteBackDeferred(invocation.HookInstance, ex.GetType().Name);
-            return new QueuedWriteBack(order.Id, OutboxStates.Pending, null, order);
+            return new QueuedWriteBack(order.Id, WriteBackStatus.Pending, null, order);
         }
 
         if (item is null)
         {
-            return new QueuedWriteBack(order.Id, OutboxStates.Pending, null, order);
+            return new QueuedWriteBack(order.Id, WriteBackStatus.Pending, null, order);
         }
 
-        if (item.State == OutboxStates.Pending)
+        if (item.State == OutboxState.Pending)
         {
             writer.Nudge(order.Id);
         }
@@ -134,13 +162,13 @@ public sealed class RiskAssessmentWriteBack(
         {
             // Settled for this content (written, refused, or nothing to write): the token is not needed.
             credentials.Release(order.Id);
-            if (item.State == OutboxStates.Written)
+            if (item.State == OutboxState.Written)
             {
                 _written.Set(order.Id, (content, item.ResultLocation), new MemoryCacheEntryOptions { Size = 1, SlidingExpiration = TimeSpan.FromHours(1) });
             }
         }
 
-        return new QueuedWriteBack(order.Id, item.State, item.State == OutboxStates.Written ? item.ResultLocation : null, order);
+        return new QueuedWriteBack(order.Id, WriteBackStatuses.Of(item.State), item.State == OutboxState.Written ? item.ResultLocation : null, order);
     }
 
     // Queues the item and reads back its state; when storage refuses, the item is handed to the outbox worker to store later.

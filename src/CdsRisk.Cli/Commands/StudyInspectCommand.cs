@@ -1,4 +1,3 @@
-using System.Globalization;
 using CdsRisk.Api.DicomWeb;
 using CdsRisk.Core.Imaging;
 using Microsoft.Extensions.Configuration;
@@ -12,30 +11,8 @@ namespace CdsRisk.Cli.Commands;
 /// </summary>
 public static class StudyInspectCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(Uri server, string study, DateOnly? date, string? auth, TextWriter output, TextWriter error)
     {
-        string? url = null, study = null, auth = null;
-        DateOnly? date = null;
-        for (var i = 0; i + 1 < args.Length; i += 2)
-        {
-            switch (args[i])
-            {
-                case "--dicomweb": url = args[i + 1]; break;
-                case "--study": study = args[i + 1]; break;
-                case "--auth": auth = args[i + 1]; break;
-                case "--date" when DateOnly.TryParseExact(args[i + 1], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d): date = d; break;
-                default:
-                    error.WriteLine($"unknown or malformed option {args[i]}");
-                    return 2;
-            }
-        }
-
-        if (url is null || study is null || !Uri.TryCreate(url, UriKind.Absolute, out var server))
-        {
-            error.WriteLine("study inspect needs --dicomweb URL (absolute) and --study UID");
-            return 2;
-        }
-
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["DicomWeb:AllowedServers:0"] = server.AbsoluteUri,

@@ -19,33 +19,11 @@ public static class DemoCommand
 
     private static readonly TimeSpan WriteBackPatience = TimeSpan.FromSeconds(60);
 
-    private const string Usage = """
-        usage: cdsrisk-cli demo --env ENV_JSON --manifest MANIFEST_JSON [--work DIR] [--api-project DIR]
-                                [--only scenario,...] [--no-wait]
-          --env          env.json of the running test environment (scripts/testenv/testenv.sh start --json)
-          --manifest     manifest.json written by scripts/testenv/seed.py
-          --work         folder for the demo's SQLite database, service log and JWKS (default .cdsrisk/demo)
-          --api-project  the service project to run (default src/CdsRisk.Api)
-          --only         play only these scenarios
-          --no-wait      stop the service after playing instead of waiting for Ctrl-C
-        """;
-
-    /// <summary>Entry point for the CLI's <c>demo</c> verb. Returns 0 on success, 2 on bad arguments, 1 when the demo
-    /// could not run, 3 when some hook call did not answer 200, 4 when a scenario did not show what it was designed to show
+    /// <summary>Entry point for the CLI's <c>demo</c> verb (its options: <see cref="CliCommandLine"/>). Returns 0 on success, 1 when the
+    /// demo could not run, 3 when some hook call did not answer 200, 4 when a scenario did not show what it was designed to show
     /// (both with <c>--no-wait</c>).</summary>
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(DemoOptions options)
     {
-        DemoOptions options;
-        try
-        {
-            options = DemoOptions.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync($"demo: {ex.Message}\n{Usage}");
-            return 2;
-        }
-
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -290,35 +268,6 @@ public static class DemoCommand
     private static string Required(JsonObject o, string key, string file) =>
         (string?)o[key] is { Length: > 0 } v ? v : throw new DemoException($"{file} has no {key}");
 
-    private sealed record DemoOptions(string EnvFile, string ManifestFile, string WorkDir, string ApiProject, HashSet<string>? Only, bool NoWait)
-    {
-        public static DemoOptions Parse(string[] args)
-        {
-            string? env = null, manifest = null, only = null;
-            string work = Path.Combine(".cdsrisk", "demo"), api = Path.Combine("src", "CdsRisk.Api");
-            var noWait = false;
-            var list = args.SkipWhile(a => a == "demo").ToList();
-            for (var i = 0; i < list.Count; i++)
-            {
-                string Next() => i + 1 < list.Count ? list[++i] : throw new ArgumentException($"{list[i]} needs a value");
-                switch (list[i])
-                {
-                    case "--env": env = Next(); break;
-                    case "--manifest": manifest = Next(); break;
-                    case "--work": work = Next(); break;
-                    case "--api-project": api = Next(); break;
-                    case "--only": only = Next(); break;
-                    case "--no-wait": noWait = true; break;
-                    default: throw new ArgumentException($"unknown argument {list[i]}");
-                }
-            }
-
-            if (env is null) throw new ArgumentException("--env is required");
-            if (manifest is null) throw new ArgumentException("--manifest is required");
-            return new DemoOptions(env, manifest, work, api, only?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(), noWait);
-        }
-    }
-
     /// <summary>One status line that rewrites itself on a terminal and prints plainly when redirected.</summary>
     private sealed class ProgressLine
     {
@@ -356,6 +305,9 @@ public static class DemoCommand
         }
     }
 }
+
+/// <summary>The demo's command line (parsed by <see cref="CliCommandLine"/>).</summary>
+public sealed record DemoOptions(string EnvFile, string ManifestFile, string WorkDir, string ApiProject, IReadOnlySet<string>? Only, bool NoWait);
 
 /// <summary>A seeded patient as listed in the seed manifest.</summary>
 public sealed record DemoPatient(string Scenario, string PatientId, JsonObject? Expected)

@@ -185,7 +185,7 @@ public sealed class DicomWebHardeningTests(TestEnvironment env)
         Assert.NotNull(completed.Outcome.Pre);
 
         var dripJob = await jobs.GetAsync(first.JobId, CancellationToken.None);
-        Assert.Equal(ScoringJobStates.Failed, dripJob!.State);
+        Assert.Equal(ScoringJobState.Failed, dripJob!.State);
         Assert.Contains("Scoring:JobDeadlineSeconds (3 s)", dripJob.Error, StringComparison.Ordinal);
     }
 }

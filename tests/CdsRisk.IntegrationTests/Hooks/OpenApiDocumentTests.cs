@@ -74,6 +74,10 @@ public sealed class OpenApiDocumentTests : IDisposable
         Assert.Equal(["at-most-one", "any"], Enum(card["selectionBehavior"]!));
         Assert.Equal(["absolute", "smart"], Enum(schemas["Link"]!["properties"]!["type"]!));
         Assert.Equal(["create", "update", "delete"], Enum(schemas["Action"]!["properties"]!["type"]!));
+
+        // Job and write-back states: enums in code, the same words as stored.
+        Assert.Equal(["queued", "running", "succeeded", "failed"], Enum(schemas["ScoringJobView"]!["properties"]!["state"]!));
+        Assert.Equal(["pending", "written", "rejected", "dropped", "not-queued"], Enum(schemas["WriteBackState"]!["properties"]!["state"]!));
     }
 
     [Fact]

@@ -45,13 +45,13 @@ public sealed class OutboxDrainTests : IDisposable
         await outbox.EnqueueAsync("fast-0", OutboxWriter.TransactionKind, fast.BaseAddress.AbsoluteUri, "{}", CancellationToken.None);
         var drain = writer.DrainAsync(CancellationToken.None);
         var clock = Stopwatch.StartNew();
-        while ((await outbox.GetAsync("fast-0", CancellationToken.None))!.State != OutboxStates.Written && clock.Elapsed < TimeSpan.FromSeconds(15))
+        while ((await outbox.GetAsync("fast-0", CancellationToken.None))!.State != OutboxState.Written && clock.Elapsed < TimeSpan.FromSeconds(15))
         {
             await Task.Delay(50);
         }
 
-        Assert.Equal(OutboxStates.Written, (await outbox.GetAsync("fast-0", CancellationToken.None))!.State);
-        Assert.Equal(OutboxStates.Pending, (await outbox.GetAsync("slow-2", CancellationToken.None))!.State);
+        Assert.Equal(OutboxState.Written, (await outbox.GetAsync("fast-0", CancellationToken.None))!.State);
+        Assert.Equal(OutboxState.Pending, (await outbox.GetAsync("slow-2", CancellationToken.None))!.State);
         release.Release(3);
         await drain;
     }
@@ -79,7 +79,7 @@ public sealed class OutboxDrainTests : IDisposable
         Assert.Equal(4, written);
         Assert.Equal(1, Volatile.Read(ref failing)); // the first failure holds back the server's other items
         var held = await outbox.GetAsync("down-3", CancellationToken.None);
-        Assert.Equal((OutboxStates.Pending, 0), (held!.State, held.Attempts));
+        Assert.Equal((OutboxState.Pending, 0), (held!.State, held.Attempts));
     }
 
     private static async Task Respond(HttpContext context)

@@ -53,13 +53,13 @@ public sealed class ScoringCoordinatorTests : IAsyncLifetime
         var coordinator = Coordinator(work, maxConcurrency: 1, maxQueue: 1, signal);
         var started = await coordinator.GetOrStartAsync(Request("1.2.9"), TimeSpan.FromMilliseconds(100), CancellationToken.None);
         var jobId = Assert.IsType<ScoringAttempt.Pending>(started).JobId;
-        Assert.Equal(ScoringJobStates.Running, (await jobs.GetAsync(jobId, CancellationToken.None))!.State);
+        Assert.Equal(ScoringJobState.Running, (await jobs.GetAsync(jobId, CancellationToken.None))!.State);
 
         await coordinator.StopAsync(CancellationToken.None);
         coordinator.Dispose();
 
         var job = (await jobs.GetAsync(jobId, CancellationToken.None))!;
-        Assert.Equal((ScoringJobStates.Queued, "queued"), (job.State, job.Progress));
+        Assert.Equal((ScoringJobState.Queued, "queued"), (job.State, job.Progress));
         Assert.Contains(jobId, await jobs.ListClaimableAsync(10, CancellationToken.None));
         Assert.False(signal.Keys.TryRead(out _)); // no score was stored
 
@@ -150,7 +150,7 @@ public sealed class ScoringCoordinatorTests : IAsyncLifetime
         Assert.NotNull(retried);
         Assert.Equal(1, retried.Attempts);
         await outbox.MarkWrittenAsync("ra-1", "owner-x", "RiskAssessment/9/_history/1", CancellationToken.None);
-        Assert.Equal(OutboxStates.Written, (await outbox.GetAsync("ra-1", CancellationToken.None))!.State);
+        Assert.Equal(OutboxState.Written, (await outbox.GetAsync("ra-1", CancellationToken.None))!.State);
         Assert.Equal(0, await outbox.CountPendingAsync(CancellationToken.None));
     }
 
