@@ -37,6 +37,9 @@ public sealed record AssessmentDetail
     public IReadOnlyList<DroppedResource> DroppedResources { get; init; } = [];
 
     public IReadOnlyList<CardRecord> Cards { get; init; } = [];
+
+    /// <summary>With outcome <c>on-study</c>: the follow-up as assessed (the hook's answer, or the follow-up sweep's reading).</summary>
+    public FollowUpEntry? FollowUp { get; init; }
 }
 
 /// <summary>One card as answered; <c>Card</c> is its kind as a card-topic code (a string, so that records of kinds since renamed stay readable).</summary>
@@ -90,6 +93,7 @@ public sealed class AssessmentRecorder(ILogger<AssessmentRecorder> logger)
             DataGaps = patient.DataGaps,
             DroppedResources = patient.DroppedResources,
             Cards = [.. response.Cards.Select(c => new CardRecord(c.Uuid ?? "", c.Summary, c.Indicator, c.Extension?.CdsRisk.Card.ToWire()))],
+            FollowUp = evaluation.FollowUp is { } followUp ? FollowUpEntry.From(followUp) : null,
         };
 
         var pre = evaluation.PreScore;
