@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The end-to-end demo: installs what is missing, starts the test servers (Orthanc + DICOMweb, FHIR, PostgreSQL) on
-# loopback, seeds the twelve demo patients, starts the CdsRisk service with JWT auth for a demo client key, plays the
+# loopback, seeds the fifteen demo patients (twelve screening, three on study), starts the CdsRisk service with JWT auth for a demo client key, plays the
 # EHR for every patient and keeps the service running until Ctrl-C. Everything it started stops when it exits.
 #   DEMO_NO_WAIT=1          stop after playing (for scripted runs)
 #   DEMO_ONLY=a,b           play only these scenarios

@@ -59,7 +59,9 @@ def _qty(value, unit, code=None):
 
 
 def build_bundle(*, patient_id: str, seed_key: str, today: dt.date, clinical: dict, tumour: dict, scenario: dict,
-                 study: dict | None, units: str) -> dict:
+                 study: dict | None, units: str, follow_up: dict | None = None, now: dt.date | None = None) -> dict:
+    """today: the day of the screening picture; for an on-study patient (follow_up) the resection is a week after it and
+    now is the real today the follow-up is dated against."""
     b = BundleBuilder(patient_id, seed_key)
     subject = {"reference": f"Patient/{b.base_id}"}
     obs_time = (dt.datetime.combine(today - dt.timedelta(days=5), dt.time(9, 30)).isoformat() + "Z")
@@ -167,7 +169,7 @@ def build_bundle(*, patient_id: str, seed_key: str, today: dt.date, clinical: di
                "code": {"coding": al["coding"], "text": al["text"]}, "patient": subject,
                "recordedDate": (today - dt.timedelta(days=400)).isoformat()})
 
-    b.add({"resourceType": "ServiceRequest", "id": b.rid("hepatectomy"), "status": "active", "intent": "order",
+    b.add({"resourceType": "ServiceRequest", "id": b.rid("hepatectomy"), "status": "completed" if follow_up else "active", "intent": "order",
            "category": [_cc(SNOMED, "387713003", "Surgical procedure")],
            "code": {"coding": [{"system": CPT, "code": "47120", "display": "Hepatectomy, resection of liver; partial lobectomy"}],
                     "text": "Partial hepatectomy"},
@@ -194,4 +196,75 @@ def build_bundle(*, patient_id: str, seed_key: str, today: dt.date, clinical: di
                            "description": s["description"], "numberOfInstances": s["instances"],
                            "bodySite": {"system": SNOMED, "code": "818981001", "display": "Abdomen"}}
                           for s in study["series"]]})
+    if follow_up:
+        add_follow_up(b, subject, today + dt.timedelta(days=7), now or today, follow_up)
     return b.bundle()
+
+
+TRIAL_STUDY_ID = "nct07282184"
+
+
+def add_follow_up(b: BundleBuilder, subject: dict, surgery: dt.date, now: dt.date, spec: dict) -> None:
+    """On study after the resection (issue 17): the ResearchStudy (identifier NCT07282184 at ClinicalTrials.gov), the patient's
+    ResearchSubject on-study, the completed hepatectomy, the follow-up visits and, during therapy, the drug given with its labs."""
+    def at(day: dt.date, hour: int = 9) -> str:
+        return dt.datetime.combine(day, dt.time(hour, 0)).isoformat() + "Z"
+
+    study = b.add({"resourceType": "ResearchStudy", "id": b.rid("research-study"), "status": "active",
+                   "identifier": [{"system": "https://clinicaltrials.gov", "value": "NCT07282184"}],
+                   "title": "Adjuvant therapy after resection of early HCC at high risk of aggressive recurrence (NCT07282184)"})
+    b.add({"resourceType": "ResearchSubject", "id": b.rid("research-subject"), "status": "on-study",
+           "period": {"start": (surgery - dt.timedelta(days=3)).isoformat()},
+           "study": {"reference": study}, "individual": subject})
+    b.add({"resourceType": "Procedure", "id": b.rid("resection"), "status": "completed",
+           "code": {"coding": [{"system": CPT, "code": "47120", "display": "Hepatectomy, resection of liver; partial lobectomy"}],
+                    "text": "Partial hepatectomy"},
+           "subject": subject, "performedDateTime": surgery.isoformat(),
+           "basedOn": [{"reference": f"ServiceRequest/{b.rid('hepatectomy')}"}]})
+
+    def lab(suffix, code, display, value, unit, day, high=None):
+        o = {"resourceType": "Observation", "id": b.rid(suffix), "status": "final",
+             "category": [_cc("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory")],
+             "code": {"coding": [{"system": LOINC, "code": code, "display": display}]}, "subject": subject,
+             "effectiveDateTime": at(day), "valueQuantity": _qty(value, unit)}
+        if high is not None:
+            o["referenceRange"] = [{"high": _qty(high, unit)}]
+        b.add(o)
+
+    for day_after in spec.get("visits", ()):
+        day = surgery + dt.timedelta(days=day_after)
+        n = f"d{day_after}"
+        if day_after not in spec.get("no_mri", ()):
+            b.add({"resourceType": "ImagingStudy", "id": b.rid(f"follow-up-mri-{n}"), "status": "available",
+                   "modality": [{"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "MR"}],
+                   "subject": subject, "started": at(day, 11),
+                   "procedureCode": [_cc(LOINC, "36134-5", "MR Abdomen WO and W contrast IV")],
+                   "description": "MR LIVER W AND WO CONTRAST (follow-up)"})
+        lab(f"follow-up-afp-{n}", "1834-1", "Alpha-1-Fetoprotein [Mass/volume] in Serum or Plasma", 3.8, "ng/mL", day)
+        lab(f"follow-up-bilirubin-{n}", "14631-6", "Bilirubin.total [Moles/volume] in Serum or Plasma", 11.0, "umol/L", day, 21)
+        lab(f"follow-up-alt-{n}", "1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma", 28, "U/L", day, 40)
+
+    if spec.get("pathology") == "hcc":
+        b.add({"resourceType": "Observation", "id": b.rid("pathology"), "status": "final",
+               "category": [_cc("http://terminology.hl7.org/CodeSystem/observation-category", "laboratory")],
+               "code": {"coding": [{"system": LOINC, "code": "34574-4", "display": "Pathology report final diagnosis"}]},
+               "subject": subject, "effectiveDateTime": at(surgery + dt.timedelta(days=5), 14),
+               "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "109841003", "display": "Liver cell carcinoma"}],
+                                        "text": "Hepatocellular carcinoma, resection margins clear"}})
+
+    therapy = spec.get("therapy")
+    if therapy:
+        given = now - dt.timedelta(days=therapy["given_days_ago"])
+        # The drug as a Medication resource, named by medicationReference (RxNorm 32592 oxaliplatin).
+        medication = b.add({"resourceType": "Medication", "id": b.rid("oxaliplatin"),
+                            "code": {"coding": [{"system": RXNORM, "code": "32592", "display": "oxaliplatin"}], "text": "Oxaliplatin"}})
+        b.add({"resourceType": "MedicationAdministration", "id": b.rid("oxaliplatin-cycle-1"), "status": "completed",
+               "medicationReference": {"reference": medication}, "subject": subject, "effectiveDateTime": at(given, 10),
+               "dosage": {"route": _cc(SNOMED, "47625008", "Intravenous route"), "dose": _qty(130, "mg/m2", "mg/m2")}})
+        before = given - dt.timedelta(days=1)
+        lab("pre-cycle-1-platelets", "777-3", "Platelets [#/volume] in Blood by Automated count", 168, "10*9/L", before)
+        lab("pre-cycle-1-neutrophils", "751-8", "Neutrophils [#/volume] in Blood by Automated count", 3.1, "10*9/L", before)
+        lab("pre-cycle-1-bilirubin", "14631-6", "Bilirubin.total [Moles/volume] in Serum or Plasma", 12.0, "umol/L", before, 21)
+        lab("pre-cycle-1-alt", "1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma", 35, "U/L", before, 40)
+        lab("alt-rise", "1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma", therapy["alt_u_l"], "U/L",
+            now - dt.timedelta(days=1), 40)

@@ -73,6 +73,23 @@ SCENARIOS = {
     "needs-data-mri-old": dict(outcome="needs-data", criteria={"mri-4-phase": "unknown"}, study_age_days=45, pre_shown=False),
     "eligible-dynamic-layout": dict(outcome="eligible", criteria={"pre-score": "pass", "mri-4-phase": "pass"},
                                     layout="dynamic"),
+    # After enrolment (issue 17): on study (ResearchSubject of NCT07282184), resected resected_days before --today; the pre-operative
+    # picture (labs, MRI) is dated before the resection. Visits are days after the resection with a liver MRI, AFP and LFTs.
+    # expectedFollowUp: the overdue items, the safety signals and the card kinds the service must answer with.
+    "on-study-up-to-date": dict(
+        outcome="on-study", criteria={"early-death-or-loss": "pass", "non-hcc-pathology": "pass"},
+        follow_up=dict(resected_days=200, visits=(88, 183), pathology="hcc"),
+        expected_follow_up={"overdue": [], "done": ["m3-imaging", "m6-imaging", "m6-afp", "m6-lft"], "signals": [], "cards": ["follow-up"]}),
+    "on-study-overdue-mri": dict(
+        outcome="on-study", criteria={"early-death-or-loss": "pass", "non-hcc-pathology": "pass"},
+        follow_up=dict(resected_days=200, visits=(88, 183), no_mri=(183,), pathology="hcc"),
+        expected_follow_up={"overdue": ["m6-imaging"], "done": ["m6-afp", "m6-lft"], "signals": [], "cards": ["follow-up"]}),
+    "on-study-grade3-alt": dict(
+        outcome="on-study", criteria={"early-death-or-loss": "to-be-confirmed"},
+        # Adjuvant oxaliplatin given 6 days ago (its drug a medicationReference to a Medication), labs the day before the cycle,
+        # ALT 250 U/L (ULN 40, reference range) yesterday: 6.25 x ULN, CTCAE v5.0 grade 3.
+        follow_up=dict(resected_days=60, visits=(), therapy=dict(drug="oxaliplatin", given_days_ago=6, alt_u_l=250)),
+        expected_follow_up={"overdue": [], "done": ["cycle-1-labs"], "signals": ["alt-increased"], "cards": ["safety-signal", "follow-up"]}),
 }
 
 
@@ -136,6 +153,9 @@ def generate(out: Path, seed: int, scenario: str, layout: str | None, today: dt.
     clin["birth_date"] = _birth_date(today, clin["age_years"]).isoformat()
     clin["bp"] = [(128 + seed % 7, 78 + seed % 5), (131, 80)]
     units = "conventional" if seed % 2 else "si"
+    follow_up = spec.get("follow_up")
+    # An on-study patient was screened before the resection: the screening picture is dated a week before it.
+    screened = today - dt.timedelta(days=follow_up["resected_days"] + 7) if follow_up else today
 
     nz, ny, nx = matrix or (48, 128, 128)
     # the field of view stays 240 x 384 x 384 mm whatever the matrix
@@ -147,7 +167,7 @@ def generate(out: Path, seed: int, scenario: str, layout: str | None, today: dt.
     phases = spec.get("phases", (0, 1, 2, 3))
     stored = dict(zip(phases, phantom.render_phases(rng, grid, labels, tumour, scanner, phases)))
 
-    study_day = today - dt.timedelta(days=spec.get("study_age_days", 6))
+    study_day = screened - dt.timedelta(days=spec.get("study_age_days", 6))
     study_dt = dt.datetime.combine(study_day, dt.time(10, 12 + seed % 40, 5))
     if out.exists():
         shutil.rmtree(out / "dicom", ignore_errors=True)
@@ -159,9 +179,9 @@ def generate(out: Path, seed: int, scenario: str, layout: str | None, today: dt.
     series = dicomio.write_series(out / "dicom", key=key, grid=grid, scanner=scanner, phases=stored,
                                   study_dt=study_dt, patient=pat, layout=layout)
     study = {"uid": dicomio.uid(*key, "study"), "started": study_dt.isoformat() + "Z", "series": series}
-    bundle = fhirbundle.build_bundle(patient_id=patient_id, seed_key=f"{seed}/{scenario}", today=today,
+    bundle = fhirbundle.build_bundle(patient_id=patient_id, seed_key=f"{seed}/{scenario}", today=screened,
                                      clinical=clin, tumour=asdict(tumour), scenario={"name": scenario, **spec},
-                                     study=study, units=units)
+                                     study=study, units=units, follow_up=follow_up, now=today)
     (out / "bundle.json").write_text(json.dumps(bundle, indent=1))
 
     features = _fhir_level_features(clin, asdict(tumour), units)
@@ -171,10 +191,11 @@ def generate(out: Path, seed: int, scenario: str, layout: str | None, today: dt.
         "scenario": scenario,
         "expectedOutcome": spec["outcome"],
         "expectedCriteria": spec["criteria"],
+        **({"expectedFollowUp": spec["expected_follow_up"]} if "expected_follow_up" in spec else {}),
         "referencePre": None if pre is None else round(pre, 6),
         # Whether the service shows a PRE for this patient: never outside the trial's population (ineligible), nor for a study
         # outside the MRI window (issue 14 section 3). referencePre stays what the model gives on these images.
-        "preShown": pre is not None and spec.get("pre_shown", spec["outcome"] != "ineligible"),
+        "preShown": pre is not None and spec.get("pre_shown", spec["outcome"] not in ("ineligible", "on-study")),
         "groundTruthRisk": round(truth, 6),
         "patientId": patient_id,
         "studyInstanceUid": study["uid"],

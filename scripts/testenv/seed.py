@@ -29,7 +29,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_GENERATOR = os.path.join(REPO, "models", "phantoms", "generate.py")
 PLACEHOLDER = "{{DICOMWEB_BASE}}"
 
-# The twelve demo scenarios of issue #7, in the order the demo shows them; the seed is fixed per scenario so a
+# The twelve screening scenarios of issue #7 and the three after enrolment of issue 17 (on study: everything done, an overdue
+# MRI, a grade-3 ALT rise during adjuvant therapy), in the order the demo shows them; the seed is fixed per scenario so a
 # re-seed produces the same phantoms (and the same reference PRE scores).
 SCENARIOS = [
     ("eligible-high-risk", "separate"),
@@ -44,6 +45,9 @@ SCENARIOS = [
     ("needs-data-mri-no-delayed", "separate"),
     ("needs-data-mri-old", "separate"),
     ("eligible-dynamic-layout", "dynamic"),
+    ("on-study-up-to-date", "separate"),
+    ("on-study-overdue-mri", "separate"),
+    ("on-study-grade3-alt", "separate"),
 ]
 BASE_SEED = 7001
 
@@ -154,7 +158,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--env", required=True, help="env.json written by testenv.py")
     ap.add_argument("--out", required=True, help="folder for the generated phantoms and manifest.json")
-    ap.add_argument("--scenarios", help="comma list (default: all twelve)")
+    ap.add_argument("--scenarios", help="comma list (default: all fifteen)")
     ap.add_argument("--generator", default=DEFAULT_GENERATOR)
     ap.add_argument("--today", help="date the phantoms are generated relative to (YYYY-MM-DD)")
     ap.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)), help="scenarios in parallel")

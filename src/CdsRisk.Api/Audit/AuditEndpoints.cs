@@ -15,10 +15,15 @@ namespace CdsRisk.Api.Audit;
 /// <summary>One assessment in a list.</summary>
 public sealed record AssessmentSummary
 {
-    /// <summary>The hook instance that made the assessment.</summary>
+    /// <summary>The hook instance that made the assessment; for a row of the follow-up sweep, an id of its own.</summary>
     public required string Id { get; init; }
     public required string Patient { get; init; }
+
+    /// <summary>The CDS hook that made the assessment, or <c>follow-up-sweep</c> for a row of the periodic follow-up sweep (issue 17).</summary>
     public required string Hook { get; init; }
+
+    /// <summary>For a row of the follow-up sweep: the sweep run (<c>GET /api/follow-up/sweep</c>) that recorded it.</summary>
+    public string? SweepRun { get; init; }
     public required DateTimeOffset AssessedAt { get; init; }
     public required string Outcome { get; init; }
     public double? PreScore { get; init; }
@@ -65,7 +70,7 @@ public sealed record AssessmentRecordView
 public sealed record AssessmentListQuery
 {
     public static readonly IReadOnlySet<string> Outcomes = new HashSet<string>(StringComparer.Ordinal)
-        { "eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed" };
+        { "eligible", "ineligible", "needs-data", "pending", "low-risk", "not-assessed", "on-study" };
 
     [FromQuery(Name = "patient"), Description("Patient id or Patient/{id}")]
     public string? Patient { get; init; }
@@ -79,7 +84,7 @@ public sealed record AssessmentListQuery
     [FromQuery(Name = "model"), Description("Model id, id|version, or SHA-256")]
     public string? Model { get; init; }
 
-    [FromQuery(Name = "outcome"), Description("eligible, ineligible, needs-data, pending, low-risk or not-assessed")]
+    [FromQuery(Name = "outcome"), Description("eligible, ineligible, needs-data, pending, low-risk, not-assessed or on-study")]
     public string? Outcome { get; init; }
 
     [FromQuery(Name = "risk"), Description("high or low")]
@@ -120,7 +125,7 @@ public sealed class AssessmentListQueryValidator : AbstractValidator<AssessmentL
         RuleFor(q => q.Offset).Must(v => AssessmentListQuery.Whole(v) is >= 0).When(q => q.Offset is not null)
             .WithMessage("offset must be a whole number, not negative.");
         RuleFor(q => q.Outcome).Must(v => AssessmentListQuery.Outcomes.Contains(v!)).When(q => q.Outcome is not null)
-            .WithMessage("outcome must be eligible, ineligible, needs-data, pending, low-risk or not-assessed.");
+            .WithMessage("outcome must be eligible, ineligible, needs-data, pending, low-risk, not-assessed or on-study.");
         RuleFor(q => q.Risk).Must(v => v is "high" or "low").When(q => q.Risk is not null)
             .WithMessage("risk must be high or low.");
     }
@@ -193,6 +198,7 @@ public static class AuditEndpoints
         Id = row.Id,
         Patient = row.PatientRef,
         Hook = row.Hook,
+        SweepRun = row.Hook == FollowUp.FollowUpSweeper.AuditOrigin ? row.HookInstance : null,
         AssessedAt = row.AssessedAt,
         Outcome = row.Outcome,
         PreScore = row.PreScore,

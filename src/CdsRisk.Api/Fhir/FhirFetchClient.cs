@@ -15,13 +15,17 @@ namespace CdsRisk.Api.Fhir;
 /// <param name="AlreadyHave">Resources this prefetch key already holds (a first page given in prefetch).</param>
 /// <param name="Budget">What the hook's call may still load, and the per-key cap.</param>
 /// <param name="Continues">The URL is a next link of a page already read (so it is not asked again without <c>_sort</c>).</param>
+/// <param name="IncludedTypes">Types the query's <c>_include</c> asks for (e.g. <c>Medication</c>): their include entries are returned in <see cref="FetchResult.Included"/>.</param>
 public sealed record FetchRequest(Uri Url, string? BearerToken, AllowedBaseUrls Allowed, AllowedBaseUrl OwnServer, string? ResourceType, int AlreadyHave, EntryBudget Budget,
-    bool Continues = false);
+    bool Continues = false, IReadOnlyCollection<string>? IncludedTypes = null);
 
 /// <summary>The outcome of reading one prefetch query: what was read, and why it is not the whole answer when it is not.</summary>
 public sealed record FetchResult(IReadOnlyList<Resource> Resources, string? Problem, int IgnoredOtherTypes = 0)
 {
     public bool Complete => Problem is null;
+
+    /// <summary><c>_include</c> entries of the request's <see cref="FetchRequest.IncludedTypes"/> (not yet checked against the matches).</summary>
+    public IReadOnlyList<Resource> Included { get; init; } = [];
 }
 
 /// <summary>
@@ -88,6 +92,7 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
     public async Task<FetchResult> GetAsync(FetchRequest request, CancellationToken cancellationToken)
     {
         var resources = new List<Resource>();
+        var included = new List<Resource>();
         var ignored = 0;
         var perKeyLeft = request.Budget.PerKey - request.AlreadyHave;
         Uri? next = request.Url;
@@ -110,9 +115,10 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
             }
 
             var (body, failure, status) = await GetOneAsync(next, request.BearerToken, cancellationToken);
-            if (body is null && page == 0 && !request.Continues && status is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity && WithoutSort(next) is { } unsorted)
+            if (body is null && page == 0 && !request.Continues && status is HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity && WithoutSortOrInclude(next) is { } unsorted)
             {
-                // Some servers refuse _sort (or one of its keys) with 400: ask again without it.
+                // Some servers refuse _sort (or one of its keys) or _include with 400: ask again without them (the clinical code orders
+                // by date itself; the loader reads a referenced resource the search did not include).
                 (body, failure, _) = await GetOneAsync(unsorted, request.BearerToken, cancellationToken);
                 next = unsorted;
             }
@@ -152,6 +158,13 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
             {
                 case Bundle bundle:
                     ignored += BundleContent.NotMatches(bundle);
+                    if (request.IncludedTypes is { Count: > 0 } types)
+                    {
+                        var wanted = BundleContent.Included(bundle).Where(r => types.Contains(r.TypeName)).ToList();
+                        included.AddRange(wanted);
+                        ignored -= wanted.Count;
+                    }
+
                     foreach (var r in BundleContent.Resources(bundle))
                     {
                         if (request.ResourceType is null || string.Equals(r.TypeName, request.ResourceType, StringComparison.Ordinal))
@@ -181,11 +194,11 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
             }
         }
 
-        return new FetchResult(resources, null, ignored);
+        return new FetchResult(resources, null, ignored) { Included = included };
     }
 
-    /// <summary>The same URL without its <c>_sort</c> parameters, or null when it has none.</summary>
-    internal static Uri? WithoutSort(Uri url)
+    /// <summary>The same URL without its <c>_sort</c> and <c>_include</c> parameters, or null when it has none.</summary>
+    internal static Uri? WithoutSortOrInclude(Uri url)
     {
         var query = url.Query.TrimStart('?');
         if (query.Length == 0)
@@ -194,7 +207,8 @@ public sealed class FhirFetchClient(HttpClient http, IOptions<FhirOptions> optio
         }
 
         var parts = query.Split('&');
-        var kept = parts.Where(p => !p.StartsWith("_sort=", StringComparison.Ordinal) && !p.StartsWith("_sort:", StringComparison.Ordinal)).ToArray();
+        var kept = parts.Where(p => !p.StartsWith("_sort=", StringComparison.Ordinal) && !p.StartsWith("_sort:", StringComparison.Ordinal)
+            && !p.StartsWith("_include=", StringComparison.Ordinal) && !p.StartsWith("_include:", StringComparison.Ordinal)).ToArray();
         if (kept.Length == parts.Length)
         {
             return null;
@@ -276,6 +290,12 @@ public static class BundleContent
     public static IEnumerable<Resource> Resources(Bundle bundle) =>
         bundle.Entry
             .Where(e => e.Resource is not null and not OperationOutcome && (e.Search?.ModeElement?.JsonValue as string) is null or "match")
+            .Select(e => e.Resource!);
+
+    /// <summary>The <c>search.mode</c> <c>include</c> entries: what <c>_include</c> added (kept only when a match refers to it).</summary>
+    public static IEnumerable<Resource> Included(Bundle bundle) =>
+        bundle.Entry
+            .Where(e => e.Resource is not null && (e.Search?.ModeElement?.JsonValue as string) == "include")
             .Select(e => e.Resource!);
 
     /// <summary>Entries left out by <see cref="Resources"/> that carry a resource (for the log).</summary>

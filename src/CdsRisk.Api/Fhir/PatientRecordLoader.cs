@@ -35,6 +35,9 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
     private sealed record KeyData(PrefetchTemplate Template, KeyState State, IReadOnlyList<Resource> Resources, string? Problem = null)
     {
         public IReadOnlyList<DroppedResource> Dropped { get; init; } = [];
+
+        /// <summary>Resources of the template's <see cref="PrefetchTemplate.Included"/> types that a kept resource refers to.</summary>
+        public IReadOnlyList<Resource> Included { get; init; } = [];
     }
 
     /// <summary>What one call loads against: the hook's own server (when fetching is possible) and the entries it may still take.</summary>
@@ -96,6 +99,7 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
         }
 
         var all = keys.Where(k => k.Template.Key != "patient").SelectMany(k => k.Resources).DistinctBy(Identity).ToList();
+        var referenced = await ReferencedAsync(all, keys.SelectMany(k => k.Included), load, deadline.Token, cancellationToken);
         var unavailable = keys.Where(k => k.State == KeyState.Unavailable).ToList();
         return new PatientRecord
         {
@@ -111,11 +115,13 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
             ImagingStudies = [.. all.OfType<ImagingStudy>()],
             ResearchSubjects = [.. all.OfType<ResearchSubject>()],
             MedicationAdministrations = [.. all.OfType<MedicationAdministration>()],
+            Medications = [.. referenced.Resources.OfType<Medication>()],
+            ResearchStudies = [.. referenced.Resources.OfType<ResearchStudy>()],
             DraftOrders = draftOrders,
             SelectedOrders = invocation.Selections,
-            UnavailableData = [.. unavailable.Select(k => k.Template.Category).Distinct(StringComparer.Ordinal)],
+            UnavailableData = [.. unavailable.Select(k => k.Template.Category).Concat(referenced.Gaps.Select(g => g.Category)).Distinct(StringComparer.Ordinal)],
             FetchedData = [.. keys.Where(k => k.State == KeyState.Fetched).Select(k => k.Template.Category).Distinct(StringComparer.Ordinal)],
-            DataGaps = [.. unavailable.Select(k => new DataGap(k.Template.Key, k.Template.Category, k.Problem ?? "not loaded"))],
+            DataGaps = [.. unavailable.Select(k => new DataGap(k.Template.Key, k.Template.Category, k.Problem ?? "not loaded")), .. referenced.Gaps],
             DroppedResources = [.. keys.SelectMany(k => k.Dropped)],
         };
     }
@@ -207,7 +213,7 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
                     logger.PrefetchOperationOutcome(invocation.HookInstance, template.Key);
                     break;
                 case Bundle bundle when !BundleContent.HasNextLink(bundle):
-                    return Keep(template, load, KeyState.Given, BundleContent.Resources(bundle), null);
+                    return Keep(template, load, KeyState.Given, BundleContent.Resources(bundle), null, BundleContent.Included(bundle));
                 case Bundle firstPage:
                     return await CompletePagesAsync(template, load, firstPage, cancellationToken);
                 default:
@@ -221,7 +227,8 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
         }
 
         // A key absent from prefetch is one the client did not fetch, or dropped because its query failed (the Sandbox does): fetch it.
-        return await FetchAsync(template, load, new Uri(WithTrailingSlash(invocation.FhirServer!), query), [], continues: false, cancellationToken);
+        var fetch = template.FetchInclude is { } include ? query + "&_include=" + include : query;
+        return await FetchAsync(template, load, new Uri(WithTrailingSlash(invocation.FhirServer!), fetch), [], [], continues: false, cancellationToken);
     }
 
     // A first page without the rest is not the whole record: unless the remaining pages can be read,
@@ -229,20 +236,23 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
     private async Task<KeyData> CompletePagesAsync(PrefetchTemplate template, LoadContext load, Bundle firstPage, CancellationToken cancellationToken)
     {
         IReadOnlyList<Resource> given = [.. BundleContent.Resources(firstPage)];
+        IReadOnlyList<Resource> givenIncluded = [.. BundleContent.Included(firstPage)];
         var next = load.CanFetch ? BundleContent.NextLink(firstPage, WithTrailingSlash(load.Invocation.FhirServer!)) : null;
         if (next is not null)
         {
-            return await FetchAsync(template, load, next, given, continues: true, cancellationToken);
+            return await FetchAsync(template, load, next, given, givenIncluded, continues: true, cancellationToken);
         }
 
         var problem = load.CanFetch ? "prefetch Bundle has an unreadable next link" : "prefetch Bundle has more pages; " + load.FetchProblem;
         logger.KeyIncomplete(load.Invocation.HookInstance, template.Key, problem);
-        return Keep(template, load, KeyState.Unavailable, given, problem);
+        return Keep(template, load, KeyState.Unavailable, given, problem, givenIncluded);
     }
 
-    private async Task<KeyData> FetchAsync(PrefetchTemplate template, LoadContext load, Uri url, IReadOnlyList<Resource> alreadyHave, bool continues, CancellationToken cancellationToken)
+    private async Task<KeyData> FetchAsync(PrefetchTemplate template, LoadContext load, Uri url, IReadOnlyList<Resource> alreadyHave, IReadOnlyList<Resource> alreadyIncluded,
+        bool continues, CancellationToken cancellationToken)
     {
-        var request = new FetchRequest(url, load.Invocation.Authorization?.AccessToken, _allowed, load.OwnServer!, template.ResourceType, alreadyHave.Count, load.Budget, continues);
+        var request = new FetchRequest(url, load.Invocation.Authorization?.AccessToken, _allowed, load.OwnServer!, template.ResourceType, alreadyHave.Count, load.Budget, continues,
+            template.Included);
         var fetched = await fetcher.GetAsync(request, cancellationToken);
         if (fetched.IgnoredOtherTypes > 0)
         {
@@ -254,7 +264,8 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
             logger.FetchFailed(load.Invocation.HookInstance, template.Key, fetched.Problem!);
         }
 
-        return Keep(template, load, fetched.Complete ? KeyState.Fetched : KeyState.Unavailable, [.. alreadyHave, .. fetched.Resources], fetched.Problem);
+        return Keep(template, load, fetched.Complete ? KeyState.Fetched : KeyState.Unavailable, [.. alreadyHave, .. fetched.Resources], fetched.Problem,
+            [.. alreadyIncluded, .. fetched.Included]);
     }
 
     /// <summary>
@@ -262,16 +273,27 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
     /// <c>_include</c> leftovers: ignored) and naming this patient (issue 13 item 18: others are left out, logged by count and
     /// type, and listed on the record). Runs on every call, after the parse cache, so a cached parse never skips it.
     /// </summary>
-    private KeyData Keep(PrefetchTemplate template, LoadContext load, KeyState state, IEnumerable<Resource> resources, string? problem)
+    private KeyData Keep(PrefetchTemplate template, LoadContext load, KeyState state, IEnumerable<Resource> resources, string? problem,
+        IEnumerable<Resource>? included = null)
     {
         var kept = new List<Resource>();
         var dropped = new List<DroppedResource>();
+        var candidates = new List<Resource>(included ?? []);
         var otherTypes = 0;
         foreach (var resource in resources)
         {
             if (!string.Equals(resource.TypeName, template.ResourceType, StringComparison.Ordinal))
             {
-                otherTypes++;
+                // A client's prefetch Bundle may carry the _include results without search.mode: they are candidates, not matches.
+                if (template.Included.Contains(resource.TypeName, StringComparer.Ordinal))
+                {
+                    candidates.Add(resource);
+                }
+                else
+                {
+                    otherTypes++;
+                }
+
                 continue;
             }
 
@@ -301,7 +323,75 @@ public sealed class PatientRecordLoader(FhirFetchClient fetcher, PrefetchParseCa
             logger.ResourcesDropped(load.Invocation.HookInstance, group.Count(), group.Key.ResourceType, template.Key, group.Key.Reason);
         }
 
-        return new KeyData(template, state, kept, problem) { Dropped = dropped };
+        // An included resource is used only when a kept resource of this key refers to it (R4 §3.1.1.5.5: _include adds what the
+        // matches reference; anything else in the Bundle is not this patient's).
+        var wanted = kept.SelectMany(FhirReferences.Named).ToHashSet(StringComparer.Ordinal);
+        List<Resource> keptIncluded = [.. candidates
+            .Where(c => template.Included.Contains(c.TypeName, StringComparer.Ordinal) && !string.IsNullOrEmpty(c.Id) && wanted.Contains(c.TypeName + "/" + c.Id))
+            .DistinctBy(Identity)];
+        return new KeyData(template, state, kept, problem) { Dropped = dropped, Included = keptIncluded };
+    }
+
+    /// <summary>At most this many referenced resources (Medication, ResearchStudy) are read one by one for one call.</summary>
+    private const int MaxReferenceReads = 20;
+
+    /// <summary>
+    /// The Medications and ResearchStudies the patient's resources refer to: those the searches included, and the others read one by
+    /// one from the hook's server (<c>Medication/{id}</c>, <c>ResearchStudy/{id}</c>) within the call's entry budget and
+    /// <see cref="MaxReferenceReads"/>; what could not be read is a data gap of its type. Contained ones (<c>#id</c>) are read from
+    /// their container by the clinical code.
+    /// </summary>
+    private async Task<(IReadOnlyList<Resource> Resources, IReadOnlyList<DataGap> Gaps)> ReferencedAsync(IReadOnlyList<Resource> all, IEnumerable<Resource> included,
+        LoadContext load, CancellationToken deadline, CancellationToken requestAborted)
+    {
+        var have = included.DistinctBy(Identity).ToList();
+        var known = have.Select(Identity).ToHashSet(StringComparer.Ordinal);
+        var missing = all.SelectMany(FhirReferences.Named).Distinct(StringComparer.Ordinal).Where(r => !known.Contains(r)).ToList();
+        if (missing.Count == 0)
+        {
+            return (have, []);
+        }
+
+        var gaps = new List<DataGap>();
+        if (!load.CanFetch)
+        {
+            gaps.AddRange(missing.GroupBy(r => r.Split('/')[0]).Select(g => new DataGap("referenced", g.Key, $"{g.Count()} referenced but not in prefetch; {load.FetchProblem}")));
+            return (have, gaps);
+        }
+
+        var server = WithTrailingSlash(load.Invocation.FhirServer!);
+        var reads = missing.Take(MaxReferenceReads).Select(async System.Threading.Tasks.Task<(string Reference, string Type, IReadOnlyList<Resource> Resources, string? Problem)> (reference) =>
+        {
+            var type = reference.Split('/')[0];
+            try
+            {
+                var result = await fetcher.GetAsync(new FetchRequest(new Uri(server, reference), load.Invocation.Authorization?.AccessToken, _allowed, load.OwnServer!, type, 0, load.Budget),
+                    deadline);
+                return (reference, type, result.Resources, result.Problem);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !requestAborted.IsCancellationRequested)
+            {
+                return (reference, type, (IReadOnlyList<Resource>)[], $"not loaded within Fhir:LoadTimeoutSeconds ({_options.LoadTimeoutSeconds} s)");
+            }
+        });
+        foreach (var read in await Task.WhenAll(reads))
+        {
+            if (read.Problem is null && read.Resources.FirstOrDefault(r => r.TypeName + "/" + r.Id == read.Reference) is { } resource)
+            {
+                have.Add(resource);
+            }
+            else
+            {
+                gaps.Add(new DataGap("referenced", read.Type, $"{read.Reference}: {read.Problem ?? "not found"}"));
+            }
+        }
+
+        if (missing.Count > MaxReferenceReads)
+        {
+            gaps.Add(new DataGap("referenced", missing[MaxReferenceReads].Split('/')[0], $"more than {MaxReferenceReads} referenced resources; the rest are not read"));
+        }
+
+        return (have, gaps);
     }
 
     private string? FetchProblem(HookInvocation invocation, AllowedBaseUrl? ownServer)

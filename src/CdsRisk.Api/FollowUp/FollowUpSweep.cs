@@ -44,6 +44,9 @@ public sealed record SweepRun
 
     /// <summary>Rows removed: the patient left the study, or no longer has a ResearchSubject for it.</summary>
     public int Removed { get; init; }
+
+    /// <summary>Audit rows recorded: on-study patients whose follow-up changed since the sweep's last row for them.</summary>
+    public int Assessments { get; init; }
     public IReadOnlyList<SweepFailure>? Failures { get; init; }
 }
 
@@ -64,6 +67,7 @@ public sealed record SweepStatus
 /// </summary>
 public sealed class FollowUpSweeper(
     FollowUpStore store,
+    AssessmentAuditStore audit,
     LeaseStore leases,
     FhirFetchClient fetcher,
     IServiceScopeFactory scopes,
@@ -77,6 +81,12 @@ public sealed class FollowUpSweeper(
     ILogger<FollowUpSweeper> logger)
 {
     public const string Lease = "follow-up-sweep";
+
+    /// <summary>
+    /// The origin of the audit rows the sweep records: their <c>hook</c> (no CDS hook made them) and their detail's <c>serviceId</c>;
+    /// their <c>hookInstance</c> column holds the sweep run id, shown as <c>sweepRun</c>.
+    /// </summary>
+    public const string AuditOrigin = "follow-up-sweep";
 
     /// <summary>The lease is renewed after each patient; a replica that dies lets another take over after this long.</summary>
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(5);
@@ -152,6 +162,7 @@ public sealed class FollowUpSweeper(
             Subjects = counts.Subjects,
             OnStudy = counts.OnStudy,
             Removed = counts.Removed,
+            Assessments = counts.Assessments,
             Failures = counts.Failures.Count == 0 ? null : counts.Failures,
         };
         await store.FinishSweepAsync(id, state, run.FinishedAt.Value, JsonSerializer.Serialize(run, Json), CancellationToken.None);
@@ -165,6 +176,7 @@ public sealed class FollowUpSweeper(
         public int Subjects;
         public int OnStudy;
         public int Removed;
+        public int Assessments;
         public List<SweepFailure> Failures { get; } = [];
     }
 
@@ -255,6 +267,10 @@ public sealed class FollowUpSweeper(
 
                 await store.UpsertAsync(new FollowUpRow(server.AbsoluteUri, patientId, entry.Status, entry.NextDue?.Due, WorklistJson.Write(entry), sweepId, at), cancellationToken);
                 counts.OnStudy++;
+                if (await RecordAssessmentAsync(server, patientId, record, result, sweepId, at, cancellationToken))
+                {
+                    counts.Assessments++;
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -269,6 +285,81 @@ public sealed class FollowUpSweeper(
         {
             counts.Removed += await store.RemoveNotSweptAsync(server.AbsoluteUri, sweepId, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Issue 17: the sweep's evaluation as an audit row (origin <see cref="AuditOrigin"/>), so the audit API shows the follow-up state
+    /// and the settled post-operative exclusions. Recorded only when the follow-up changed since this origin's last row for the
+    /// patient on this server: the content hash (<see cref="FollowUpContentHash"/>) is compared, so a sweep that finds nothing new adds
+    /// nothing. Returns whether a row was added.
+    /// </summary>
+    private async Task<bool> RecordAssessmentAsync(Uri server, string patientId, Core.Patients.PatientRecord record, FollowUpResult result, string sweepId,
+        DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var patientRef = "Patient/" + patientId;
+        var hash = FollowUpContentHash(result);
+        if (string.Equals(await audit.LatestContentHashAsync(server.AbsoluteUri, patientRef, AuditOrigin, cancellationToken), hash, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var detail = new AssessmentDetail
+        {
+            ServiceId = AuditOrigin,
+            ProtocolVersion = $"{eligibility.Data.Protocol.ProtocolId} {eligibility.Data.Protocol.Version}",
+            Summary = result.Summary,
+            Criteria = result.Exclusions.ToDictionary(c => c.Id, CriterionEntry.From, StringComparer.Ordinal),
+            DataGaps = record.DataGaps,
+            DroppedResources = record.DroppedResources,
+            FollowUp = FollowUpEntry.From(result),
+        };
+        await audit.RecordAsync(new AuditedAssessment(
+            Id: Guid.NewGuid().ToString("D"),
+            PatientRef: patientRef,
+            FhirServer: server.AbsoluteUri,
+            Hook: AuditOrigin,
+            HookInstance: sweepId,
+            AssessedAt: at,
+            ModelId: null,
+            ModelVersion: null,
+            ModelSha256: null,
+            Outcome: EligibilityOutcome.OnStudy.ToWire(),
+            Risk: null,
+            PreScore: null,
+            StudyUid: null,
+            DetailJson: JsonSerializer.SerializeToUtf8Bytes(detail, AssessmentRecorder.Json),
+            OutboxId: null,
+            ContentSha256: hash), cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// What counts as the follow-up having changed: the enrolment, the anchor, each item's status and evidence, each signal's grade and
+    /// evidence, each exclusion's status and evidence. Reason texts are left out (a to-be-confirmed criterion says which day after
+    /// surgery it is, and would otherwise change every day).
+    /// </summary>
+    internal static string FollowUpContentHash(FollowUpResult result)
+    {
+        var text = new System.Text.StringBuilder();
+        static string Refs(IEnumerable<CdsRisk.Core.Eligibility.Evidence> evidence) => string.Join(",", evidence.Select(e => e.Reference ?? e.Description));
+        text.Append("enrolment|").Append(result.Enrolment.Reference).Append('|').Append(result.Enrolment.Status).Append('\n');
+        text.Append("anchor|").Append(result.Anchor?.Reference).Append('|').Append(result.Anchor?.Date?.ToUnixTimeSeconds()).Append('\n');
+        foreach (var i in result.Items)
+        {
+            text.Append("item|").Append(i.Id).Append('|').Append(i.Due.DayNumber).Append('|').Append(i.Status.ToWire()).Append('|').Append(Refs(i.Evidence)).Append('\n');
+        }
+
+        foreach (var s in result.Signals)
+        {
+            text.Append("signal|").Append(s.Id).Append('|').Append(s.Grade).Append('|').Append(Refs(s.Evidence)).Append('\n');
+        }
+
+        foreach (var c in result.Exclusions)
+        {
+            text.Append("exclusion|").Append(c.Id).Append('|').Append(c.Status).Append('|').Append(Refs(c.Evidence)).Append('\n');
+        }
+
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     /// <summary>The logical id of a subject's patient on this server: <c>Patient/{id}</c>, relative or absolute under the server.</summary>

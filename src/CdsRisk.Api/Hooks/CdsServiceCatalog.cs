@@ -5,6 +5,16 @@ public sealed record PrefetchTemplate(string Key, string Query, string Category,
 {
     /// <summary>The resource type the query reads or searches (<c>Patient/{{…}}</c>, <c>Observation?…</c>); other types in its answer are ignored.</summary>
     public string ResourceType { get; } = Query[..Math.Max(0, Query.IndexOfAny(['/', '?']))];
+
+    /// <summary>
+    /// Issue 17: what the service adds to the query when it fetches the key itself, e.g. <c>ResearchSubject:study</c>. Not part of the
+    /// discovery template (CDS Hooks 2.0 recommends prefetch templates without <c>_include</c>); a resource it brings is kept only when
+    /// a resource of the key refers to it, and what neither the prefetch nor the search brought is read one by one.
+    /// </summary>
+    public string? FetchInclude { get; init; }
+
+    /// <summary>The type <see cref="FetchInclude"/> brings (e.g. <c>ResearchStudy</c>); empty when none.</summary>
+    public IReadOnlyList<string> Included { get; init; } = [];
 }
 
 /// <summary>A service this host offers, with what discovery lists about it.</summary>
@@ -60,8 +70,9 @@ public static class CdsServiceCatalog
         new("labs", $"Observation?patient={{{{context.patientId}}}}&code={Codes(Loinc, LabCodes)}&_sort=-date&_count=200", "Observation"),
         new("clinical-observations", $"Observation?patient={{{{context.patientId}}}}&code={Codes(Loinc, ClinicalLoincCodes)},{Codes(LocalObservation, ClinicalLocalCodes)}&_sort=-date&_count=200", "Observation"),
         new("allergies", "AllergyIntolerance?patient={{context.patientId}}&_count=200", "AllergyIntolerance"),
-        new("medication-statements", "MedicationStatement?patient={{context.patientId}}&_count=200", "MedicationStatement"),
-        new("medication-requests", "MedicationRequest?patient={{context.patientId}}&_count=200", "MedicationRequest"),
+        // Issue 17: a drug named by medicationReference is read from its Medication (fetched: R4 search §3.1.1.5.5 _include).
+        new("medication-statements", "MedicationStatement?patient={{context.patientId}}&_count=200", "MedicationStatement") { FetchInclude = "MedicationStatement:medication", Included = ["Medication"] },
+        new("medication-requests", "MedicationRequest?patient={{context.patientId}}&_count=200", "MedicationRequest") { FetchInclude = "MedicationRequest:medication", Included = ["Medication"] },
         new("procedures", "Procedure?patient={{context.patientId}}&_count=200", "Procedure"),
         new("service-requests", "ServiceRequest?patient={{context.patientId}}&_count=200", "ServiceRequest"),
         new("appointments", "Appointment?patient={{context.patientId}}&_count=200", "Appointment"),
@@ -69,8 +80,9 @@ public static class CdsServiceCatalog
         // its modality at study level (series is 0..*) would never be found. MR studies are selected in code (PatientSnapshotBuilder).
         new("mr-imaging-studies", "ImagingStudy?patient={{context.patientId}}&_sort=-started&_count=50", "ImagingStudy"),
         // Issue 17: whether the patient is on study (R4 ResearchSubject has a `patient` search parameter), and the therapy's cycles.
-        new("research-subjects", "ResearchSubject?patient={{context.patientId}}&_count=50", "ResearchSubject"),
-        new("medication-administrations", "MedicationAdministration?patient={{context.patientId}}&_count=200", "MedicationAdministration"),
+        // The study each subject is in is read too, so its identifier (NCT07282184) can be checked.
+        new("research-subjects", "ResearchSubject?patient={{context.patientId}}&_count=50", "ResearchSubject") { FetchInclude = "ResearchSubject:study", Included = ["ResearchStudy"] },
+        new("medication-administrations", "MedicationAdministration?patient={{context.patientId}}&_count=200", "MedicationAdministration") { FetchInclude = "MedicationAdministration:medication", Included = ["Medication"] },
     ];
 
     public static IReadOnlyList<CdsServiceDefinition> Services { get; } =

@@ -38,7 +38,7 @@ public sealed record AssessmentDetail
 
     public IReadOnlyList<CardRecord> Cards { get; init; } = [];
 
-    /// <summary>For an on-study patient: the follow-up schedule and safety signals as assessed (what the follow-up card said).</summary>
+    /// <summary>With outcome <c>on-study</c>: the follow-up as assessed (the hook's answer, or the follow-up sweep's reading).</summary>
     public FollowUpEntry? FollowUp { get; init; }
 }
 

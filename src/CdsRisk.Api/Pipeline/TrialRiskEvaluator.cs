@@ -62,7 +62,7 @@ public sealed class TrialRiskEvaluator(
 
         // Data the EHR could not deliver is not data the clinician must record: unless a criterion already fails, the answer is that
         // eligibility was not assessed, and which data could not be read.
-        // The follow-up's own categories (ResearchSubject, MedicationAdministration) do not decide screening: an EHR that cannot
+        // The follow-up's own categories (ResearchSubject, MedicationAdministration, and the ResearchStudy and Medication they name) do not decide screening: an EHR that cannot
         // send them still gets its screening answer, and the gap is in the audit record (DataGaps).
         List<string> screeningGaps = [.. patient.UnavailableData.Where(c => !FollowUpData.Contains(c))];
         var notAssessed = screeningGaps.Count > 0 && result.Outcome != EligibilityOutcome.Ineligible;
@@ -82,7 +82,7 @@ public sealed class TrialRiskEvaluator(
     }
 
     /// <summary>The data categories only the follow-up reads.</summary>
-    private static readonly HashSet<string> FollowUpData = new(["ResearchSubject", "MedicationAdministration"], StringComparer.Ordinal);
+    private static readonly HashSet<string> FollowUpData = new(["ResearchSubject", "MedicationAdministration", "ResearchStudy", "Medication"], StringComparer.Ordinal);
 
     /// <summary>
     /// On study: the follow-up picture, with the two post-operative criteria as this assessment's criteria (the audit record shows

@@ -91,6 +91,16 @@ public sealed class AssessmentAuditStore(Database database)
         return results;
     }
 
+    /// <summary>The content hash of the newest row of this origin (<paramref name="hook"/>) for the patient on that server, or null.</summary>
+    public async Task<string?> LatestContentHashAsync(string? fhirServer, string patientRef, string hook, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var rows = await connection.QueryAsync(
+            "SELECT content_sha256 FROM risk_assessments WHERE patient_ref = @patient AND hook = @hook AND fhir_server = @server ORDER BY assessed_ms DESC LIMIT 1;",
+            r => r.StringOrNull(0), cancellationToken, ("patient", patientRef), ("hook", hook), ("server", fhirServer));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
     public async Task<AuditedAssessment?> GetAsync(string id, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

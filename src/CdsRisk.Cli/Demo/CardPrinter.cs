@@ -106,16 +106,47 @@ internal sealed class CardPrinter(TextWriter output)
             }
 
             Criteria(risk["criteria"] as JsonObject);
+            FollowUp(risk["followUp"] as JsonObject);
         }
 
         foreach (var s in card["suggestions"] as JsonArray ?? [])
         {
             output.WriteLine($"      suggestion: {(string?)s?["label"]}{((bool?)s?["isRecommended"] == true ? " (recommended)" : "")}");
+            foreach (var resource in (s?["actions"] as JsonArray ?? []).Select(a => a?["resource"]).OfType<JsonObject>())
+            {
+                var actuality = (string?)resource["actuality"] is { } a ? $" (actuality {a})" : "";
+                output.WriteLine($"        creates a draft {(string?)resource["resourceType"]}{actuality}");
+            }
         }
 
         foreach (var l in card["links"] as JsonArray ?? [])
         {
             output.WriteLine($"      link: {(string?)l?["label"]} → {(string?)l?["url"]}");
+        }
+    }
+
+    // On study (issue 17): the follow-up extension in one line per status, and the open safety signals.
+    private void FollowUp(JsonObject? followUp)
+    {
+        if (followUp is null)
+        {
+            return;
+        }
+
+        var items = (followUp["items"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        output.WriteLine($"      follow-up: anchored on {(string?)followUp["anchor"]?["description"] ?? "no resection on record"} {((string?)followUp["anchor"]?["date"] is { Length: >= 10 } day ? day[..10] : "")}, {items.Count} items");
+        foreach (var status in new[] { "overdue", "due", "done" })
+        {
+            var ids = items.Where(i => (string?)i["status"] == status).Select(i => (string?)i["id"]).ToList();
+            if (ids.Count > 0)
+            {
+                output.WriteLine($"        {status}: {string.Join(", ", ids)}");
+            }
+        }
+
+        foreach (var signal in (followUp["signals"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            output.WriteLine($"        signal: {(string?)signal["term"]}, CTCAE grade {(signal["grade"] is JsonValue g ? g.ToString() : "not graded")}: {(string?)signal["reason"]}");
         }
     }
 

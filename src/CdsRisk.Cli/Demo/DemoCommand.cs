@@ -322,6 +322,9 @@ public sealed record DemoPatient(string Scenario, string PatientId, JsonObject? 
 
     /// <summary>The PRE the generator's reference pipeline computed from the same phantom (expected.json <c>referencePre</c>).</summary>
     public double? ExpectedPre => Expected?["referencePre"] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+
+    /// <summary>For an on-study scenario (issue 17): the overdue and done items, signals and card kinds (expected.json <c>expectedFollowUp</c>).</summary>
+    public JsonObject? ExpectedFollowUp => Expected?["expectedFollowUp"] as JsonObject;
 }
 
 /// <summary>What the demo saw for one scenario, and how that compares with what the scenario was designed to show.</summary>
@@ -337,6 +340,7 @@ internal sealed record SummaryRow(DemoPatient Patient, HookResult View, HookResu
             var problems = new List<string>();
             if (!View.Ok) problems.Add($"patient-view answered HTTP {View.Status}");
             else if (Patient.ExpectedOutcome is { } expected && Outcome != expected) problems.Add($"patient-view outcome {Outcome ?? "none"}, expected {expected}");
+            else if (Patient.ExpectedFollowUp is { } followUp) problems.AddRange(FollowUpCheck.Problems(followUp, View.Cards).Select(p => "follow-up: " + p));
 
             if (Order is { } order)
             {

@@ -46,7 +46,7 @@ public static partial class CardBuilder
         if (f.Anchor is null && f.Items.Count == 0)
         {
             summary = "On NCT07282184: no completed liver resection on record to date the follow-up";
-            md.AppendLine("The follow-up schedule starts from the completed liver resection; none is on record yet.").AppendLine();
+            md.AppendLine("The follow-up is counted from the completed liver resection; none is on record yet.").AppendLine();
         }
         else
         {
@@ -74,7 +74,7 @@ public static partial class CardBuilder
             if (f.Anchor is { } anchor)
             {
                 // Dates and words only: the record references stay in the extension (no internal identifiers on a card).
-                md.Append("Schedule from the resection of ").Append(anchor.Date is { } d ? d.ToString("yyyy-MM-dd") : "(no date)")
+                md.Append("Follow-up counted from the resection of ").Append(anchor.Date is { } d ? d.ToString("yyyy-MM-dd") : "(no date)")
                   .Append("; ")
                   .Append(f.Items.Count(i => i.Status == FollowUpItemStatus.Done)).Append(" of ").Append(f.Items.Count).AppendLine(" items done.");
             }

@@ -34,13 +34,15 @@ public sealed class FollowUpEngine(EligibilityData data)
     public FollowUpSettings Settings => _s;
 
     /// <summary>
-    /// The patient's place in the trial. A ResearchSubject is for this trial when its <c>study</c> carries the trial's identifier
-    /// (<c>Reference.identifier</c>), names a contained ResearchStudy with it, or is one of <paramref name="studyReferences"/> (the
-    /// ResearchStudy ids the site configured, e.g. <c>ResearchStudy/nct07282184</c>). On study wins over an older withdrawal.
+    /// The patient's place in the trial. A ResearchSubject is for this trial when its <c>study</c> is one of
+    /// <paramref name="studyReferences"/> (the ResearchStudy ids the site configured, e.g. <c>ResearchStudy/nct07282184</c>), or names
+    /// a ResearchStudy (read with the record, or contained) whose identifier is the trial's registration (system
+    /// http(s)://clinicaltrials.gov, value NCT07282184), or carries that identifier on the reference itself. A subject of any other
+    /// study, or of a study that could not be read, is not the trial's. On study wins over an older withdrawal.
     /// </summary>
     public Enrolment Enrolment(PatientRecord record, IReadOnlyCollection<string> studyReferences)
     {
-        var mine = record.ResearchSubjects.Where(rs => IsTrialStudy(rs, studyReferences)).ToList();
+        var mine = record.ResearchSubjects.Where(rs => IsTrialStudy(rs, record.ResearchStudies, studyReferences)).ToList();
         var on = mine.Where(rs => rs.Status is { } st && OnStudyStatuses.Contains(st)).OrderByDescending(Start).FirstOrDefault();
         if (on is not null)
         {
@@ -53,7 +55,7 @@ public sealed class FollowUpEngine(EligibilityData data)
 
     private static DateTimeOffset? Start(ResearchSubject rs) => FhirRead.Parse(rs.Period?.StartElement);
 
-    private bool IsTrialStudy(ResearchSubject rs, IReadOnlyCollection<string> studyReferences)
+    private bool IsTrialStudy(ResearchSubject rs, IReadOnlyList<ResearchStudy> studies, IReadOnlyCollection<string> studyReferences)
     {
         var study = rs.Study;
         if (study is null)
@@ -72,16 +74,22 @@ public sealed class FollowUpEngine(EligibilityData data)
             return false;
         }
 
-        if (reference.StartsWith('#'))
+        // The site's configured study: its word is enough (the reference is checked, not the study's identifier).
+        if (FhirReferences.IdOf(reference, "ResearchStudy") is { } id && studyReferences.Any(r => string.Equals(FhirReferences.IdOf(r, "ResearchStudy"), id, StringComparison.Ordinal)))
         {
-            return rs.Contained.OfType<ResearchStudy>().Any(c => c.Id == reference[1..] && c.Identifier.Any(IsTrialIdentifier));
+            return true;
         }
 
-        return studyReferences.Any(r => string.Equals(reference, r, StringComparison.Ordinal) || reference.EndsWith("/" + r, StringComparison.Ordinal));
+        return FhirReferences.Study(rs, studies) is { } read && read.Identifier.Any(IsTrialIdentifier);
     }
 
+    // The trial's registration: NCT07282184 at ClinicalTrials.gov (both spellings of its system are in use); a Reference.identifier
+    // or a ResearchStudy.identifier without a system is read by its value, which is unique to ClinicalTrials.gov's NCT numbers.
+    private static readonly HashSet<string> RegistrySystems = new(["http://clinicaltrials.gov", "https://clinicaltrials.gov", "http://clinicaltrials.gov/", "https://clinicaltrials.gov/"], StringComparer.OrdinalIgnoreCase);
+
     private bool IsTrialIdentifier(Identifier? identifier) =>
-        identifier?.Value is { } v && string.Equals(v.Trim(), data.Protocol.ProtocolId, StringComparison.OrdinalIgnoreCase);
+        identifier?.Value is { } v && string.Equals(v.Trim(), data.Protocol.ProtocolId, StringComparison.OrdinalIgnoreCase)
+        && (identifier.System is null || RegistrySystems.Contains(identifier.System));
 
     /// <summary>The follow-up picture of an on-study patient on <paramref name="at"/>.</summary>
     public FollowUpResult Evaluate(PatientRecord record, PatientSnapshot snapshot, Enrolment enrolment, DateTimeOffset at)
@@ -200,12 +208,12 @@ public sealed class FollowUpEngine(EligibilityData data)
     {
         var given = record.MedicationAdministrations
             .Where(m => m.Status is MedicationAdministration.MedicationAdministrationStatusCodes.Completed or MedicationAdministration.MedicationAdministrationStatusCodes.InProgress)
-            .Where(m => IsCycleDrug(m.Medication as CodeableConcept))
+            .Where(m => IsCycleDrug(FhirReferences.MedicationCode(m.Medication, m, record.Medications)))
             .Select(m => FhirRead.Date(m.Effective))
             .OfType<DateTimeOffset>()
             .Select(Day);
         var planned = record.MedicationRequests
-            .Where(r => r.Status == MedicationRequest.MedicationrequestStatus.Active && IsCycleDrug(r.Medication as CodeableConcept))
+            .Where(r => r.Status == MedicationRequest.MedicationrequestStatus.Active && IsCycleDrug(FhirReferences.MedicationCode(r.Medication, r, record.Medications)))
             .SelectMany(r => r.DosageInstruction.SelectMany(d => d.Timing?.EventElement ?? []))
             .Select(e => FhirRead.Parse(e))
             .OfType<DateTimeOffset>()
@@ -251,7 +259,7 @@ public sealed class FollowUpEngine(EligibilityData data)
         {
             if (m.Status is MedicationAdministration.MedicationAdministrationStatusCodes.Completed or MedicationAdministration.MedicationAdministrationStatusCodes.InProgress
                 && FhirRead.Date(m.Effective) is { } d && d <= at && FhirRead.DaysBetween(d, at) <= _s.TherapyLookbackDays
-                && RegimenDrug(m.Medication as CodeableConcept) is { } drug)
+                && RegimenDrug(FhirReferences.MedicationCode(m.Medication, m, record.Medications)) is { } drug)
             {
                 drugs.Add(drug);
             }
@@ -259,7 +267,7 @@ public sealed class FollowUpEngine(EligibilityData data)
 
         foreach (var r in record.MedicationRequests.Where(r => r.Status == MedicationRequest.MedicationrequestStatus.Active))
         {
-            if (RegimenDrug(r.Medication as CodeableConcept) is { } drug)
+            if (RegimenDrug(FhirReferences.MedicationCode(r.Medication, r, record.Medications)) is { } drug)
             {
                 drugs.Add(drug);
             }
@@ -267,7 +275,7 @@ public sealed class FollowUpEngine(EligibilityData data)
 
         foreach (var s in record.MedicationStatements.Where(s => s.Status == MedicationStatement.MedicationStatusCodes.Active))
         {
-            if (RegimenDrug(s.Medication as CodeableConcept) is { } drug)
+            if (RegimenDrug(FhirReferences.MedicationCode(s.Medication, s, record.Medications)) is { } drug)
             {
                 drugs.Add(drug);
             }

@@ -25,6 +25,12 @@ public sealed record PatientRecord
     /// <summary>Administrations of drugs: the protocol therapy's cycles (issue 17, pre-cycle labs).</summary>
     public IReadOnlyList<MedicationAdministration> MedicationAdministrations { get; init; } = [];
 
+    /// <summary>Medications that a MedicationAdministration, MedicationRequest or MedicationStatement names by reference (<c>_include</c> or read).</summary>
+    public IReadOnlyList<Medication> Medications { get; init; } = [];
+
+    /// <summary>The ResearchStudy of each ResearchSubject (<c>_include</c> or read), so the trial's identifier can be checked.</summary>
+    public IReadOnlyList<ResearchStudy> ResearchStudies { get; init; } = [];
+
     /// <summary>order-select only: the draft orders of the hook context and which of them are selected (Type/id).</summary>
     public IReadOnlyList<Resource> DraftOrders { get; init; } = [];
     public IReadOnlyList<string> SelectedOrders { get; init; } = [];

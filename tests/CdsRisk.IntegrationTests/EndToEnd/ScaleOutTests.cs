@@ -111,6 +111,89 @@ public sealed class ScaleOutTests(TestEnvironment env)
         Assert.Equal(3, cardUuids.Distinct().Count());
     }
 
+    /// <summary>
+    /// Issue 17: two service processes on one PostgreSQL database, each with the follow-up sweep every minute, and on-study patients on
+    /// the real FHIR server. The lease lets one process sweep per period (every recorded run starts a full period after the one before
+    /// it ended), both show the same last run, both list the same worklist, and each patient has one audit row from the sweep.
+    /// </summary>
+    [Fact]
+    public async Task TwoProcessesOnOneDatabase_SweepOncePerPeriod_AndListTheSameWorklist()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..12];
+        var studyRef = await FollowUpSweepTests.TrialStudyAsync(env, tag);
+        var (overdue, _) = await FollowUpSweepTests.OnStudyPatientAsync(env, studyRef, tag, resectedDaysAgo: 200);
+        var (recent, _) = await FollowUpSweepTests.OnStudyPatientAsync(env, studyRef, tag, resectedDaysAgo: 30);
+        var database = await env.CreatePostgresDatabaseAsync("sweep");
+        var settings = FollowUpSweepTests.SweepSettings(env, studyRef);
+        settings["FollowUp:SweepMinutes"] = "1";
+        await using var first = await ServiceProcess.StartAsync(env, database, settings);
+        await using var second = await ServiceProcess.StartAsync(env, database, settings);
+
+        // Both processes look for a due sweep as soon as they start; wait until a finished run is visible from both.
+        JsonNode? fromFirst = null, fromSecond = null;
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            fromFirst = JsonNode.Parse(await first.Client.GetStringAsync(new Uri("/api/follow-up/sweep", UriKind.Relative)))!["lastRun"];
+            fromSecond = JsonNode.Parse(await second.Client.GetStringAsync(new Uri("/api/follow-up/sweep", UriKind.Relative)))!["lastRun"];
+            if (fromFirst?["finishedAt"] is not null && fromSecond?["finishedAt"] is not null)
+            {
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.NotNull(fromFirst?["finishedAt"]);
+        Assert.Equal("completed", fromFirst!["state"]!.GetValue<string>());
+        Assert.Equal(fromFirst["id"]!.GetValue<string>(), fromSecond!["id"]!.GetValue<string>());
+        Assert.Equal(2, fromFirst["onStudy"]!.GetValue<int>());
+        Assert.Equal(2, fromFirst["subjects"]!.GetValue<int>());
+
+        // The same worklist from both, with both patients.
+        var listFirst = await first.Client.GetStringAsync(new Uri("/api/follow-up", UriKind.Relative));
+        var listSecond = await second.Client.GetStringAsync(new Uri("/api/follow-up", UriKind.Relative));
+        Assert.Equal(listFirst, listSecond);
+        var items = JsonNode.Parse(listFirst)!["items"]!.AsArray();
+        Assert.Equal("overdue", items.Single(i => i!["patient"]!.GetValue<string>() == "Patient/" + overdue)!["status"]!.GetValue<string>());
+        Assert.Contains(items, i => i!["patient"]!.GetValue<string>() == "Patient/" + recent);
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+
+        // One run per period: every run finished, and each one started at least a period (60 s) after the one before it ended.
+        var runs = new List<(string Owner, long Started, long? Finished)>();
+        await using (var command = new NpgsqlCommand("SELECT owner, started_ms, finished_ms FROM follow_up_sweeps ORDER BY started_ms;", connection))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                runs.Add((reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetInt64(2)));
+            }
+        }
+
+        Assert.NotEmpty(runs);
+        for (var i = 1; i < runs.Count; i++)
+        {
+            Assert.NotNull(runs[i - 1].Finished);
+            Assert.True(runs[i].Started - runs[i - 1].Finished >= 60_000, $"run {i} started {runs[i].Started - runs[i - 1].Finished!.Value} ms after run {i - 1} ended");
+        }
+
+        // The sweep's audit rows: one per patient, however many processes and periods (nothing changed between runs).
+        await using (var command = new NpgsqlCommand(
+            "SELECT patient_ref, COUNT(*) FROM risk_assessments WHERE hook = 'follow-up-sweep' GROUP BY patient_ref ORDER BY patient_ref;", connection))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            var counts = new Dictionary<string, long>();
+            while (await reader.ReadAsync())
+            {
+                counts[reader.GetString(0)] = reader.GetInt64(1);
+            }
+
+            Assert.Equal(1L, counts["Patient/" + overdue]);
+            Assert.Equal(1L, counts["Patient/" + recent]);
+        }
+    }
+
     /// <summary>The service as its own OS process (the built CdsRisk.Api.dll), on a free loopback port.</summary>
     private sealed class ServiceProcess : IAsyncDisposable
     {
@@ -124,7 +207,7 @@ public sealed class ScaleOutTests(TestEnvironment env)
 
         public HttpClient Client { get; }
 
-        public static async Task<ServiceProcess> StartAsync(TestEnvironment env, string database)
+        public static async Task<ServiceProcess> StartAsync(TestEnvironment env, string database, IReadOnlyDictionary<string, string?>? settings = null)
         {
             var configuration = typeof(ScaleOutTests).Assembly.Location.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
             var api = Path.Combine(TestEnvironment.RepositoryRoot, "src", "CdsRisk.Api", "bin", configuration, "net10.0", "CdsRisk.Api.dll");
@@ -145,6 +228,11 @@ public sealed class ScaleOutTests(TestEnvironment env)
             // FHIR read, which answers 412 "timed out"; this test is about one score and one write across processes, not latency.
             start.Environment["Fhir__TimeoutSeconds"] = "30";
             start.Environment["Fhir__LoadTimeoutSeconds"] = "60";
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            {
+                start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            }
+
             var process = Process.Start(start)!;
             process.OutputDataReceived += (_, _) => { };
             process.ErrorDataReceived += (_, _) => { };

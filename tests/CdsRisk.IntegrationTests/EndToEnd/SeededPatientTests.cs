@@ -61,6 +61,43 @@ public sealed class SeededPatientTests(TestEnvironment env)
         Assert.Equal(1, HookCalls.Total(provenance));
     }
 
+    /// <summary>
+    /// Issue 17: each seeded on-study patient through patient-view (fetch path, the real FHIR server): the follow-up cards the
+    /// scenario was designed for, by the demo's own check (overdue and done items, signals, the draft AdverseEvent suggestion),
+    /// the post-operative criteria, no screening card, no PRE and no RiskAssessment; and the same answer from an EHR's prefetch.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SeededDemo.FollowUpScenarioData), MemberType = typeof(SeededDemo))]
+    public async Task PatientView_OnStudyPatient_GetsTheFollowUpTheScenarioWasDesignedFor(string scenario)
+    {
+        var patient = (await SeededDemo.GetAsync(env))[scenario];
+        using var factory = new ServiceFactory(env);
+        using var client = factory.CreateClient();
+        var prefetch = await HookCalls.PrefetchAsync(env, client, HookCalls.PatientView, patient.PatientId);
+
+        foreach (var given in new JsonObject?[] { null, prefetch })
+        {
+            var (status, body) = await HookCalls.PostAsync(client, HookCalls.PatientView, HookCalls.PatientViewRequest(env, patient.PatientId, prefetch: given));
+
+            Assert.Equal(HttpStatusCode.OK, status);
+            var wording = CardWording.Problems(body);
+            Assert.True(wording.Count == 0, $"{scenario}:{Environment.NewLine}{string.Join(Environment.NewLine, wording)}");
+            var cards = body!["cards"]!.AsArray().OfType<JsonObject>().ToList();
+            var problems = CdsRisk.Cli.Demo.FollowUpCheck.Problems(patient.ExpectedFollowUp!, cards);
+            Assert.True(problems.Count == 0, $"{scenario} ({(given is null ? "fetched" : "prefetch")}): {string.Join("; ", problems)}");
+            var extension = HookCalls.Extension(body);
+            Assert.Equal("on-study", extension["outcome"]!.GetValue<string>());
+            Assert.Null(extension["preScore"]);
+            foreach (var (id, expectedStatus) in patient.ExpectedCriteria)
+            {
+                Assert.True(expectedStatus == extension["criteria"]![id]!["status"]!.GetValue<string>(),
+                    $"{scenario}: criterion {id} is {extension["criteria"]![id]!["status"]} ({extension["criteria"]![id]!["reason"]}), expected {expectedStatus}");
+            }
+        }
+
+        Assert.Equal(0, HookCalls.Total(await env.GetFhirAsync($"RiskAssessment?subject=Patient/{patient.PatientId}")));
+    }
+
     [Theory]
     [MemberData(nameof(SeededDemo.ScenarioData), MemberType = typeof(SeededDemo))]
     public async Task DirectiveWording_OrderSelectWithAHepatectomy_ScreensAndRefers_InClinicianWords(string scenario)

@@ -39,5 +39,5 @@ public sealed class SharedRecordTests
         new Resource[] { r.Patient }
             .Concat(r.Conditions).Concat(r.Observations).Concat(r.Allergies).Concat(r.MedicationStatements).Concat(r.MedicationRequests)
             .Concat(r.Procedures).Concat(r.ServiceRequests).Concat(r.Appointments).Concat(r.ImagingStudies).Concat(r.ResearchSubjects)
-            .Concat(r.MedicationAdministrations);
+            .Concat(r.MedicationAdministrations).Concat(r.Medications).Concat(r.ResearchStudies);
 }

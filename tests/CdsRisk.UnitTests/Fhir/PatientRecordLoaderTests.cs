@@ -250,10 +250,12 @@ public sealed class PatientRecordLoaderTests
     }
 
     [Fact]
-    public void WithoutSort_RemovesEverySortParameterAndKeepsTheRest()
+    public void WithoutSortOrInclude_RemovesEverySortAndIncludeParameterAndKeepsTheRest()
     {
-        Assert.Equal("https://h/fhir/Observation?patient=p1&_count=200", FhirFetchClient.WithoutSort(new Uri("https://h/fhir/Observation?patient=p1&_sort=-date&_count=200"))!.AbsoluteUri);
-        Assert.Null(FhirFetchClient.WithoutSort(new Uri("https://h/fhir/Observation?patient=p1")));
+        Assert.Equal("https://h/fhir/Observation?patient=p1&_count=200", FhirFetchClient.WithoutSortOrInclude(new Uri("https://h/fhir/Observation?patient=p1&_sort=-date&_count=200"))!.AbsoluteUri);
+        Assert.Equal("https://h/fhir/ResearchSubject?patient=p1&_count=50",
+            FhirFetchClient.WithoutSortOrInclude(new Uri("https://h/fhir/ResearchSubject?patient=p1&_include=ResearchSubject:study&_count=50"))!.AbsoluteUri);
+        Assert.Null(FhirFetchClient.WithoutSortOrInclude(new Uri("https://h/fhir/Observation?patient=p1")));
     }
 
     // ---- issue 15 item 6: _include leftovers ----
@@ -279,6 +281,102 @@ public sealed class PatientRecordLoaderTests
         var record = await LoadAsync(Full(p => p["labs"] = labs));
 
         Assert.Equal(["match"], record.Observations.Select(o => o.Id));
+    }
+
+    // ---- issue 17 items 4 and 5: the ResearchStudy and the Medication a resource names ----
+
+    private static JsonObject Subject(string study) => new()
+    {
+        ["resourceType"] = "ResearchSubject", ["id"] = "rs1", ["status"] = "on-study",
+        ["study"] = new JsonObject { ["reference"] = study }, ["individual"] = new JsonObject { ["reference"] = "Patient/p1" },
+    };
+
+    private static JsonObject Study(string id) => new()
+    {
+        ["resourceType"] = "ResearchStudy", ["id"] = id, ["status"] = "active",
+        ["identifier"] = new JsonArray(new JsonObject { ["system"] = "https://clinicaltrials.gov", ["value"] = "NCT07282184" }),
+    };
+
+    private static JsonObject Administration(string medication) => new()
+    {
+        ["resourceType"] = "MedicationAdministration", ["id"] = "ma1", ["status"] = "completed",
+        ["medicationReference"] = new JsonObject { ["reference"] = medication },
+        ["subject"] = new JsonObject { ["reference"] = "Patient/p1" }, ["effectiveDateTime"] = "2026-03-04",
+    };
+
+    private static JsonObject Medication(string id) => new()
+    {
+        ["resourceType"] = "Medication", ["id"] = id,
+        ["code"] = new JsonObject { ["coding"] = new JsonArray(new JsonObject { ["system"] = "http://www.nlm.nih.gov/research/umls/rxnorm", ["code"] = "32592" }) },
+    };
+
+    [Fact]
+    public async Task IncludedStudyAndMedication_InThePrefetch_AreKept_OnlyWhenReferenced()
+    {
+        var subjects = Searchset(Subject("ResearchStudy/s1"), Study("s1"), Study("unrelated"));
+        subjects["entry"]![1]!["search"] = new JsonObject { ["mode"] = "include" };
+        var administrations = Searchset(Administration("Medication/m1"), Medication("m1"), Medication("m-other")); // no search.mode
+
+        var record = await LoadAsync(Full(p =>
+        {
+            p["research-subjects"] = subjects;
+            p["medication-administrations"] = administrations;
+        }));
+
+        Assert.Equal(["s1"], record.ResearchStudies.Select(s => s.Id));
+        Assert.Equal(["m1"], record.Medications.Select(m => m.Id));
+        Assert.Empty(_requests); // nothing left to read
+    }
+
+    [Fact]
+    public async Task ReferencedStudyAndMedication_NotInThePrefetch_AreReadById()
+    {
+        _answer = u => u.AbsolutePath switch
+        {
+            "/fhir/ResearchStudy/s1" => (HttpStatusCode.OK, Study("s1")),
+            "/fhir/Medication/m1" => (HttpStatusCode.OK, Medication("m1")),
+            _ => (HttpStatusCode.NotFound, null),
+        };
+
+        var record = await LoadAsync(Full(p =>
+        {
+            p["research-subjects"] = Searchset(Subject("ResearchStudy/s1"));
+            p["medication-administrations"] = Searchset(Administration("Medication/m1"));
+            p["medication-requests"] = Searchset(new JsonObject
+            {
+                ["resourceType"] = "MedicationRequest", ["id"] = "mr1", ["status"] = "active", ["intent"] = "order",
+                ["medicationReference"] = new JsonObject { ["reference"] = "Medication/gone" }, ["subject"] = new JsonObject { ["reference"] = "Patient/p1" },
+            });
+        }));
+
+        Assert.Equal(["s1"], record.ResearchStudies.Select(s => s.Id));
+        Assert.Equal(["m1"], record.Medications.Select(m => m.Id));
+        Assert.Equal(["/fhir/Medication/gone", "/fhir/Medication/m1", "/fhir/ResearchStudy/s1"], _requests.Select(r => r.AbsolutePath).Order());
+        // The one that could not be read is a data gap of its type, not a failure of the call.
+        var gap = Assert.Single(record.DataGaps);
+        Assert.Equal("Medication", gap.Category);
+        Assert.Contains("Medication/gone", gap.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FetchedResearchSubjects_AskForTheirStudyWithInclude_AndKeepIt()
+    {
+        _answer = u => u.AbsolutePath.EndsWith("/ResearchSubject", StringComparison.Ordinal)
+            ? (HttpStatusCode.OK, IncludeMode(Searchset(Subject("ResearchStudy/s1"), Study("s1")), 1))
+            : (HttpStatusCode.OK, Searchset());
+
+        var record = await LoadAsync(Full(p => p.Remove("research-subjects")));
+
+        var search = Assert.Single(_requests, r => r.AbsolutePath.EndsWith("/ResearchSubject", StringComparison.Ordinal));
+        Assert.Contains("_include=ResearchSubject:study", Uri.UnescapeDataString(search.Query), StringComparison.Ordinal);
+        Assert.Equal(["s1"], record.ResearchStudies.Select(s => s.Id));
+        Assert.DoesNotContain(_requests, r => r.AbsolutePath.Contains("/ResearchStudy/", StringComparison.Ordinal));
+    }
+
+    private static JsonObject IncludeMode(JsonObject bundle, int index)
+    {
+        bundle["entry"]![index]!["search"] = new JsonObject { ["mode"] = "include" };
+        return bundle;
     }
 
     // ---- issue 13 item 18: other patients' resources ----

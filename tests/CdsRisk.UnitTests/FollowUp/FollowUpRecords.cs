@@ -17,6 +17,9 @@ internal sealed class FollowUpRecords
     public List<ImagingStudy> Studies { get; } = [];
     public List<MedicationAdministration> Administrations { get; } = [];
     public List<Condition> Conditions { get; } = [];
+    public List<MedicationRequest> Requests { get; } = [];
+    public List<Medication> Medications { get; } = [];
+    public List<ResearchStudy> ResearchStudies { get; } = [];
 
     public static FollowUpRecords OnStudy(ResearchSubject.ResearchSubjectStatus status = ResearchSubject.ResearchSubjectStatus.OnStudy)
     {
@@ -104,5 +107,8 @@ internal sealed class FollowUpRecords
         ImagingStudies = Studies,
         MedicationAdministrations = Administrations,
         Conditions = Conditions,
+        MedicationRequests = Requests,
+        Medications = Medications,
+        ResearchStudies = ResearchStudies,
     };
 }
