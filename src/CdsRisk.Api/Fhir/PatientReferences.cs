@@ -1,3 +1,4 @@
+using CdsRisk.Core.Patients;
 using Hl7.Fhir.Model;
 
 namespace CdsRisk.Api.Fhir;
@@ -64,42 +65,24 @@ public static class PatientReferences
 
     private static PatientMatch Match(ResourceReference? reference, string patientId, AllowedBaseUrl? ownServer, bool patientOnly = false)
     {
-        var text = reference?.Reference;
-        if (string.IsNullOrEmpty(text) || text.StartsWith('#') || text.StartsWith("urn:", StringComparison.OrdinalIgnoreCase))
-        {
-            return PatientMatch.NoPatientReference;
-        }
-
         // R4 §2.3.0 (References): "[type]/[id]", optionally "/_history/[vid]", relative or absolute (then on some server's base).
-        var path = text;
-        if (Uri.TryCreate(text, UriKind.Absolute, out var absolute))
+        var named = FhirReferences.TypeAndId(reference?.Reference, out var absolute);
+        if (absolute is not null && ownServer is not null && !ownServer.Admits(absolute))
         {
-            if (ownServer is not null && !ownServer.Admits(absolute))
-            {
-                return PatientMatch.OtherPatient; // a patient on another server is not this server's patient
-            }
-
-            path = absolute.AbsolutePath.TrimStart('/');
+            return PatientMatch.OtherPatient; // a patient on another server is not this server's patient
         }
 
-        var segments = path.Split('/');
-        var at = Array.LastIndexOf(segments, "_history");
-        if (at >= 0)
-        {
-            segments = segments[..at];
-        }
-
-        if (segments.Length < 2)
+        if (named is null)
         {
             return PatientMatch.NoPatientReference;
         }
 
-        var (type, id) = (segments[^2], segments[^1]);
+        var (type, id) = named.Value;
         if (!string.Equals(type, "Patient", StringComparison.Ordinal))
         {
             return patientOnly ? PatientMatch.NoPatientReference : PatientMatch.OtherPatient;
         }
 
-        return string.Equals(Uri.UnescapeDataString(id), patientId, StringComparison.Ordinal) ? PatientMatch.ThisPatient : PatientMatch.OtherPatient;
+        return string.Equals(id, patientId, StringComparison.Ordinal) ? PatientMatch.ThisPatient : PatientMatch.OtherPatient;
     }
 }

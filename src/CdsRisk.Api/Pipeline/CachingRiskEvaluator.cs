@@ -34,11 +34,10 @@ public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<Pipe
             return await inner.EvaluateAsync(patient, invocation, cancellationToken);
         }
 
-        var key = Key(invocation);
-        if (_cache.TryGetValue(key, out SettledReading? kept) && kept is not null)
+        // Another call with this content may have kept its reading since the pipeline asked (TryRecall).
+        if (TryRecall(invocation, out var kept))
         {
             System.Diagnostics.Activity.Current?.SetTag(CachedTag, true);
-            metrics.EvaluationCache("hit");
             return kept.Evaluation;
         }
 
@@ -46,7 +45,7 @@ public sealed class CachingRiskEvaluator(TrialRiskEvaluator inner, IOptions<Pipe
         var evaluation = await inner.EvaluateAsync(patient, invocation, cancellationToken);
         if (evaluation.Scoring is null || evaluation.Scoring.IsSettled)
         {
-            _cache.Set(key, new SettledReading(patient, evaluation), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _keep });
+            _cache.Set(Key(invocation), new SettledReading(patient, evaluation), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _keep });
         }
 
         return evaluation;

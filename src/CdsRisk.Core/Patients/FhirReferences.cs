@@ -10,28 +10,34 @@ namespace CdsRisk.Core.Patients;
 public static class FhirReferences
 {
     /// <summary>
-    /// The logical id that <paramref name="reference"/> names for a resource of <paramref name="type"/> (R4 §2.3.0: <c>Type/id</c>,
-    /// optionally <c>/_history/vid</c>, relative or absolute); null for a contained (<c>#id</c>), <c>urn:</c> or other-type reference.
+    /// The type and logical id of a literal reference (R4 §2.3.0: <c>Type/id</c>, optionally <c>/_history/vid</c>, relative or
+    /// absolute), the id unescaped; null for a contained (<c>#id</c>), <c>urn:</c> or empty reference, or one without a type.
+    /// Whose server an absolute reference names is for the caller to judge (<paramref name="absolute"/>).
     /// </summary>
-    public static string? IdOf(string? reference, string type)
+    public static (string Type, string Id)? TypeAndId(string? reference, out Uri? absolute)
     {
+        absolute = null;
         if (string.IsNullOrEmpty(reference) || reference.StartsWith('#') || reference.StartsWith("urn:", StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
 
-        var path = Uri.TryCreate(reference, UriKind.Absolute, out var absolute) ? absolute.AbsolutePath : reference;
-        var segments = path.Trim('/').Split('/');
+        var path = Uri.TryCreate(reference, UriKind.Absolute, out absolute) ? absolute.AbsolutePath.TrimStart('/') : reference;
+        var segments = path.Split('/');
         var at = Array.LastIndexOf(segments, "_history");
         if (at >= 0)
         {
             segments = segments[..at];
         }
 
-        return segments.Length >= 2 && string.Equals(segments[^2], type, StringComparison.Ordinal) && segments[^1].Length is > 0 and <= 64
-            ? Uri.UnescapeDataString(segments[^1])
-            : null;
+        return segments.Length >= 2 ? (segments[^2], Uri.UnescapeDataString(segments[^1])) : null;
     }
+
+    /// <summary>The logical id that <paramref name="reference"/> names for a resource of <paramref name="type"/>; null otherwise (see <see cref="TypeAndId"/>).</summary>
+    public static string? IdOf(string? reference, string type) =>
+        TypeAndId(reference, out _) is { } named && string.Equals(named.Type, type, StringComparison.Ordinal) && named.Id.Length is > 0 and <= 64
+            ? named.Id
+            : null;
 
     /// <summary>The <c>Medication/{id}</c> and <c>ResearchStudy/{id}</c> a resource of the record names (not contained ones).</summary>
     public static IEnumerable<string> Named(Resource resource)
