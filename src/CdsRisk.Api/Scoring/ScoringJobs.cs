@@ -61,10 +61,7 @@ public sealed class ScoringJobs(
                 : await evaluator.EvaluateAsync(record, reading, cancellationToken);
         }
 
-        using (RiskPipeline.Activity.StartActivity("queue-write-back"))
-        {
-            return new ScoredPatient(evaluation, await writeBacks.QueueAsync(reading, evaluation, writeCredential, cancellationToken));
-        }
+        return await QueueWriteBackAsync(evaluation, reading, writeCredential, cancellationToken);
     }
 
     /// <summary>
@@ -78,9 +75,14 @@ public sealed class ScoringJobs(
             evaluate?.SetTag(CachingRiskEvaluator.CachedTag, true);
         }
 
+        return await QueueWriteBackAsync(recalled, reading, writeCredential, cancellationToken);
+    }
+
+    private async Task<ScoredPatient> QueueWriteBackAsync(RiskEvaluation evaluation, HookInvocation reading, FhirAuthorization? writeCredential, CancellationToken cancellationToken)
+    {
         using (RiskPipeline.Activity.StartActivity("queue-write-back"))
         {
-            return new ScoredPatient(recalled, await writeBacks.QueueAsync(reading, recalled, writeCredential, cancellationToken));
+            return new ScoredPatient(evaluation, await writeBacks.QueueAsync(reading, evaluation, writeCredential, cancellationToken));
         }
     }
 
